@@ -1,0 +1,1 @@
+"""Multi-agent orchestration patterns as prebuilt LangGraph StateGraph factories."""

@@ -1,0 +1,410 @@
+"""`Agent`, a team participant, and how it becomes something a node can call."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import inspect
+import random
+import re
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import KW_ONLY, dataclass
+from typing import Any, Literal, NamedTuple, TypeAlias
+
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+from langchain_core.runnables import Runnable, RunnableConfig
+from langchain_core.tools import BaseTool
+from langgraph.errors import GraphBubbleUp
+from langgraph.pregel import Pregel
+from langgraph.types import RetryPolicy
+
+from langgraph_orchestra.context import ContextPolicy, resolve_context
+from langgraph_orchestra.errors import AgentTimeoutError, TeamConfigError
+from langgraph_orchestra.state.records import Usage
+from langgraph_orchestra.tracing import ModelPrice, usage_of
+
+__all__ = [
+    "RESERVED_NAMES",
+    "Agent",
+    "AgentRunner",
+    "Approval",
+    "OnError",
+    "TurnResult",
+    "check_team",
+]
+
+OnError: TypeAlias = Literal["raise", "continue", "escalate"]
+"""What happens when an agent fails after its retries."""
+
+Approval: TypeAlias = Literal["before", "after", "both"]
+"""Where a human approval gate sits around an agent's turn."""
+
+RESERVED_NAMES = frozenset(
+    {"human", "reviewer", "user", "system", "assistant", "tool", "finalize", "dispatch",
+     "aggregate", "escalate", "manager", "orchestra"}
+)
+"""Names an agent may not take: they name people, roles or the patterns' own nodes."""
+
+_RESERVED_PREFIXES = ("approve_", "authorize_", "__")
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+_ON_ERROR = ("raise", "continue", "escalate")
+_APPROVAL = ("before", "after", "both")
+
+
+@dataclass(frozen=True)
+class Agent:
+    """A participant of a team: a chat model with instructions and tools, or any runnable.
+
+    Example:
+        ```python
+        writer = Agent("writer", "Drafts the reply", model="openai:gpt-4o-mini",
+                       instructions="Write a short, friendly reply.", approval="after")
+        ```
+    """
+
+    name: str
+    """Unique name in the team: a letter, then letters, digits, `_` or `-` (max 64)."""
+    description: str = ""
+    """What the agent does; shown to managers and selectors."""
+    _: KW_ONLY
+    model: BaseChatModel | str | None = None
+    """A chat model, or a `"provider:model"` string for `init_chat_model`."""
+    instructions: str | None = None
+    """The system prompt of a model agent."""
+    tools: Sequence[BaseTool | Callable[..., Any]] = ()
+    """Tools of a model agent; with tools the agent runs `langchain.agents.create_agent`."""
+    runnable: Any = None
+    """Instead of a model: a compiled graph (a whole team), a `Runnable`, or a callable
+    `list[BaseMessage] -> str | AIMessage` (sync or async)."""
+    context: ContextPolicy | None = None
+    """What the agent sees of the transcript; `None` takes the pattern's default."""
+    approval: Approval | None = None
+    """Human approval gate: `"before"` the turn, `"after"` it, or `"both"`."""
+    on_error: OnError = "raise"
+    """On failure after retries: `"raise"`; `"continue"` (record it and go on with what is
+    left); or `"escalate"` (record it and interrupt for a human to retry, skip, supply
+    the output or abort)."""
+    retry: int | RetryPolicy | None = None
+    """Retries of a failed call: a number of attempts (retrying any error, 0.5 s apart,
+    doubling) or a LangGraph `RetryPolicy`."""
+    timeout: float | None = None
+    """Seconds one attempt may take; an overrun is an `AgentTimeoutError`."""
+
+    def __post_init__(self) -> None:
+        name = self.name
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise TeamConfigError(
+                f"Invalid agent name {name!r}: use 1-64 letters, digits, '_' or '-', "
+                "starting with a letter"
+            )
+        if name.lower() in RESERVED_NAMES or name.startswith(_RESERVED_PREFIXES):
+            raise TeamConfigError(
+                f"Agent name '{name}' is reserved: pick another name (reserved: "
+                f"{sorted(RESERVED_NAMES)} and names starting with "
+                f"{list(_RESERVED_PREFIXES)})"
+            )
+        if (self.model is None) == (self.runnable is None):
+            which = "both" if self.model is not None else "neither"
+            raise TeamConfigError(
+                f"Agent '{name}' has {which} of model and runnable: give exactly one"
+            )
+        if self.model is not None and not isinstance(self.model, BaseChatModel | str):
+            raise TeamConfigError(
+                f"Agent '{name}' model must be a chat model or a 'provider:model' string, "
+                f"got {type(self.model).__name__}"
+            )
+        if isinstance(self.model, str) and not self.model.strip():
+            raise TeamConfigError(f"Agent '{name}' model string is empty")
+        if self.runnable is not None:
+            if not (isinstance(self.runnable, Runnable) or callable(self.runnable)):
+                raise TeamConfigError(
+                    f"Agent '{name}' runnable must be a compiled graph, a Runnable or a "
+                    f"callable, got {type(self.runnable).__name__}"
+                )
+            if self.tools:
+                raise TeamConfigError(
+                    f"Agent '{name}' has tools but no model: tools need a model"
+                )
+            if self.instructions is not None:
+                raise TeamConfigError(
+                    f"Agent '{name}' has instructions but no model: instructions are the "
+                    "model's system prompt"
+                )
+        object.__setattr__(self, "tools", tuple(self.tools))
+        if self.on_error not in _ON_ERROR:
+            raise TeamConfigError(
+                f"Agent '{name}' on_error={self.on_error!r}: allowed {list(_ON_ERROR)}"
+            )
+        if self.approval is not None and self.approval not in _APPROVAL:
+            raise TeamConfigError(
+                f"Agent '{name}' approval={self.approval!r}: allowed None or {list(_APPROVAL)}"
+            )
+        retry = self.retry
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            if isinstance(retry, bool) or not isinstance(retry, int) or retry < 1:
+                raise TeamConfigError(
+                    f"Agent '{name}' retry={retry!r}: give a number of attempts >= 1 or a "
+                    "RetryPolicy"
+                )
+        timeout = self.timeout
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+        ):
+            raise TeamConfigError(
+                f"Agent '{name}' timeout={timeout!r}: give a positive number of seconds"
+            )
+        if self.context is not None:
+            resolve_context(self.context, agent=name)
+
+    @property
+    def approves_before(self) -> bool:
+        """Whether a human authorizes each turn before it runs."""
+        return self.approval in ("before", "both")
+
+    @property
+    def approves_after(self) -> bool:
+        """Whether a human reviews each turn's output."""
+        return self.approval in ("after", "both")
+
+
+def check_team(agents: Sequence[Agent], *, pattern: str) -> tuple[Agent, ...]:
+    """Validate a team: at least one `Agent`, unique names. Return it as a tuple."""
+    team = tuple(agents) if not isinstance(agents, Agent) else (agents,)
+    if not team:
+        raise TeamConfigError(f"{pattern} needs at least one agent, got none")
+    seen: set[str] = set()
+    for i, agent in enumerate(team):
+        if not isinstance(agent, Agent):
+            raise TeamConfigError(
+                f"{pattern} agents[{i}] is a {type(agent).__name__}, not an Agent: wrap it "
+                f"as Agent('name', runnable=...) or Agent('name', model=...)"
+            )
+        if agent.name in seen:
+            raise TeamConfigError(
+                f"Duplicate agent name '{agent.name}' in {pattern}: names must be unique"
+            )
+        seen.add(agent.name)
+    return team
+
+
+class TurnResult(NamedTuple):
+    """What one agent turn produced."""
+
+    messages: list[BaseMessage]
+    """The agent's new messages, named after it."""
+    usage: dict[str, Usage]
+    """Usage by participant (a nested team reports its members as `team/member`)."""
+
+
+def _retry_policy(retry: int | RetryPolicy | None) -> RetryPolicy | None:
+    if retry is None or isinstance(retry, RetryPolicy):
+        return retry
+    return RetryPolicy(max_attempts=retry, retry_on=Exception)
+
+
+def _should_retry(policy: RetryPolicy, error: Exception) -> bool:
+    retry_on = policy.retry_on
+    if isinstance(retry_on, type):
+        return isinstance(error, retry_on)
+    if isinstance(retry_on, Sequence):
+        return isinstance(error, tuple(retry_on))
+    return bool(retry_on(error))
+
+
+def _backoff(policy: RetryPolicy, attempt: int) -> float:
+    interval = min(policy.max_interval, policy.initial_interval * policy.backoff_factor**attempt)
+    return interval + random.uniform(0, 1) if policy.jitter else interval
+
+
+class AgentRunner:
+    """Calls one agent: builds its model or runnable once, then runs turns.
+
+    Handles the agent's retries and timeout, names its messages, and measures usage.
+    Nodes hold one runner per agent; it keeps no per-run state.
+    """
+
+    def __init__(self, agent: Agent, *, prices: Mapping[str, ModelPrice]) -> None:
+        """Prepare `agent` for calls; raise `TeamConfigError` if its model can't be built."""
+        self.agent = agent
+        self.prices = prices
+        self.retry = _retry_policy(agent.retry)
+        self._system = SystemMessage(agent.instructions) if agent.instructions else None
+        self._kind: Literal["model", "graph", "runnable", "function", "coroutine"]
+        self._target: Any
+        if agent.model is not None:
+            model = _chat_model(agent)
+            if agent.tools:
+                from langchain.agents import create_agent
+
+                self._kind, self._target = "graph", create_agent(
+                    model, list(agent.tools), system_prompt=agent.instructions, name=agent.name
+                )
+            else:
+                self._kind, self._target = "model", model
+        elif isinstance(agent.runnable, Pregel):
+            self._kind, self._target = "graph", agent.runnable
+        elif isinstance(agent.runnable, Runnable):
+            self._kind, self._target = "runnable", agent.runnable
+        elif inspect.iscoroutinefunction(agent.runnable):
+            self._kind, self._target = "coroutine", agent.runnable
+        else:
+            self._kind, self._target = "function", agent.runnable
+
+    @property
+    def traced(self) -> bool:
+        """Whether calls take a config (a plain function's turn is its node's run)."""
+        return self._kind not in ("function", "coroutine")
+
+    # -- one call ----------------------------------------------------------------
+
+    def _sync_call(self, view: list[BaseMessage], config: RunnableConfig) -> Any:
+        kind, target = self._kind, self._target
+        if kind == "function":
+            return target(view)
+        if kind == "model":
+            return target.invoke([self._system, *view] if self._system else view, config)
+        if kind == "graph":
+            return target.invoke({"messages": view}, config)
+        if kind == "runnable":
+            return target.invoke(view, config)
+        raise TypeError(
+            f"Agent '{self.agent.name}' is an async function: run the graph with "
+            "ainvoke/astream, or give a sync callable"
+        )
+
+    async def _async_call(self, view: list[BaseMessage], config: RunnableConfig) -> Any:
+        kind, target = self._kind, self._target
+        if kind == "coroutine":
+            return await target(view)
+        if kind == "function":
+            return await asyncio.to_thread(contextvars.copy_context().run, target, view)
+        if kind == "model":
+            return await target.ainvoke([self._system, *view] if self._system else view, config)
+        if kind == "graph":
+            return await target.ainvoke({"messages": view}, config)
+        return await target.ainvoke(view, config)
+
+    def _timed_out(self) -> AgentTimeoutError:
+        return AgentTimeoutError(
+            f"Agent '{self.agent.name}' timed out after {self.agent.timeout} s",
+            agent=self.agent.name,
+        )
+
+    def _call_with_timeout(self, view: list[BaseMessage], config: RunnableConfig) -> Any:
+        if self.agent.timeout is None:
+            return self._sync_call(view, config)
+        # A thread cannot be cancelled: on timeout the call is abandoned, not stopped.
+        executor = ThreadPoolExecutor(max_workers=1)
+        future = executor.submit(contextvars.copy_context().run, self._sync_call, view, config)
+        try:
+            return future.result(timeout=self.agent.timeout)
+        except FutureTimeout:
+            raise self._timed_out() from None
+        finally:
+            executor.shutdown(wait=False)
+
+    async def _acall_with_timeout(self, view: list[BaseMessage], config: RunnableConfig) -> Any:
+        if self.agent.timeout is None:
+            return await self._async_call(view, config)
+        try:
+            return await asyncio.wait_for(self._async_call(view, config), self.agent.timeout)
+        except TimeoutError:
+            raise self._timed_out() from None
+
+    # -- a turn ------------------------------------------------------------------
+
+    def invoke(self, view: list[BaseMessage], config: RunnableConfig) -> TurnResult:
+        """Run one turn on `view` (sync), with retries and timeout."""
+        attempt = 0
+        while True:
+            start = time.perf_counter()
+            try:
+                raw = self._call_with_timeout(view, config)
+                return self._result(raw, len(view), time.perf_counter() - start)
+            except GraphBubbleUp:
+                raise
+            except Exception as error:
+                attempt += 1
+                if not self._again(error, attempt):
+                    raise
+                time.sleep(_backoff(self.retry, attempt - 1))  # type: ignore[arg-type]
+
+    async def ainvoke(self, view: list[BaseMessage], config: RunnableConfig) -> TurnResult:
+        """Run one turn on `view` (async), with retries and timeout."""
+        attempt = 0
+        while True:
+            start = time.perf_counter()
+            try:
+                raw = await self._acall_with_timeout(view, config)
+                return self._result(raw, len(view), time.perf_counter() - start)
+            except GraphBubbleUp:
+                raise
+            except Exception as error:
+                attempt += 1
+                if not self._again(error, attempt):
+                    raise
+                await asyncio.sleep(_backoff(self.retry, attempt - 1))  # type: ignore[arg-type]
+
+    def _again(self, error: Exception, attempt: int) -> bool:
+        policy = self.retry
+        return policy is not None and attempt < policy.max_attempts and _should_retry(
+            policy, error
+        )
+
+    def _result(self, raw: Any, view_len: int, latency: float) -> TurnResult:
+        name = self.agent.name
+        usage: dict[str, Usage] | None = None
+        if isinstance(raw, str):
+            messages: list[BaseMessage] = [AIMessage(raw, name=name)]
+        elif isinstance(raw, BaseMessage):
+            messages = [raw]
+        elif isinstance(raw, Mapping) and raw.get("final") is not None and "usage" in raw:
+            # A nested orchestra team: its answer is one message; its members' usage
+            # is reported under this agent's name.
+            messages = [AIMessage(str(raw["final"]), name=name)]
+            usage = {f"{name}/{k}": v for k, v in raw["usage"].items()}
+        elif isinstance(raw, Mapping) and isinstance(raw.get("messages"), list):
+            messages = list(raw["messages"][view_len:])
+        elif isinstance(raw, list) and all(isinstance(m, BaseMessage) for m in raw):
+            messages = list(raw)
+        else:
+            raise TypeError(
+                f"Agent '{name}' returned {type(raw).__name__}: return a str, an AIMessage, "
+                "a list of messages, or a dict with 'messages'"
+            )
+        if not messages:
+            raise ValueError(f"Agent '{name}' produced no message")
+        named = [
+            m.model_copy(update={"name": name})
+            if isinstance(m, AIMessage) and m.name != name
+            else m
+            for m in messages
+        ]
+        if usage is None:
+            usage = {name: usage_of(named, latency, self.prices)}
+        return TurnResult(named, usage)
+
+
+def _chat_model(agent: Agent) -> BaseChatModel:
+    model = agent.model
+    if isinstance(model, BaseChatModel):
+        return model
+    from langchain.chat_models import init_chat_model
+
+    try:
+        return init_chat_model(model)
+    except ImportError as error:
+        provider = str(model).split(":", 1)[0]
+        raise TeamConfigError(
+            f"Agent '{agent.name}' model '{model}' needs the provider package: {error}. "
+            f'For OpenAI run: pip install "langgraph-orchestra[openai]" '
+            f"(other providers: pip install langchain-{provider})"
+        ) from error
+    except Exception as error:
+        raise TeamConfigError(
+            f"Agent '{agent.name}' model '{model}' could not be created: {error}"
+        ) from error

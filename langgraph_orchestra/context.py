@@ -1,0 +1,177 @@
+"""Context policies: what an agent sees of the shared transcript.
+
+A view is the conversation, not the plumbing: other turns' tool calls and tool results
+are left out, another agent's message reaches the agent as a user message carrying that
+agent's name, and the agent's own messages stay assistant messages. Every built-in view
+begins with the task (the first user message) and ends with the latest message, which
+is what the agent is answering (a reviewer's feedback, the previous step's output, ...).
+
+- `"full"`: the whole conversation.
+- `"last"`: the task and the latest message.
+- `"own"`: the task, the agent's own earlier messages, and the latest message.
+- `Window(k)`: the task and the latest `k` messages.
+- `TokenBudget(n)`: the task and the latest messages that fit in `n` tokens.
+- a callable `state -> list[BaseMessage]`: whatever it returns, as it is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal, TypeAlias
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+
+from langgraph_orchestra.conditions import TokenBudget
+from langgraph_orchestra.errors import TeamConfigError
+
+__all__ = ["ContextPolicy", "View", "Window", "resolve_context"]
+
+
+@dataclass(frozen=True)
+class Window:
+    """Show the task and the latest `k` messages."""
+
+    k: int
+    """How many recent messages to show besides the task."""
+
+    def __post_init__(self) -> None:
+        if isinstance(self.k, bool) or not isinstance(self.k, int) or self.k < 1:
+            raise TeamConfigError(f"Window needs a whole number k >= 1, got {self.k!r}")
+
+
+ContextPolicy: TypeAlias = (
+    Literal["full", "last", "own"]
+    | Window
+    | TokenBudget
+    | Callable[[Mapping[str, Any]], Sequence[BaseMessage]]
+)
+"""Any of the accepted `context=` values."""
+
+View = Callable[[Mapping[str, Any], str], list[BaseMessage]]
+"""A resolved policy: `(state, agent_name) -> messages the agent sees`."""
+
+CONTEXT_NAMES = ("full", "last", "own")
+
+
+def _seen_by(message: BaseMessage, agent: str) -> BaseMessage | None:
+    """Return `message` as `agent` sees it, or `None` when it is plumbing."""
+    if isinstance(message, AIMessage):
+        text = message.text
+        if not text:
+            return None
+        if message.name == agent:
+            if message.tool_calls or not isinstance(message.content, str):
+                return AIMessage(content=text, name=agent, id=message.id)
+            return message
+        return HumanMessage(content=text, name=message.name, id=message.id)
+    if isinstance(message, ToolMessage):
+        return None
+    return message
+
+
+def _task_index(messages: Sequence[BaseMessage]) -> int | None:
+    for i, message in enumerate(messages):
+        if isinstance(message, HumanMessage):
+            return i
+    return None
+
+
+def _latest(messages: Sequence[BaseMessage], agent: str, k: int) -> list[tuple[int, BaseMessage]]:
+    """Return up to `k` latest visible messages as (index, view) pairs, oldest first."""
+    found: list[tuple[int, BaseMessage]] = []
+    for i in range(len(messages) - 1, -1, -1):
+        seen = _seen_by(messages[i], agent)
+        if seen is not None:
+            found.append((i, seen))
+            if len(found) == k:
+                break
+    found.reverse()
+    return found
+
+
+def _with_task(
+    messages: Sequence[BaseMessage], picked: list[tuple[int, BaseMessage]]
+) -> list[BaseMessage]:
+    task = _task_index(messages)
+    if task is not None and (not picked or picked[0][0] > task):
+        return [messages[task], *(m for _, m in picked)]
+    return [m for _, m in picked]
+
+
+def _full(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
+    return [m for m in (_seen_by(x, agent) for x in state["messages"]) if m is not None]
+
+
+def _last(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
+    messages = state["messages"]
+    return _with_task(messages, _latest(messages, agent, 1))
+
+
+def _own(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
+    messages: Sequence[BaseMessage] = state["messages"]
+    last = _latest(messages, agent, 1)
+    last_index = last[0][0] if last else -1
+    task = _task_index(messages)
+    picked: list[BaseMessage] = []
+    for i, message in enumerate(messages):
+        if i == task or i == last_index:
+            seen = _seen_by(message, agent)
+        elif isinstance(message, AIMessage) and message.name == agent:
+            seen = _seen_by(message, agent)
+        else:
+            continue
+        if seen is not None:
+            picked.append(seen)
+    return picked
+
+
+def _window(k: int) -> View:
+    def view(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
+        messages = state["messages"]
+        return _with_task(messages, _latest(messages, agent, k))
+
+    return view
+
+
+def _budget(budget: TokenBudget) -> View:
+    def view(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
+        messages = state["messages"]
+        visible = _latest(messages, agent, len(messages))
+        return _with_task(messages, visible[-budget.fits([m for _, m in visible]) :])
+
+    return view
+
+
+def _custom(fn: Callable[[Mapping[str, Any]], Sequence[BaseMessage]]) -> View:
+    def view(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
+        return list(fn(state))
+
+    return view
+
+
+_BUILT_IN: dict[str, View] = {"full": _full, "last": _last, "own": _own}
+
+
+def resolve_context(policy: ContextPolicy, *, agent: str = "agent") -> View:
+    """Turn a `context=` value into a view function; raise `TeamConfigError` if invalid.
+
+    Example:
+        ```python
+        view = resolve_context(Window(4))
+        messages = view(state, "writer")
+        ```
+    """
+    if isinstance(policy, str):
+        if policy in _BUILT_IN:
+            return _BUILT_IN[policy]
+    elif isinstance(policy, Window):
+        return _window(policy.k)
+    elif isinstance(policy, TokenBudget):
+        return _budget(policy)
+    elif callable(policy):
+        return _custom(policy)
+    raise TeamConfigError(
+        f"Invalid context {policy!r} for agent '{agent}': use 'full', 'last', 'own', "
+        "Window(k), TokenBudget(n) or a callable state -> list[BaseMessage]"
+    )

@@ -1,0 +1,64 @@
+"""The exceptions raised by langgraph-orchestra.
+
+Every error derives from `OrchestraError` and also from the builtin it refines, so
+`except ValueError` keeps working for callers who do not know this library.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AgentError",
+    "AgentTimeoutError",
+    "CheckpointerError",
+    "OrchestraError",
+    "OutputValidationError",
+    "ScriptError",
+    "TeamConfigError",
+]
+
+
+class OrchestraError(Exception):
+    """Base class of every error this library raises."""
+
+
+class TeamConfigError(OrchestraError, ValueError):
+    """An agent, a team or a factory argument is invalid.
+
+    Raised at construction or factory time, before any model is called.
+    """
+
+
+class AgentError(OrchestraError, RuntimeError):
+    """An agent failed after its retries and its `on_error` policy is `"raise"`.
+
+    Attributes:
+        agent: The name of the agent that failed.
+    """
+
+    def __init__(self, message: str, *, agent: str) -> None:
+        super().__init__(message)
+        self.agent = agent
+
+
+class AgentTimeoutError(AgentError, TimeoutError):
+    """An agent did not answer within its `timeout`."""
+
+
+class OutputValidationError(AgentError):
+    """An agent's output was refused by a validator.
+
+    Attributes:
+        output: The refused output text.
+    """
+
+    def __init__(self, message: str, *, agent: str, output: str) -> None:
+        super().__init__(message, agent=agent)
+        self.output = output
+
+
+class CheckpointerError(OrchestraError, ValueError):
+    """A checkpointer URL is malformed, unsupported, or its store is unreachable."""
+
+
+class ScriptError(OrchestraError, AssertionError):
+    """A `ScriptedModel` was called in a way its script does not allow."""

@@ -1,0 +1,41 @@
+"""Checks shared by the factories."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+
+from langgraph_orchestra.errors import TeamConfigError
+from langgraph_orchestra.nodes.turn import Validator
+
+__all__ = ["check_max_revisions", "check_validators"]
+
+
+def check_max_revisions(max_revisions: int) -> int:
+    """Return `max_revisions` if it is a whole number >= 0."""
+    if isinstance(max_revisions, bool) or not isinstance(max_revisions, int) or max_revisions < 0:
+        raise TeamConfigError(f"max_revisions must be a whole number >= 0, got {max_revisions!r}")
+    return max_revisions
+
+
+def check_validators(
+    validators: Mapping[str, Validator | Sequence[Validator]] | None, names: Iterable[str]
+) -> dict[str, tuple[Validator, ...]]:
+    """Normalize `{agent: validator or validators}`, refusing unknown agents."""
+    known = list(names)
+    checked: dict[str, tuple[Validator, ...]] = {}
+    for name, value in (validators or {}).items():
+        if name not in known:
+            raise TeamConfigError(
+                f"Validators given for unknown agent '{name}'; known agents: {known}"
+            )
+        items: tuple[Callable[[str], object], ...] = (
+            (value,) if callable(value) else tuple(value)
+        )
+        for item in items:
+            if not callable(item):
+                raise TeamConfigError(
+                    f"Validator for agent '{name}' must be a callable str -> object, "
+                    f"got {item!r}"
+                )
+        checked[name] = items
+    return checked

@@ -1,0 +1,110 @@
+"""`create_sequential`: a pipeline where each agent works on what the previous produced."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langgraph.graph import END, START, StateGraph
+
+from langgraph_orchestra.agents import Agent, check_team
+from langgraph_orchestra.context import ContextPolicy, resolve_context
+from langgraph_orchestra.graphs._common import check_max_revisions, check_validators
+from langgraph_orchestra.nodes.finalize import FinalizeNode
+from langgraph_orchestra.nodes.route import FINALIZE, Route
+from langgraph_orchestra.nodes.turn import Validator
+from langgraph_orchestra.nodes.wiring import add_agent, add_escalation
+from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.state.schemas import SequentialState, check_state_schema
+from langgraph_orchestra.tracing import ModelPrice, merge_prices
+
+__all__ = ["create_sequential"]
+
+PATTERN = "sequential"
+
+
+def create_sequential(
+    agents: Sequence[Agent],
+    *,
+    context: ContextPolicy = "last",
+    validators: Mapping[str, Validator | Sequence[Validator]] | None = None,
+    max_revisions: int = 3,
+    state_schema: type[Any] | None = None,
+    prices: Mapping[str, ModelPrice] | None = None,
+    prompts: Prompts = DEFAULT_PROMPTS,
+) -> StateGraph[Any, Any, Any, Any]:
+    """Build a pipeline `a -> b -> c`: each agent answers the previous agent's output.
+
+    Each agent sees the transcript through its `context` policy (default `"last"`: the
+    task and the previous step's output). Validators run on an agent's output before
+    the next step; a refused output is a failure handled by the agent's `on_error`.
+    Approval gates sit where the agents ask for them. The run ends with `final` = the
+    last accepted output (or the last real output when it stops early) and `stop_reason`.
+
+    Args:
+        agents: The steps, in order.
+        context: Default context policy for agents that set none.
+        validators: Output checks per agent name: a callable `str -> object` or a
+            sequence of them (see `Validator`).
+        max_revisions: How many times a reviewer may send an output back before a
+            rejection stops the run.
+        state_schema: A state schema extending `SequentialState` (TypedDict or pydantic).
+        prices: Extra model prices for cost accounting, by model name.
+        prompts: Prompt templates.
+
+    Returns:
+        The uncompiled graph; compile it with your checkpointer.
+
+    Raises:
+        TeamConfigError: On an invalid team or argument, before any model call.
+
+    Example:
+        ```python
+        from langgraph.checkpoint.memory import InMemorySaver
+        from langgraph.types import Command
+
+        team = create_sequential([
+            Agent("writer", model=model, instructions="Draft a reply."),
+            Agent("editor", model=model, instructions="Polish it.", approval="after"),
+        ]).compile(checkpointer=InMemorySaver())
+        config = {"configurable": {"thread_id": "1"}}
+        team.invoke({"messages": [("user", "Customer asks for a refund")]}, config)
+        result = team.invoke(Command(resume={"action": "approve"}), config)
+        print(result["final"], result["stop_reason"])
+        ```
+    """
+    team = check_team(agents, pattern=PATTERN)
+    names = [a.name for a in team]
+    checks = check_validators(validators, names)
+    check_max_revisions(max_revisions)
+    schema = check_state_schema(state_schema, SequentialState, pattern=PATTERN)
+    view = resolve_context(context)
+    price_table = merge_prices(prices)
+
+    entries = [f"authorize_{a.name}" if a.approves_before else a.name for a in team]
+    routes = [
+        Route(
+            agent=agent,
+            node=agent.name,
+            next=entries[i + 1] if i + 1 < len(team) else FINALIZE,
+            view=resolve_context(agent.context) if agent.context is not None else view,
+        )
+        for i, agent in enumerate(team)
+    ]
+    builder: StateGraph[Any, Any, Any, Any] = StateGraph(schema)
+    for i, route in enumerate(routes):
+        add_agent(
+            builder,
+            route,
+            pattern=PATTERN,
+            prices=price_table,
+            prompts=prompts,
+            max_revisions=max_revisions,
+            validators=checks.get(route.agent.name, ()),
+            resets={"final": None, "stop_reason": None} if i == 0 else None,
+        )
+    add_escalation(builder, routes, pattern=PATTERN)
+    builder.add_node(FINALIZE, FinalizeNode(names), metadata={"pattern": PATTERN})
+    builder.add_edge(START, routes[0].entry)
+    builder.add_edge(FINALIZE, END)
+    return builder

@@ -1,0 +1,216 @@
+"""The human approval gate: one node that interrupts before or after an agent's turn."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langgraph.types import Command, interrupt
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing_extensions import TypedDict
+
+from langgraph_orchestra.nodes.route import Route, as_mapping, last_message_of
+from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.state.records import AuditRecord, audit_record
+
+__all__ = [
+    "APPROVAL_ACTIONS",
+    "REVIEWER",
+    "ApprovalDecision",
+    "ApprovalNode",
+    "ApprovalRequest",
+    "revisions_of",
+]
+
+APPROVAL_ACTIONS = ("approve", "reject", "edit", "respond")
+"""The decisions a reviewer can take."""
+
+REVIEWER = "reviewer"
+"""The message name of what a reviewer adds to the transcript."""
+
+
+class ApprovalRequest(TypedDict):
+    """What an approval gate shows the reviewer (the interrupt's value)."""
+
+    type: Literal["approval"]
+    """Always `"approval"`: tells approval requests from other interrupts."""
+    agent: str
+    """The agent under review."""
+    when: Literal["before", "after"]
+    """`"before"`: authorize the turn; `"after"`: review its output."""
+    content: str
+    """`before`: what the agent is about to answer; `after`: the agent's output."""
+    actions: list[str]
+    """The decisions allowed."""
+    revision: int
+    """How many revisions this output has had."""
+    max_revisions: int
+    """How many revisions are allowed before a rejection stops the run."""
+
+
+class ApprovalDecision(BaseModel):
+    """A reviewer's decision: the resume value of an approval gate.
+
+    `approve` lets the turn run (before) or its output stand (after). `reject` stops the
+    run (before) or sends the agent back with the feedback (after; the run stops as
+    `rejected` once `max_revisions` is used up). `edit` replaces the agent's input
+    (before) or output (after) with `content`. `respond` answers in the agent's place
+    (before) or answers the agent's question so it goes on (after).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: Literal["approve", "reject", "edit", "respond"]
+    """The decision."""
+    feedback: str = ""
+    """Why, for `reject`: the agent sees it when it revises."""
+    content: str | None = None
+    """The replacement text for `edit`, the answer for `respond`."""
+    reviewer: str = Field(default="human", min_length=1)
+    """Who decided, for the audit trail."""
+
+    @model_validator(mode="after")
+    def _needs_content(self) -> ApprovalDecision:
+        if self.action in ("edit", "respond") and not self.content:
+            raise ValueError(f"action '{self.action}' needs a non-empty 'content'")
+        return self
+
+
+def revisions_of(audit: Sequence[AuditRecord], agent: str) -> int:
+    """Count the revisions asked of `agent`'s current output (since its last acceptance)."""
+    count = 0
+    for record in reversed(audit):
+        if record["kind"] != "approval" or record["agent"] != agent:
+            continue
+        if record["detail"].get("when") != "after":
+            continue
+        if record["detail"]["action"] in ("approve", "edit"):
+            break
+        count += 1
+    return count
+
+
+class ApprovalNode:
+    """The approval gate of one agent, before or after its turn.
+
+    It interrupts with an `ApprovalRequest` and `response_schema=ApprovalDecision`: a
+    malformed decision is refused by LangGraph with a `pydantic.ValidationError` and the
+    interrupt stays pending, nothing written. Every decision is an `approval` audit record.
+    """
+
+    def __init__(
+        self,
+        route: Route,
+        when: Literal["before", "after"],
+        *,
+        max_revisions: int = 3,
+        prompts: Prompts = DEFAULT_PROMPTS,
+    ) -> None:
+        """Build the gate for `route.agent`, placed `when` relative to its turn."""
+        self.route = route
+        self.when = when
+        self.max_revisions = max_revisions
+        self.prompts = prompts
+        self.__name__ = f"{'authorize' if when == 'before' else 'approve'}_{route.agent.name}"
+
+    def __call__(self, state: Any) -> Command[Any]:
+        """Ask for a decision and route on it."""
+        state = as_mapping(state)
+        if self.when == "before":
+            return self._before(state)
+        return self._after(state)
+
+    def _ask(self, content: str, revision: int) -> ApprovalDecision:
+        request: ApprovalRequest = {
+            "type": "approval",
+            "agent": self.route.agent.name,
+            "when": self.when,
+            "content": content,
+            "actions": list(APPROVAL_ACTIONS),
+            "revision": revision,
+            "max_revisions": self.max_revisions,
+        }
+        return interrupt(request, response_schema=ApprovalDecision)
+
+    def _record(self, decision: ApprovalDecision, **detail: Any) -> AuditRecord:
+        return audit_record(
+            "approval",
+            self.route.agent.name,
+            when=self.when,
+            action=decision.action,
+            reviewer=decision.reviewer,
+            feedback=decision.feedback,
+            **detail,
+        )
+
+    def _before(self, state: Mapping[str, Any]) -> Command[Any]:
+        route = self.route
+        name = route.agent.name
+        view: list[BaseMessage] = (
+            list(state["view"]) if "view" in state else route.view(state, name)
+        )
+        decision = self._ask(view[-1].text if view else "", 0)
+        record = self._record(decision)
+        if decision.action == "approve":
+            return Command(update={"audit": [record]}, goto=route.run(view))
+        if decision.action == "edit":
+            edited = HumanMessage(str(decision.content), name=REVIEWER)
+            return Command(
+                update={"messages": [edited], "audit": [record]}, goto=route.run([*view, edited])
+            )
+        if decision.action == "respond":
+            answer = str(decision.content)
+            return Command(
+                update={
+                    "messages": [AIMessage(answer, name=name)],
+                    "audit": [record],
+                    **route.done(answer),
+                },
+                goto=route.next,
+            )
+        return Command(
+            update={"audit": [record], "stop_reason": "rejected", **route.done(None)},
+            goto=route.stop,
+        )
+
+    def _after(self, state: Mapping[str, Any]) -> Command[Any]:
+        route = self.route
+        name = route.agent.name
+        draft = last_message_of(state["messages"], name)
+        draft_text = draft.text if draft is not None else ""
+        revision = revisions_of(state.get("audit") or (), name)
+        decision = self._ask(draft_text, revision)
+        if decision.action == "approve":
+            record = self._record(decision, revision=revision)
+            return Command(
+                update={"audit": [record], **route.done(draft_text)}, goto=route.next
+            )
+        if decision.action == "edit":
+            content = str(decision.content)
+            record = self._record(decision, revision=revision, original=draft_text)
+            update: dict[str, Any] = {"audit": [record], **route.done(content)}
+            # The edit replaces the output under review (same id), not earlier history.
+            update["messages"] = [AIMessage(content, name=name, id=draft.id if draft else None)]
+            return Command(update=update, goto=route.next)
+        record = self._record(decision, revision=revision + 1)
+        if revision >= self.max_revisions:
+            return Command(
+                update={
+                    "audit": [record],
+                    "stop_reason": "rejected",
+                    **route.done(None),
+                },
+                goto=route.stop,
+            )
+        if decision.action == "reject":
+            text = self.prompts.revision.format(
+                reviewer=decision.reviewer, draft=draft_text, feedback=decision.feedback
+            )
+        else:
+            text = str(decision.content)
+        message = HumanMessage(text, name=REVIEWER)
+        view = route.view(state, name)
+        return Command(
+            update={"messages": [message], "audit": [record]}, goto=route.run([*view, message])
+        )

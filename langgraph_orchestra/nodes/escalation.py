@@ -1,0 +1,143 @@
+"""The escalation node: a human resolves an agent failure from the exception queue."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from langchain_core.messages import AIMessage, BaseMessage
+from langgraph.types import Command, Send, interrupt
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from typing_extensions import TypedDict
+
+from langgraph_orchestra.errors import OrchestraError
+from langgraph_orchestra.nodes.route import Route
+from langgraph_orchestra.state.records import ExceptionRecord, audit_record
+
+__all__ = [
+    "ESCALATE",
+    "ESCALATION_ACTIONS",
+    "EscalationDecision",
+    "EscalationNode",
+    "EscalationRequest",
+    "escalation",
+]
+
+ESCALATE = "escalate"
+"""Name of the escalation node."""
+
+ESCALATION_ACTIONS = ("retry", "skip", "supply", "abort")
+"""The decisions a human can take on an escalated failure."""
+
+
+class EscalationRequest(TypedDict):
+    """What the escalation node shows (the interrupt's value)."""
+
+    type: Literal["exception"]
+    """Always `"exception"`: tells escalations from other interrupts."""
+    exception_id: str
+    """The id of the `ExceptionRecord`."""
+    agent: str
+    """The agent that failed."""
+    error: str
+    """The error message."""
+    error_type: str
+    """The error's class name."""
+    input: str
+    """What the agent was answering."""
+    output: str | None
+    """The refused output, when a validator refused it."""
+    actions: list[str]
+    """The decisions allowed."""
+
+
+class EscalationDecision(BaseModel):
+    """A human's resolution of an escalated failure (the resume value).
+
+    `retry` runs the agent again, `skip` goes on without its output, `supply` uses
+    `content` as its output, `abort` ends the run with the results so far.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    action: Literal["retry", "skip", "supply", "abort"]
+    """The decision."""
+    content: str | None = None
+    """The output to use, for `supply`."""
+    reviewer: str = Field(default="human", min_length=1)
+    """Who decided, for the audit trail."""
+
+    @model_validator(mode="after")
+    def _needs_content(self) -> EscalationDecision:
+        if self.action == "supply" and not self.content:
+            raise ValueError("action 'supply' needs a non-empty 'content'")
+        return self
+
+
+def escalation(record: ExceptionRecord, view: list[BaseMessage]) -> Send:
+    """Send one failure to the escalation node (each failure is its own task)."""
+    return Send(ESCALATE, {"exception": record, "view": view})
+
+
+class EscalationNode:
+    """Interrupts with one failure's `EscalationRequest` and applies the decision.
+
+    Each failure arrives as its own task (`escalation(record, view)`), so failures of
+    parallel branches are separate interrupts, resumed together or one by one.
+    """
+
+    __name__ = ESCALATE
+
+    def __init__(self, routes: Mapping[str, Route]) -> None:
+        """Build the node over the routes of the agents that may escalate."""
+        self.routes = dict(routes)
+
+    def __call__(self, state: Any) -> Command[Any]:
+        """Ask for a decision on the open failure and route on it."""
+        if not isinstance(state, Mapping) or "exception" not in state:
+            raise OrchestraError(
+                "The escalate node takes a failure sent by an agent node; "
+                "route to it with escalation(record, view)"
+            )
+        record: ExceptionRecord = state["exception"]
+        view: list[BaseMessage] = list(state["view"])
+        route = self.routes[record["agent"]]
+        request: EscalationRequest = {
+            "type": "exception",
+            "exception_id": record["id"],
+            "agent": record["agent"],
+            "error": record["error"],
+            "error_type": record["error_type"],
+            "input": record["input"],
+            "output": record.get("output"),
+            "actions": list(ESCALATION_ACTIONS),
+        }
+        decision = interrupt(request, response_schema=EscalationDecision)
+        status = {"retry": "retried", "skip": "skipped", "supply": "supplied", "abort": "aborted"}
+        resolved: ExceptionRecord = {
+            **record,
+            "status": status[decision.action],  # type: ignore[typeddict-item]
+            "resolution": decision.model_dump(exclude_none=True),
+        }
+        update: dict[str, Any] = {
+            "exceptions": [resolved],
+            "audit": [
+                audit_record(
+                    "exception",
+                    route.agent.name,
+                    exception_id=record["id"],
+                    status=resolved["status"],
+                    reviewer=decision.reviewer,
+                )
+            ],
+        }
+        if decision.action == "retry":
+            return Command(update=update, goto=route.run(view))
+        if decision.action == "skip":
+            return Command(update={**update, **route.done(None)}, goto=route.next)
+        if decision.action == "supply":
+            content = str(decision.content)
+            update["messages"] = [AIMessage(content, name=route.agent.name)]
+            return Command(update={**update, **route.done(content)}, goto=route.next)
+        update["stop_reason"] = "aborted"
+        return Command(update={**update, **route.done(None)}, goto=route.stop)

@@ -1,0 +1,183 @@
+"""The agent turn node: one agent answers, its output is checked and recorded."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from langchain_core.messages import BaseMessage
+from langchain_core.runnables import Runnable, RunnableConfig
+from langgraph.graph import END
+from langgraph.types import Command
+
+from langgraph_orchestra.agents import AgentRunner
+from langgraph_orchestra.errors import AgentError, OutputValidationError
+from langgraph_orchestra.nodes.escalation import escalation
+from langgraph_orchestra.nodes.finalize import closing
+from langgraph_orchestra.nodes.route import FINALIZE, Route, as_mapping
+from langgraph_orchestra.state.records import ExceptionRecord, audit_record, new_id, now
+from langgraph_orchestra.tracing import call_config
+
+__all__ = ["AgentNode", "Validator", "run_validators"]
+
+Validator = Callable[[str], object]
+"""Checks an output text: raising, or returning `False` or a non-empty string (the
+reason), refuses it; anything else accepts it."""
+
+
+
+def run_validators(agent: str, text: str, validators: Sequence[Validator]) -> None:
+    """Raise `OutputValidationError` if any validator refuses `text`."""
+    for validator in validators:
+        name = getattr(validator, "__name__", type(validator).__name__)
+        try:
+            verdict = validator(text)
+        except Exception as error:
+            raise OutputValidationError(
+                f"Output of agent '{agent}' refused by validator '{name}': {error}",
+                agent=agent,
+                output=text,
+            ) from error
+        if verdict is False or (isinstance(verdict, str) and verdict):
+            reason = verdict if isinstance(verdict, str) else "returned False"
+            raise OutputValidationError(
+                f"Output of agent '{agent}' refused by validator '{name}': {reason}",
+                agent=agent,
+                output=text,
+            )
+
+
+class AgentNode(Runnable[Any, Command[Any]]):
+    """Runs one turn of an agent and routes on the outcome.
+
+    Input is the pattern's state (the view is computed with the route's context policy)
+    or a `{"view": [...]}` payload sent by a gate, the escalation node or a fan-out.
+    On success the agent's messages, usage and a `turn` audit record are written and the
+    run goes to the agent's after-gate or to `route.next`. On failure the agent's
+    `on_error` decides: raise `AgentError`; record it and go on (`continue`); or record it
+    and go to the `escalate` node for a human.
+    """
+
+    def __init__(
+        self,
+        route: Route,
+        runner: AgentRunner,
+        *,
+        pattern: str,
+        validators: Sequence[Validator] = (),
+        resets: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Build the node.
+
+        Args:
+            route: Where the agent sits in the pattern.
+            runner: The agent's runner.
+            pattern: Pattern name, for tracing.
+            validators: Checks on the output text, in order.
+            resets: State written with the first update of a run (run-scoped fields).
+        """
+        self.route = route
+        self.runner = runner
+        self.pattern = pattern
+        self.validators = tuple(validators)
+        self.resets = dict(resets or {})
+        self.name = route.agent.name
+
+    def _view(self, state: Any) -> list[BaseMessage]:
+        if isinstance(state, Mapping) and "view" in state:
+            return list(state["view"])
+        return self.route.view(as_mapping(state), self.name)
+
+    def _config(self, config: RunnableConfig | None) -> RunnableConfig:
+        if not self.runner.traced:
+            return config or {}
+        return call_config(config, pattern=self.pattern, agent=self.name)
+
+    def invoke(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Command[Any]:
+        """Run the turn synchronously."""
+        view = self._view(input)
+        try:
+            result = self.runner.invoke(view, self._config(config))
+            text = self._check(result.messages)
+        except Exception as error:
+            return self._failed(error, view)
+        return self._succeeded(result.messages, result.usage, text)
+
+    async def ainvoke(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Command[Any]:
+        """Run the turn asynchronously."""
+        view = self._view(input)
+        try:
+            result = await self.runner.ainvoke(view, self._config(config))
+            text = self._check(result.messages)
+        except Exception as error:
+            return self._failed(error, view)
+        return self._succeeded(result.messages, result.usage, text)
+
+    def _check(self, messages: list[BaseMessage]) -> str:
+        text = messages[-1].text
+        if self.validators:
+            run_validators(self.name, text, self.validators)
+        return text
+
+    def _succeeded(self, messages: list[BaseMessage], usage: Any, text: str) -> Command[Any]:
+        route = self.route
+        turn = usage.get(self.name)
+        detail: dict[str, Any] = {"messages": len(messages)}
+        if turn is not None:
+            detail["latency_s"] = round(turn["latency_s"], 6)
+            detail["tokens"] = turn["input_tokens"] + turn["output_tokens"]
+        update: dict[str, Any] = {
+            **self.resets,
+            "messages": messages,
+            "usage": usage,
+            "audit": [audit_record("turn", self.name, **detail)],
+        }
+        review = route.review
+        if review is not None:
+            return Command(update=update, goto=review)
+        update.update(route.done(text))
+        if route.next == FINALIZE:
+            # The run ends here: close it in this step rather than in one more superstep.
+            update["audit"] = update["audit"] + closing(text, "completed")["audit"]
+            update.update(final=text, stop_reason="completed")
+            return Command(update=update, goto=END)
+        return Command(update=update, goto=route.next)
+
+    def _failed(self, error: Exception, view: list[BaseMessage]) -> Command[Any]:
+        agent = self.route.agent
+        if agent.on_error == "raise":
+            if isinstance(error, AgentError):
+                raise error
+            raise AgentError(
+                f"Agent '{self.name}' failed: {type(error).__name__}: {error}", agent=self.name
+            ) from error
+        status = "continued" if agent.on_error == "continue" else "open"
+        record: ExceptionRecord = {
+            "id": new_id(),
+            "ts": now(),
+            "agent": self.name,
+            "error": str(error),
+            "error_type": type(error).__name__,
+            "input": view[-1].text if view else "",
+            "status": status,
+        }
+        if isinstance(error, OutputValidationError):
+            record["output"] = error.output
+        update: dict[str, Any] = {
+            **self.resets,
+            "exceptions": [record],
+            "audit": [
+                audit_record(
+                    "exception", self.name, error=str(error), error_type=type(error).__name__,
+                    status=status, exception_id=record["id"],
+                )
+            ],
+        }
+        if status == "continued":
+            update.update(self.route.done(None))
+            return Command(update=update, goto=self.route.next)
+        return Command(update=update, goto=escalation(record, view))

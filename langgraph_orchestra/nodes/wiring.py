@@ -1,0 +1,86 @@
+"""Adding an agent's nodes (turn, gates) and the escalation node to a builder."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from langgraph.graph import END, StateGraph
+
+from langgraph_orchestra.agents import AgentRunner
+from langgraph_orchestra.nodes.approval import ApprovalNode
+from langgraph_orchestra.nodes.escalation import ESCALATE, EscalationNode
+from langgraph_orchestra.nodes.route import FINALIZE, Route
+from langgraph_orchestra.nodes.turn import AgentNode, Validator
+from langgraph_orchestra.prompts import Prompts
+from langgraph_orchestra.tracing import ModelPrice, node_metadata
+
+__all__ = ["add_agent", "add_escalation"]
+
+
+def add_agent(
+    builder: StateGraph[Any, Any, Any, Any],
+    route: Route,
+    *,
+    pattern: str,
+    prices: Mapping[str, ModelPrice],
+    prompts: Prompts,
+    max_revisions: int,
+    validators: Sequence[Validator] = (),
+    resets: Mapping[str, Any] | None = None,
+) -> None:
+    """Add `route.agent`'s turn node and its approval gates to `builder`.
+
+    Edges are not added: the nodes route themselves with `Command`, to the destinations
+    declared here (so drawings show them).
+    """
+    agent = route.agent
+    escalates = (ESCALATE,) if agent.on_error == "escalate" else ()
+    builder.add_node(
+        route.node,
+        AgentNode(
+            route,
+            AgentRunner(agent, prices=prices),
+            pattern=pattern,
+            validators=validators,
+            resets=resets,
+        ),
+        metadata=node_metadata(pattern, agent.name),
+        destinations=(route.review or (END if route.next == FINALIZE else route.next), *escalates),
+    )
+    if route.authorize:
+        builder.add_node(
+            route.authorize,
+            ApprovalNode(route, "before", max_revisions=max_revisions, prompts=prompts),
+            metadata=node_metadata(pattern, agent.name),
+            destinations=_unique(route.node, route.next, route.stop),
+        )
+    if route.review:
+        builder.add_node(
+            route.review,
+            ApprovalNode(route, "after", max_revisions=max_revisions, prompts=prompts),
+            metadata=node_metadata(pattern, agent.name),
+            destinations=_unique(route.next, route.node, route.stop),
+        )
+
+
+def add_escalation(
+    builder: StateGraph[Any, Any, Any, Any], routes: Iterable[Route], *, pattern: str
+) -> None:
+    """Add the `escalate` node if any of the routes' agents has `on_error="escalate"`."""
+    escalating = {r.agent.name: r for r in routes if r.agent.on_error == "escalate"}
+    if not escalating:
+        return
+    targets: list[str] = []
+    for route in escalating.values():
+        targets.extend((route.node, route.next, route.stop))
+    builder.add_node(
+        ESCALATE,
+        EscalationNode(escalating),
+        metadata={"pattern": pattern},
+        destinations=_unique(*targets),
+    )
+
+
+def _unique(*names: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(names))

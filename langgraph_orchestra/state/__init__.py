@@ -1,0 +1,36 @@
+"""Typed shared state: schemas, records and reducers."""
+
+from langgraph_orchestra.state.records import (
+    AuditKind,
+    AuditRecord,
+    ExceptionRecord,
+    ExceptionStatus,
+    StopReason,
+    Usage,
+    audit_record,
+)
+from langgraph_orchestra.state.reducers import add_exceptions, add_usage, append, merge_dict
+from langgraph_orchestra.state.schemas import (
+    ConcurrentState,
+    OrchestraState,
+    SequentialState,
+    check_state_schema,
+)
+
+__all__ = [
+    "AuditKind",
+    "AuditRecord",
+    "ConcurrentState",
+    "ExceptionRecord",
+    "ExceptionStatus",
+    "OrchestraState",
+    "SequentialState",
+    "StopReason",
+    "Usage",
+    "add_exceptions",
+    "add_usage",
+    "append",
+    "audit_record",
+    "check_state_schema",
+    "merge_dict",
+]

@@ -1,0 +1,74 @@
+"""State schemas: the base every pattern shares and the per-pattern extensions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, get_type_hints
+
+from langchain_core.messages import AnyMessage
+from langgraph.graph.message import add_messages
+from typing_extensions import NotRequired, TypedDict
+
+from langgraph_orchestra.errors import TeamConfigError
+from langgraph_orchestra.state.records import AuditRecord, ExceptionRecord, Usage
+from langgraph_orchestra.state.reducers import add_exceptions, add_usage, append, merge_dict
+
+__all__ = ["ConcurrentState", "OrchestraState", "SequentialState", "check_state_schema"]
+
+
+class OrchestraState(TypedDict):
+    """The state every pattern shares.
+
+    Extend it (as a `TypedDict` subclass or a pydantic model with the same fields) to
+    carry your own keys; pass the subclass as `state_schema=` to any factory.
+    """
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    """The shared transcript; each agent's messages carry its name."""
+    audit: NotRequired[Annotated[list[AuditRecord], append]]
+    """Append-only audit trail."""
+    exceptions: NotRequired[Annotated[list[ExceptionRecord], add_exceptions]]
+    """The exception queue."""
+    usage: NotRequired[Annotated[dict[str, Usage], add_usage]]
+    """Model usage per participant, managers and aggregators included."""
+    final: NotRequired[str | None]
+    """The answer: the real last (or partial) output when the run ended."""
+    stop_reason: NotRequired[str | None]
+    """Why the run ended (`completed`, `rejected`, `aborted`, `max_rounds`, ...)."""
+
+
+class SequentialState(OrchestraState):
+    """State of `create_sequential`: the base state, nothing more."""
+
+
+class ConcurrentState(OrchestraState):
+    """State of `create_concurrent`."""
+
+    results: NotRequired[Annotated[dict[str, str], merge_dict]]
+    """Each branch's output, by agent name."""
+
+
+def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: str) -> type[Any]:
+    """Return `schema` (or `base` when `None`) after checking it has `base`'s fields.
+
+    A custom schema may be a `TypedDict` or a pydantic model; it must declare every key
+    of `base` so the pattern's nodes can write them.
+
+    Raises:
+        TeamConfigError: if the schema is not a class or lacks some of `base`'s keys.
+    """
+    if schema is None:
+        return base
+    if not isinstance(schema, type):
+        raise TeamConfigError(
+            f"{pattern} state_schema must be a TypedDict or pydantic model class, "
+            f"got {schema!r}"
+        )
+    fields = getattr(schema, "model_fields", None)
+    declared = set(fields) if isinstance(fields, dict) else set(get_type_hints(schema))
+    missing = sorted(set(get_type_hints(base)) - declared)
+    if missing:
+        raise TeamConfigError(
+            f"{pattern} state_schema {schema.__name__} lacks the keys {missing}: extend "
+            f"{base.__name__} (or declare them with the same reducers)"
+        )
+    return schema
