@@ -1,1 +1,96 @@
-"""Multi-agent orchestration patterns as prebuilt LangGraph StateGraph factories."""
+"""Multi-agent orchestration patterns as prebuilt LangGraph `StateGraph` factories.
+
+Example:
+    ```python
+    from langgraph_orchestra import Agent, create_sequential
+
+    team = create_sequential([
+        Agent("writer", model="openai:gpt-4o-mini", instructions="Draft a reply."),
+        Agent("editor", model="openai:gpt-4o-mini", instructions="Polish it."),
+    ]).compile()
+    ```
+"""
+
+from langgraph_orchestra.agents import Agent, AgentRunner, Approval, OnError
+from langgraph_orchestra.checkpoint import aopen_checkpointer, open_checkpointer
+from langgraph_orchestra.conditions import (
+    AllOf,
+    AnyOf,
+    Condition,
+    CostBudget,
+    FunctionCondition,
+    MaxRounds,
+    TextMention,
+    Timeout,
+    TokenBudget,
+)
+from langgraph_orchestra.context import ContextPolicy, Window
+from langgraph_orchestra.errors import (
+    AgentError,
+    AgentTimeoutError,
+    CheckpointerError,
+    OrchestraError,
+    OutputValidationError,
+    ScriptError,
+    TeamConfigError,
+)
+from langgraph_orchestra.graphs import create_concurrent, create_sequential
+from langgraph_orchestra.nodes import (
+    ApprovalDecision,
+    ApprovalRequest,
+    EscalationDecision,
+    EscalationRequest,
+)
+from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.state import (
+    AuditRecord,
+    ConcurrentState,
+    ExceptionRecord,
+    OrchestraState,
+    SequentialState,
+    Usage,
+)
+from langgraph_orchestra.tracing import DEFAULT_PRICES, ModelPrice
+
+__all__ = [
+    "DEFAULT_PRICES",
+    "DEFAULT_PROMPTS",
+    "Agent",
+    "AgentError",
+    "AgentRunner",
+    "AgentTimeoutError",
+    "AllOf",
+    "AnyOf",
+    "Approval",
+    "ApprovalDecision",
+    "ApprovalRequest",
+    "AuditRecord",
+    "CheckpointerError",
+    "ConcurrentState",
+    "Condition",
+    "ContextPolicy",
+    "CostBudget",
+    "EscalationDecision",
+    "EscalationRequest",
+    "ExceptionRecord",
+    "FunctionCondition",
+    "MaxRounds",
+    "ModelPrice",
+    "OnError",
+    "OrchestraError",
+    "OrchestraState",
+    "OutputValidationError",
+    "Prompts",
+    "ScriptError",
+    "SequentialState",
+    "TeamConfigError",
+    "TextMention",
+    "Timeout",
+    "TokenBudget",
+    "Usage",
+    "Window",
+    "aopen_checkpointer",
+    "create_concurrent",
+    "create_sequential",
+    "open_checkpointer",
+]

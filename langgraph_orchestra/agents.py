@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import KW_ONLY, dataclass
-from typing import Any, Literal, NamedTuple, TypeAlias
+from typing import Any, Literal, NamedTuple, TypeAlias, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
@@ -44,8 +44,20 @@ Approval: TypeAlias = Literal["before", "after", "both"]
 """Where a human approval gate sits around an agent's turn."""
 
 RESERVED_NAMES = frozenset(
-    {"human", "reviewer", "user", "system", "assistant", "tool", "finalize", "dispatch",
-     "aggregate", "escalate", "manager", "orchestra"}
+    {
+        "human",
+        "reviewer",
+        "user",
+        "system",
+        "assistant",
+        "tool",
+        "finalize",
+        "dispatch",
+        "aggregate",
+        "escalate",
+        "manager",
+        "orchestra",
+    }
 )
 """Names an agent may not take: they name people, roles or the patterns' own nodes."""
 
@@ -126,9 +138,7 @@ class Agent:
                     f"callable, got {type(self.runnable).__name__}"
                 )
             if self.tools:
-                raise TeamConfigError(
-                    f"Agent '{name}' has tools but no model: tools need a model"
-                )
+                raise TeamConfigError(f"Agent '{name}' has tools but no model: tools need a model")
             if self.instructions is not None:
                 raise TeamConfigError(
                     f"Agent '{name}' has instructions but no model: instructions are the "
@@ -240,8 +250,11 @@ class AgentRunner:
             if agent.tools:
                 from langchain.agents import create_agent
 
-                self._kind, self._target = "graph", create_agent(
-                    model, list(agent.tools), system_prompt=agent.instructions, name=agent.name
+                self._kind, self._target = (
+                    "graph",
+                    create_agent(
+                        model, list(agent.tools), system_prompt=agent.instructions, name=agent.name
+                    ),
                 )
             else:
                 self._kind, self._target = "model", model
@@ -351,9 +364,7 @@ class AgentRunner:
 
     def _again(self, error: Exception, attempt: int) -> bool:
         policy = self.retry
-        return policy is not None and attempt < policy.max_attempts and _should_retry(
-            policy, error
-        )
+        return policy is not None and attempt < policy.max_attempts and _should_retry(policy, error)
 
     def _result(self, raw: Any, view_len: int, latency: float) -> TurnResult:
         name = self.agent.name
@@ -396,7 +407,7 @@ def _chat_model(agent: Agent) -> BaseChatModel:
     from langchain.chat_models import init_chat_model
 
     try:
-        return init_chat_model(model)
+        return cast(BaseChatModel, init_chat_model(model))
     except ImportError as error:
         provider = str(model).split(":", 1)[0]
         raise TeamConfigError(

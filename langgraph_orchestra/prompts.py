@@ -20,14 +20,12 @@ __all__ = [
 REVISION_REQUEST = """\
 {reviewer} did not accept your last answer and asks for a revision.
 
-Your last answer:
-{draft}
-
 Feedback:
 {feedback}
 
 Reply with the complete revised answer."""
-"""Sent to an agent whose output a reviewer rejected. Fields: reviewer, draft, feedback."""
+"""Sent to an agent whose output a reviewer rejected, right after that output in its view.
+Fields: reviewer, feedback, and draft (the rejected output, unused by default)."""
 
 SYNTHESIS_REQUEST = """\
 The task above was given to several agents, who answered independently. \

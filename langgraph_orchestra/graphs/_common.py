@@ -28,14 +28,11 @@ def check_validators(
             raise TeamConfigError(
                 f"Validators given for unknown agent '{name}'; known agents: {known}"
             )
-        items: tuple[Callable[[str], object], ...] = (
-            (value,) if callable(value) else tuple(value)
-        )
+        items: tuple[Callable[[str], object], ...] = (value,) if callable(value) else tuple(value)
         for item in items:
             if not callable(item):
                 raise TeamConfigError(
-                    f"Validator for agent '{name}' must be a callable str -> object, "
-                    f"got {item!r}"
+                    f"Validator for agent '{name}' must be a callable str -> object, got {item!r}"
                 )
         checked[name] = items
     return checked

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langgraph.types import Command, interrupt
+from langgraph.types import Command, Send, interrupt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from typing_extensions import TypedDict
 
-from langgraph_orchestra.nodes.route import Route, as_mapping, last_message_of
+from langgraph_orchestra.errors import OrchestraError
+from langgraph_orchestra.nodes.route import Route, as_mapping
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.state.records import AuditRecord, audit_record
 
@@ -20,7 +21,7 @@ __all__ = [
     "ApprovalDecision",
     "ApprovalNode",
     "ApprovalRequest",
-    "revisions_of",
+    "review",
 ]
 
 APPROVAL_ACTIONS = ("approve", "reject", "edit", "respond")
@@ -77,24 +78,17 @@ class ApprovalDecision(BaseModel):
         return self
 
 
-def revisions_of(audit: Sequence[AuditRecord], agent: str) -> int:
-    """Count the revisions asked of `agent`'s current output (since its last acceptance)."""
-    count = 0
-    for record in reversed(audit):
-        if record["kind"] != "approval" or record["agent"] != agent:
-            continue
-        if record["detail"].get("when") != "after":
-            continue
-        if record["detail"]["action"] in ("approve", "edit"):
-            break
-        count += 1
-    return count
+def review(node: str, view: list[BaseMessage], draft: AIMessage, revision: int) -> Send:
+    """Send an agent's output to its after-gate `node`, with what the agent saw."""
+    return Send(node, {"view": view, "draft": draft, "revision": revision})
 
 
 class ApprovalNode:
     """The approval gate of one agent, before or after its turn.
 
-    It interrupts with an `ApprovalRequest` and `response_schema=ApprovalDecision`: a
+    The before-gate reads the state (or a `{"view": ...}` payload); the after-gate takes
+    the output its agent's node sent with `review(...)`. Either interrupts with an
+    `ApprovalRequest` and `response_schema=ApprovalDecision`: a
     malformed decision is refused by LangGraph with a `pydantic.ValidationError` and the
     interrupt stays pending, nothing written. Every decision is an `approval` audit record.
     """
@@ -175,42 +169,43 @@ class ApprovalNode:
         )
 
     def _after(self, state: Mapping[str, Any]) -> Command[Any]:
+        if "draft" not in state:
+            raise OrchestraError(
+                f"The gate {self.__name__} takes an output sent by its agent's node; "
+                "route to it with review(node, view, draft, revision)"
+            )
         route = self.route
         name = route.agent.name
-        draft = last_message_of(state["messages"], name)
-        draft_text = draft.text if draft is not None else ""
-        revision = revisions_of(state.get("audit") or (), name)
-        decision = self._ask(draft_text, revision)
+        view: list[BaseMessage] = list(state["view"])
+        draft: AIMessage = state["draft"]
+        revision: int = state["revision"]
+        decision = self._ask(draft.text, revision)
         if decision.action == "approve":
             record = self._record(decision, revision=revision)
-            return Command(
-                update={"audit": [record], **route.done(draft_text)}, goto=route.next
-            )
+            return Command(update={"audit": [record], **route.done(draft.text)}, goto=route.next)
         if decision.action == "edit":
             content = str(decision.content)
-            record = self._record(decision, revision=revision, original=draft_text)
-            update: dict[str, Any] = {"audit": [record], **route.done(content)}
+            record = self._record(decision, revision=revision, original=draft.text)
             # The edit replaces the output under review (same id), not earlier history.
-            update["messages"] = [AIMessage(content, name=name, id=draft.id if draft else None)]
-            return Command(update=update, goto=route.next)
+            edited = AIMessage(content, name=name, id=draft.id)
+            return Command(
+                update={"messages": [edited], "audit": [record], **route.done(content)},
+                goto=route.next,
+            )
         record = self._record(decision, revision=revision + 1)
         if revision >= self.max_revisions:
             return Command(
-                update={
-                    "audit": [record],
-                    "stop_reason": "rejected",
-                    **route.done(None),
-                },
+                update={"audit": [record], "stop_reason": "rejected", **route.done(None)},
                 goto=route.stop,
             )
         if decision.action == "reject":
             text = self.prompts.revision.format(
-                reviewer=decision.reviewer, draft=draft_text, feedback=decision.feedback
+                reviewer=decision.reviewer, draft=draft.text, feedback=decision.feedback
             )
         else:
             text = str(decision.content)
         message = HumanMessage(text, name=REVIEWER)
-        view = route.view(state, name)
         return Command(
-            update={"messages": [message], "audit": [record]}, goto=route.run([*view, message])
+            update={"messages": [message], "audit": [record]},
+            goto=route.run([*view, draft, message], revision=revision + 1),
         )

@@ -6,13 +6,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import BaseMessage
 from langgraph.types import Send
 
 from langgraph_orchestra.agents import Agent
 from langgraph_orchestra.context import View
 
-__all__ = ["FINALIZE", "Route", "as_mapping", "last_message_of"]
+__all__ = ["FINALIZE", "Route", "as_mapping"]
 
 FINALIZE = "finalize"
 """Name of the node that ends a run."""
@@ -21,14 +21,6 @@ FINALIZE = "finalize"
 def as_mapping(state: Any) -> Mapping[str, Any]:
     """Return `state` as a mapping (a pydantic state is read field by field)."""
     return state if isinstance(state, Mapping) else dict(state)
-
-
-def last_message_of(messages: list[BaseMessage], name: str) -> AIMessage | None:
-    """Return the latest AI message `name` wrote, if any."""
-    for message in reversed(messages):
-        if isinstance(message, AIMessage) and message.name == name:
-            return message
-    return None
 
 
 @dataclass(frozen=True)
@@ -67,9 +59,13 @@ class Route:
         """The first node of the agent's turn (its before-gate, if any)."""
         return self.authorize or self.node
 
-    def run(self, view: list[BaseMessage]) -> Send:
-        """Send the agent a turn on an explicit `view`."""
-        return Send(self.node, {"view": view})
+    def run(self, view: list[BaseMessage], *, revision: int = 0) -> Send:
+        """Send the agent a turn on an explicit `view` (`revision`: how many so far)."""
+        return Send(self.node, {"view": view, "revision": revision})
+
+    def start(self, view: list[BaseMessage]) -> Send:
+        """Send the agent a new turn on `view`, through its before-gate if it has one."""
+        return Send(self.entry, {"view": view})
 
     def done(self, text: str | None) -> dict[str, Any]:
         """Return the state update that records the agent's outcome (`None`: no output)."""

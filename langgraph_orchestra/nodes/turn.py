@@ -5,17 +5,24 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.graph import END
 from langgraph.types import Command
 
-from langgraph_orchestra.agents import AgentRunner
+from langgraph_orchestra.agents import AgentRunner, TurnResult
 from langgraph_orchestra.errors import AgentError, OutputValidationError
+from langgraph_orchestra.nodes.approval import review
 from langgraph_orchestra.nodes.escalation import escalation
 from langgraph_orchestra.nodes.finalize import closing
 from langgraph_orchestra.nodes.route import FINALIZE, Route, as_mapping
-from langgraph_orchestra.state.records import ExceptionRecord, audit_record, new_id, now
+from langgraph_orchestra.state.records import (
+    ExceptionRecord,
+    ExceptionStatus,
+    audit_record,
+    new_id,
+    now,
+)
 from langgraph_orchestra.tracing import call_config
 
 __all__ = ["AgentNode", "Validator", "run_validators"]
@@ -23,7 +30,6 @@ __all__ = ["AgentNode", "Validator", "run_validators"]
 Validator = Callable[[str], object]
 """Checks an output text: raising, or returning `False` or a non-empty string (the
 reason), refuses it; anything else accepts it."""
-
 
 
 def run_validators(agent: str, text: str, validators: Sequence[Validator]) -> None:
@@ -81,51 +87,54 @@ class AgentNode(Runnable[Any, Command[Any]]):
         self.pattern = pattern
         self.validators = tuple(validators)
         self.resets = dict(resets or {})
-        self.name = route.agent.name
+        self.agent_name: str = route.agent.name
 
-    def _view(self, state: Any) -> list[BaseMessage]:
+    def _view(self, state: Any) -> tuple[list[BaseMessage], int]:
         if isinstance(state, Mapping) and "view" in state:
-            return list(state["view"])
-        return self.route.view(as_mapping(state), self.name)
+            return list(state["view"]), state.get("revision", 0)
+        return self.route.view(as_mapping(state), self.agent_name), 0
 
     def _config(self, config: RunnableConfig | None) -> RunnableConfig:
         if not self.runner.traced:
             return config or {}
-        return call_config(config, pattern=self.pattern, agent=self.name)
+        return call_config(config, pattern=self.pattern, agent=self.agent_name)
 
     def invoke(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Command[Any]:
         """Run the turn synchronously."""
-        view = self._view(input)
+        view, revision = self._view(input)
         try:
             result = self.runner.invoke(view, self._config(config))
             text = self._check(result.messages)
         except Exception as error:
             return self._failed(error, view)
-        return self._succeeded(result.messages, result.usage, text)
+        return self._succeeded(result, text, view, revision)
 
     async def ainvoke(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Command[Any]:
         """Run the turn asynchronously."""
-        view = self._view(input)
+        view, revision = self._view(input)
         try:
             result = await self.runner.ainvoke(view, self._config(config))
             text = self._check(result.messages)
         except Exception as error:
             return self._failed(error, view)
-        return self._succeeded(result.messages, result.usage, text)
+        return self._succeeded(result, text, view, revision)
 
     def _check(self, messages: list[BaseMessage]) -> str:
         text = messages[-1].text
         if self.validators:
-            run_validators(self.name, text, self.validators)
+            run_validators(self.agent_name, text, self.validators)
         return text
 
-    def _succeeded(self, messages: list[BaseMessage], usage: Any, text: str) -> Command[Any]:
+    def _succeeded(
+        self, result: TurnResult, text: str, view: list[BaseMessage], revision: int
+    ) -> Command[Any]:
         route = self.route
-        turn = usage.get(self.name)
+        messages, usage = result
+        turn = usage.get(self.agent_name)
         detail: dict[str, Any] = {"messages": len(messages)}
         if turn is not None:
             detail["latency_s"] = round(turn["latency_s"], 6)
@@ -134,11 +143,13 @@ class AgentNode(Runnable[Any, Command[Any]]):
             **self.resets,
             "messages": messages,
             "usage": usage,
-            "audit": [audit_record("turn", self.name, **detail)],
+            "audit": [audit_record("turn", self.agent_name, **detail)],
         }
-        review = route.review
-        if review is not None:
-            return Command(update=update, goto=review)
+        if route.review is not None:
+            draft = messages[-1]
+            if not isinstance(draft, AIMessage):
+                draft = AIMessage(text, name=self.agent_name)
+            return Command(update=update, goto=review(route.review, view, draft, revision))
         update.update(route.done(text))
         if route.next == FINALIZE:
             # The run ends here: close it in this step rather than in one more superstep.
@@ -153,13 +164,14 @@ class AgentNode(Runnable[Any, Command[Any]]):
             if isinstance(error, AgentError):
                 raise error
             raise AgentError(
-                f"Agent '{self.name}' failed: {type(error).__name__}: {error}", agent=self.name
+                f"Agent '{self.agent_name}' failed: {type(error).__name__}: {error}",
+                agent=self.agent_name,
             ) from error
-        status = "continued" if agent.on_error == "continue" else "open"
+        status: ExceptionStatus = "continued" if agent.on_error == "continue" else "open"
         record: ExceptionRecord = {
             "id": new_id(),
             "ts": now(),
-            "agent": self.name,
+            "agent": self.agent_name,
             "error": str(error),
             "error_type": type(error).__name__,
             "input": view[-1].text if view else "",
@@ -172,8 +184,12 @@ class AgentNode(Runnable[Any, Command[Any]]):
             "exceptions": [record],
             "audit": [
                 audit_record(
-                    "exception", self.name, error=str(error), error_type=type(error).__name__,
-                    status=status, exception_id=record["id"],
+                    "exception",
+                    self.agent_name,
+                    error=str(error),
+                    error_type=type(error).__name__,
+                    status=status,
+                    exception_id=record["id"],
                 )
             ],
         }

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Any, Literal, NotRequired
 
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 __all__ = [
     "AuditKind",
@@ -24,9 +24,7 @@ __all__ = [
     "now",
 ]
 
-AuditKind = Literal[
-    "turn", "routing", "handoff", "approval", "exception", "plan", "termination"
-]
+AuditKind = Literal["turn", "routing", "handoff", "approval", "exception", "plan", "termination"]
 """What an audit record describes."""
 
 ExceptionStatus = Literal["open", "continued", "retried", "skipped", "supplied", "aborted"]

@@ -20,7 +20,7 @@ def append(left: Sequence[T] | None, right: Sequence[T] | T | None) -> list[T]:
     if isinstance(right, Sequence) and not isinstance(right, str | Mapping):
         base.extend(right)
     else:
-        base.append(right)  # type: ignore[arg-type]
+        base.append(right)
     return base
 
 

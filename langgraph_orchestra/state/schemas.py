@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, get_type_hints
+from typing import Annotated, Any, NotRequired, get_type_hints
 
 from langchain_core.messages import AnyMessage
 from langgraph.graph.message import add_messages
-from typing_extensions import NotRequired, TypedDict
+from typing_extensions import TypedDict
 
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.state.records import AuditRecord, ExceptionRecord, Usage
@@ -43,8 +43,11 @@ class SequentialState(OrchestraState):
 class ConcurrentState(OrchestraState):
     """State of `create_concurrent`."""
 
-    results: NotRequired[Annotated[dict[str, str], merge_dict]]
-    """Each branch's output, by agent name."""
+    results: NotRequired[Annotated[dict[str, str | None], merge_dict]]
+    """Each finished branch's output by agent name; `None` when it gave none (failed,
+    skipped, rejected)."""
+    dispatched: NotRequired[Annotated[list[str], append]]
+    """The branches started in this run, in order."""
 
 
 def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: str) -> type[Any]:
@@ -60,8 +63,7 @@ def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: st
         return base
     if not isinstance(schema, type):
         raise TeamConfigError(
-            f"{pattern} state_schema must be a TypedDict or pydantic model class, "
-            f"got {schema!r}"
+            f"{pattern} state_schema must be a TypedDict or pydantic model class, got {schema!r}"
         )
     fields = getattr(schema, "model_fields", None)
     declared = set(fields) if isinstance(fields, dict) else set(get_type_hints(schema))

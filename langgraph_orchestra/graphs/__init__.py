@@ -1,0 +1,6 @@
+"""The pattern factories: each returns an uncompiled `StateGraph`."""
+
+from langgraph_orchestra.graphs.concurrent import create_concurrent
+from langgraph_orchestra.graphs.sequential import create_sequential
+
+__all__ = ["create_concurrent", "create_sequential"]

@@ -1,0 +1,199 @@
+"""`create_concurrent`: every agent works on the same task at once; results are combined."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from langchain_core.messages import BaseMessage, HumanMessage
+from langgraph.graph import END, START, StateGraph
+
+from langgraph_orchestra.agents import Agent, check_team
+from langgraph_orchestra.context import ContextPolicy, View, resolve_context
+from langgraph_orchestra.errors import TeamConfigError
+from langgraph_orchestra.graphs._common import check_max_revisions, check_validators
+from langgraph_orchestra.nodes.aggregate import AggregateNode, AggregatorFn, BuiltIn, quorum_size
+from langgraph_orchestra.nodes.approval import REVIEWER
+from langgraph_orchestra.nodes.fanout import AGGREGATE, DISPATCH, FANOUT, FanOutNode
+from langgraph_orchestra.nodes.finalize import FinalizeNode
+from langgraph_orchestra.nodes.route import FINALIZE, Route
+from langgraph_orchestra.nodes.turn import Validator
+from langgraph_orchestra.nodes.wiring import add_agent, add_escalation
+from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.state.schemas import ConcurrentState, check_state_schema
+from langgraph_orchestra.tracing import ModelPrice, merge_prices
+
+__all__ = ["create_concurrent"]
+
+PATTERN = "concurrent"
+
+
+def _task_view(view: View) -> View:
+    """Apply `view` to the transcript as it was when the fan-out started.
+
+    Branches all answer the same input: the transcript up to the latest user message
+    (a reviewer's messages and the branches' own outputs come after it).
+    """
+
+    def branch_view(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
+        messages: Sequence[BaseMessage] = state["messages"]
+        end = len(messages)
+        for i in range(len(messages) - 1, -1, -1):
+            message = messages[i]
+            if isinstance(message, HumanMessage) and message.name != REVIEWER:
+                end = i + 1
+                break
+        return view({**state, "messages": messages[:end]}, agent)
+
+    return branch_view
+
+
+def create_concurrent(
+    agents: Sequence[Agent],
+    *,
+    aggregator: BuiltIn | Agent | AggregatorFn = "concat",
+    quorum: int | float | None = None,
+    max_concurrency: int | None = None,
+    timeout: float | None = None,
+    context: ContextPolicy = "full",
+    validators: Mapping[str, Validator | Sequence[Validator]] | None = None,
+    max_revisions: int = 3,
+    state_schema: type[Any] | None = None,
+    prices: Mapping[str, ModelPrice] | None = None,
+    prompts: Prompts = DEFAULT_PROMPTS,
+) -> StateGraph[Any, Any, Any, Any]:
+    """Build a fan-out/fan-in team: all agents answer the same input in parallel.
+
+    Branches are started with `Send` and really run at the same time (threads for
+    sync runs, tasks for async). When all are done their outputs, in team order, go to
+    the aggregator. A branch whose agent has `on_error="continue"` may fail and leave
+    the others' results (and an exception record); `quorum` says how many successful
+    branches the run needs to complete, else it ends as `quorum_not_met` with the
+    partial results as `final`.
+
+    Args:
+        agents: The branches.
+        aggregator: `"concat"` (outputs joined under agent names), `"vote"` (majority,
+            case- and space-insensitive), an `Agent` that synthesizes one answer (its
+            calls count in `usage`), or a callable `{agent: output} -> str`.
+        quorum: Successful branches needed: a count, a fraction of the branches, or
+            `None` for at least one.
+        max_concurrency: Most branches running at once; `None` for all.
+        timeout: Seconds per branch attempt, for agents that set no `timeout`.
+        context: Default context policy for branches that set none (applied to the
+            transcript as it was when the fan-out started).
+        validators: Output checks per agent name.
+        max_revisions: Revisions a reviewer may ask per output before a rejection stops
+            the run.
+        state_schema: A state schema extending `ConcurrentState`.
+        prices: Extra model prices for cost accounting.
+        prompts: Prompt templates (the synthesis request).
+
+    Returns:
+        The uncompiled graph.
+
+    Raises:
+        TeamConfigError: On an invalid team or argument, before any model call.
+
+    Example:
+        ```python
+        team = create_concurrent(
+            [Agent("optimist", model=m1), Agent("skeptic", model=m2)],
+            aggregator=Agent("judge", model=m3, instructions="Weigh both views."),
+        ).compile()
+        print(team.invoke({"messages": [("user", "Should we ship on Friday?")]})["final"])
+        ```
+    """
+    team = check_team(agents, pattern=PATTERN)
+    synthesizer = aggregator if isinstance(aggregator, Agent) else None
+    check_team([*team, *([synthesizer] if synthesizer else [])], pattern=PATTERN)
+    if synthesizer is None and not (aggregator in ("concat", "vote") or callable(aggregator)):
+        raise TeamConfigError(
+            f"Unknown aggregator {aggregator!r}: use 'concat', 'vote', an Agent, or a "
+            "callable {agent: output} -> str"
+        )
+    if max_concurrency is not None and (
+        isinstance(max_concurrency, bool)
+        or not isinstance(max_concurrency, int)
+        or max_concurrency < 1
+    ):
+        raise TeamConfigError(
+            f"max_concurrency must be a whole number >= 1 or None, got {max_concurrency!r}"
+        )
+    if timeout is not None:
+        team = tuple(
+            a if a.timeout is not None else dataclasses.replace(a, timeout=timeout) for a in team
+        )
+    names = [a.name for a in team]
+    needed = quorum_size(quorum, len(team))
+    checks = check_validators(validators, [*names, *([synthesizer.name] if synthesizer else [])])
+    check_max_revisions(max_revisions)
+    schema = check_state_schema(state_schema, ConcurrentState, pattern=PATTERN)
+    view = resolve_context(context)
+    price_table = merge_prices(prices)
+
+    joins = DISPATCH if max_concurrency is not None else AGGREGATE
+    routes = [
+        Route(
+            agent=agent,
+            node=agent.name,
+            next=joins,
+            stop=joins,
+            view=_task_view(resolve_context(agent.context) if agent.context is not None else view),
+            results=True,
+        )
+        for agent in team
+    ]
+    builder: StateGraph[Any, Any, Any, Any] = StateGraph(schema)
+    builder.add_node(
+        FANOUT,
+        FanOutNode(routes, max_concurrency=max_concurrency, first=True),
+        metadata={"pattern": PATTERN},
+        destinations=(*(r.entry for r in routes), AGGREGATE),
+    )
+    if max_concurrency is not None:
+        builder.add_node(
+            DISPATCH,
+            FanOutNode(routes, max_concurrency=max_concurrency, first=False),
+            metadata={"pattern": PATTERN},
+            destinations=(*(r.entry for r in routes), AGGREGATE),
+        )
+    common: dict[str, Any] = {
+        "pattern": PATTERN,
+        "prices": price_table,
+        "prompts": prompts,
+        "max_revisions": max_revisions,
+    }
+    for route in routes:
+        add_agent(builder, route, validators=checks.get(route.agent.name, ()), **common)
+    synth_route = None
+    if synthesizer is not None:
+        synth_route = Route(
+            agent=synthesizer,
+            node=synthesizer.name,
+            next=FINALIZE,
+            view=_task_view(resolve_context(synthesizer.context or "last")),
+        )
+        add_agent(builder, synth_route, validators=checks.get(synthesizer.name, ()), **common)
+    add_escalation(builder, [*routes, *([synth_route] if synth_route else [])], pattern=PATTERN)
+    builder.add_node(
+        AGGREGATE,
+        AggregateNode(
+            names,
+            aggregator=None if synthesizer else aggregator,  # type: ignore[arg-type]
+            quorum=needed,
+            synthesizer=synth_route,
+            prompts=prompts,
+        ),
+        defer=True,
+        metadata={"pattern": PATTERN},
+        destinations=(END, *([synth_route.entry] if synth_route else [])),
+    )
+    if synth_route is not None:
+        builder.add_node(
+            FINALIZE, FinalizeNode([synth_route.agent.name]), metadata={"pattern": PATTERN}
+        )
+        builder.add_edge(FINALIZE, END)
+    builder.add_edge(START, FANOUT)
+    return builder

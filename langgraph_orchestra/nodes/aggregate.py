@@ -1,0 +1,180 @@
+"""Aggregators: how a fan-out's branch results become one answer."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, TypeAlias
+
+from langchain_core.messages import HumanMessage
+from langgraph.graph import END
+from langgraph.types import Command
+
+from langgraph_orchestra.errors import TeamConfigError
+from langgraph_orchestra.nodes.fanout import AGGREGATE
+from langgraph_orchestra.nodes.finalize import closing
+from langgraph_orchestra.nodes.route import Route, as_mapping
+from langgraph_orchestra.prompts import Prompts
+from langgraph_orchestra.state.records import audit_record
+
+__all__ = [
+    "AggregateNode",
+    "AggregatorFn",
+    "concat",
+    "majority_vote",
+    "quorum_size",
+]
+
+AggregatorFn: TypeAlias = Callable[[Mapping[str, str]], str]
+"""A custom aggregator: branch outputs by agent name (in team order) -> the answer."""
+
+BuiltIn: TypeAlias = Literal["concat", "vote"]
+"""The built-in aggregators."""
+
+_SPACE = re.compile(r"\s+")
+
+
+def concat(outputs: Mapping[str, str]) -> str:
+    """Join the outputs in team order, each under its agent's name."""
+    return "\n\n".join(f"{name}: {text}" for name, text in outputs.items())
+
+
+def _normal(text: str) -> str:
+    return _SPACE.sub(" ", text).strip().casefold()
+
+
+def majority_vote(outputs: Mapping[str, str]) -> tuple[str, dict[str, Any]]:
+    """Return the most common output (ties: earliest in team order) and the tally.
+
+    Outputs are compared ignoring case and runs of white space; the winner is returned
+    as its first voter wrote it.
+    """
+    normal = {name: _normal(text) for name, text in outputs.items()}
+    tally = Counter(normal.values())
+    best = max(tally.values())
+    for name, key in normal.items():
+        if tally[key] == best:
+            return outputs[name], {"winner": name, "votes": best, "tally": dict(tally)}
+    raise ValueError("majority_vote needs at least one output")  # unreachable: best exists
+
+
+def quorum_size(quorum: int | float | None, branches: int) -> int:
+    """Return how many successful branches a run needs (`None`: one)."""
+    if quorum is None:
+        return 1
+    if isinstance(quorum, bool) or not isinstance(quorum, int | float):
+        raise TeamConfigError(
+            f"quorum must be a count (1..{branches}) or a fraction (0 < q <= 1), got {quorum!r}"
+        )
+    if isinstance(quorum, int):
+        if not 1 <= quorum <= branches:
+            raise TeamConfigError(
+                f"quorum={quorum} is out of range: give 1..{branches} (the number of "
+                "branches) or a fraction 0 < q <= 1"
+            )
+        return quorum
+    if not 0 < quorum <= 1:
+        raise TeamConfigError(
+            f"quorum={quorum} is out of range: a fraction must be 0 < q <= 1, or give a "
+            f"count 1..{branches}"
+        )
+    return max(1, math.ceil(quorum * branches))
+
+
+class AggregateNode:
+    """Combines the branches' results once all are done (a deferred node).
+
+    LangGraph also runs a deferred node when a run pauses on an interrupt, so the node
+    checks that every started branch has a result and otherwise waits (does nothing);
+    the last branch to finish, or its gate, brings the run back here.
+
+    With fewer successful branches than the quorum, or after a stop (a rejection or an
+    abort), it ends the run with the partial results joined and the stop reason; else it
+    applies the aggregator. A synthesizing agent gets the answers as a request and the
+    run continues at its node (`synthesizer`).
+    """
+
+    __name__ = AGGREGATE
+
+    def __init__(
+        self,
+        order: Sequence[str],
+        *,
+        aggregator: BuiltIn | AggregatorFn | None,
+        quorum: int,
+        synthesizer: Route | None = None,
+        prompts: Prompts,
+    ) -> None:
+        """Build the node.
+
+        Args:
+            order: Branch names in team order.
+            aggregator: `"concat"`, `"vote"` or a callable; `None` with a synthesizer.
+            quorum: Successful branches needed.
+            synthesizer: Route of the synthesizing agent, if any; it sees its context
+                view of the task, then the request with the answers.
+            prompts: Prompt templates (the synthesis request).
+        """
+        self.order = tuple(order)
+        self.aggregator = aggregator
+        self.quorum = quorum
+        self.synthesizer = synthesizer
+        self.prompts = prompts
+
+    def __call__(self, state: Any) -> Command[Any]:
+        """Aggregate and route."""
+        state = as_mapping(state)
+        results = state.get("results") or {}
+        if any(name not in results for name in state.get("dispatched") or ()):
+            return Command(goto=())
+        outputs = {n: results[n] for n in self.order if results.get(n) is not None}
+        failed = [n for n in self.order if n in results and results[n] is None]
+        detail: dict[str, Any] = {
+            "succeeded": list(outputs),
+            "failed": failed,
+            "quorum": self.quorum,
+        }
+        reason = state.get("stop_reason")
+        if reason or len(outputs) < self.quorum:
+            reason = reason or "quorum_not_met"
+            record = audit_record("routing", None, decision="partial", **detail)
+            partial = concat(outputs) if outputs else None
+            return self._end(partial, reason, record)
+        if self.synthesizer is not None:
+            answers = "\n\n".join(
+                self.prompts.synthesis_item.format(name=n, text=t) for n, t in outputs.items()
+            )
+            request = HumanMessage(self.prompts.synthesis.format(answers=answers), name=AGGREGATE)
+            record = audit_record("routing", None, decision="synthesize", **detail)
+            synth = self.synthesizer
+            view = [*synth.view(state, synth.agent.name), request]
+            return Command(
+                update={"messages": [request], "audit": [record]}, goto=synth.start(view)
+            )
+        if self.aggregator == "vote":
+            final, tally = majority_vote(outputs)
+            detail.update(tally)
+        elif self.aggregator == "concat" or self.aggregator is None:
+            final = concat(outputs)
+        else:
+            final = str(self.aggregator(outputs))
+        return self._end(
+            final,
+            "completed",
+            audit_record(
+                "routing", None, decision="aggregate", aggregator=_label(self.aggregator), **detail
+            ),
+        )
+
+    def _end(self, final: str | None, reason: str, record: Any) -> Command[Any]:
+        update = closing(final, reason)
+        update["audit"] = [record, *update["audit"]]
+        return Command(update=update, goto=END)
+
+
+def _label(aggregator: object) -> str:
+    if isinstance(aggregator, str):
+        return aggregator
+    return getattr(aggregator, "__name__", type(aggregator).__name__)
