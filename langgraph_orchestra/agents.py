@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import inspect
+import math
 import random
 import re
+import threading
 import time
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal, NamedTuple, TypeAlias, cast
@@ -53,6 +55,7 @@ RESERVED_NAMES = frozenset(
         "tool",
         "finalize",
         "dispatch",
+        "fanout",
         "aggregate",
         "escalate",
         "manager",
@@ -108,7 +111,8 @@ class Agent:
 
     def __post_init__(self) -> None:
         name = self.name
-        if not isinstance(name, str) or not _NAME.match(name):
+        # fullmatch: `match` with `$` would accept a trailing newline ("writer\n").
+        if not isinstance(name, str) or not _NAME.fullmatch(name):
             raise TeamConfigError(
                 f"Invalid agent name {name!r}: use 1-64 letters, digits, '_' or '-', "
                 "starting with a letter"
@@ -131,6 +135,24 @@ class Agent:
             )
         if isinstance(self.model, str) and not self.model.strip():
             raise TeamConfigError(f"Agent '{name}' model string is empty")
+        if not isinstance(self.description, str):
+            raise TeamConfigError(
+                f"Agent '{name}' description must be a string, "
+                f"got {type(self.description).__name__}"
+            )
+        if self.instructions is not None and not isinstance(self.instructions, str):
+            raise TeamConfigError(
+                f"Agent '{name}' instructions must be a string (the system prompt), "
+                f"got {type(self.instructions).__name__}"
+            )
+        tools: Any = self.tools
+        # A single tool is a pydantic model (iterable!) or a function: `tuple()` would
+        # silently take it apart.
+        if isinstance(tools, BaseTool | str) or callable(tools) or not isinstance(tools, Iterable):
+            raise TeamConfigError(
+                f"Agent '{name}' tools must be a list of tools, got {type(tools).__name__}: "
+                "use tools=[...]"
+            )
         if self.runnable is not None:
             if not (isinstance(self.runnable, Runnable) or callable(self.runnable)):
                 raise TeamConfigError(
@@ -145,6 +167,12 @@ class Agent:
                     "model's system prompt"
                 )
         object.__setattr__(self, "tools", tuple(self.tools))
+        for i, item in enumerate(self.tools):
+            if not (isinstance(item, BaseTool) or callable(item)):
+                raise TeamConfigError(
+                    f"Agent '{name}' tools[{i}] is a {type(item).__name__}, not a tool: give a "
+                    "BaseTool, a @tool function or a plain function"
+                )
         if self.on_error not in _ON_ERROR:
             raise TeamConfigError(
                 f"Agent '{name}' on_error={self.on_error!r}: allowed {list(_ON_ERROR)}"
@@ -162,13 +190,16 @@ class Agent:
                 )
         timeout = self.timeout
         if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0
+            isinstance(timeout, bool)
+            or not isinstance(timeout, int | float)
+            or not math.isfinite(timeout)
+            or timeout <= 0
         ):
             raise TeamConfigError(
                 f"Agent '{name}' timeout={timeout!r}: give a positive number of seconds"
             )
         if self.context is not None:
-            resolve_context(self.context, agent=name)
+            resolve_context(self.context, owner=f"agent '{name}'")
 
     @property
     def approves_before(self) -> bool:
@@ -183,7 +214,14 @@ class Agent:
 
 def check_team(agents: Sequence[Agent], *, pattern: str) -> tuple[Agent, ...]:
     """Validate a team: at least one `Agent`, unique names. Return it as a tuple."""
-    team = tuple(agents) if not isinstance(agents, Agent) else (agents,)
+    if isinstance(agents, Agent):
+        team: tuple[Agent, ...] = (agents,)
+    elif isinstance(agents, Iterable) and not isinstance(agents, str | Mapping):
+        team = tuple(agents)
+    else:
+        raise TeamConfigError(
+            f"{pattern} agents must be a list of Agent, got {type(agents).__name__}"
+        )
     if not team:
         raise TeamConfigError(f"{pattern} needs at least one agent, got none")
     seen: set[str] = set()
@@ -262,7 +300,7 @@ class AgentRunner:
             self._kind, self._target = "graph", agent.runnable
         elif isinstance(agent.runnable, Runnable):
             self._kind, self._target = "runnable", agent.runnable
-        elif inspect.iscoroutinefunction(agent.runnable):
+        elif _is_async(agent.runnable):
             self._kind, self._target = "coroutine", agent.runnable
         else:
             self._kind, self._target = "function", agent.runnable
@@ -282,19 +320,14 @@ class AgentRunner:
             return target.invoke([self._system, *view] if self._system else view, config)
         if kind == "graph":
             return target.invoke({"messages": view}, config)
-        if kind == "runnable":
-            return target.invoke(view, config)
-        raise TypeError(
-            f"Agent '{self.agent.name}' is an async function: run the graph with "
-            "ainvoke/astream, or give a sync callable"
-        )
+        return target.invoke(view, config)
 
     async def _async_call(self, view: list[BaseMessage], config: RunnableConfig) -> Any:
         kind, target = self._kind, self._target
         if kind == "coroutine":
             return await target(view)
         if kind == "function":
-            return await asyncio.to_thread(contextvars.copy_context().run, target, view)
+            return await asyncio.to_thread(target, view)  # copies the context itself
         if kind == "model":
             return await target.ainvoke([self._system, *view] if self._system else view, config)
         if kind == "graph":
@@ -307,31 +340,65 @@ class AgentRunner:
             agent=self.agent.name,
         )
 
+    def _in_thread(self, view: list[BaseMessage], config: RunnableConfig) -> Future[Any]:
+        """Start a sync call in a daemon thread and return its future.
+
+        A thread cannot be cancelled: on timeout the call is abandoned, not stopped. A
+        daemon thread, because a pool's workers (`asyncio.to_thread`'s included) are
+        joined at exit, so one hung call would keep the process from ever exiting.
+        """
+        future: Future[Any] = Future()
+        context = contextvars.copy_context()
+
+        def call() -> None:
+            if not future.set_running_or_notify_cancel():
+                return  # abandoned before it started
+            try:
+                future.set_result(context.run(self._sync_call, view, config))
+            except BaseException as error:  # handed to the caller, raised there
+                future.set_exception(error)
+
+        threading.Thread(target=call, name=f"orchestra-{self.agent.name}", daemon=True).start()
+        return future
+
     def _call_with_timeout(self, view: list[BaseMessage], config: RunnableConfig) -> Any:
         if self.agent.timeout is None:
             return self._sync_call(view, config)
-        # A thread cannot be cancelled: on timeout the call is abandoned, not stopped.
-        executor = ThreadPoolExecutor(max_workers=1)
-        future = executor.submit(contextvars.copy_context().run, self._sync_call, view, config)
+        future = self._in_thread(view, config)
         try:
             return future.result(timeout=self.agent.timeout)
         except FutureTimeout:
+            # Since 3.11 FutureTimeout is the builtin TimeoutError: when the future is
+            # done, the agent itself raised it, and it is the agent's error, not ours.
+            if future.done():
+                raise
             raise self._timed_out() from None
-        finally:
-            executor.shutdown(wait=False)
 
     async def _acall_with_timeout(self, view: list[BaseMessage], config: RunnableConfig) -> Any:
         if self.agent.timeout is None:
             return await self._async_call(view, config)
+        deadline = asyncio.timeout(self.agent.timeout)
         try:
-            return await asyncio.wait_for(self._async_call(view, config), self.agent.timeout)
+            async with deadline:
+                if self._kind == "function":
+                    return await asyncio.wrap_future(self._in_thread(view, config))
+                return await self._async_call(view, config)
         except TimeoutError:
+            # Only our deadline is a timeout of the agent; its own TimeoutError propagates.
+            if not deadline.expired():
+                raise
             raise self._timed_out() from None
 
     # -- a turn ------------------------------------------------------------------
 
     def invoke(self, view: list[BaseMessage], config: RunnableConfig) -> TurnResult:
         """Run one turn on `view` (sync), with retries and timeout."""
+        if self._kind == "coroutine":
+            # A usage error, not a failure to retry.
+            raise TypeError(
+                f"Agent '{self.agent.name}' is an async function: run the graph with "
+                "ainvoke/astream, or give a sync callable"
+            )
         attempt = 0
         while True:
             start = time.perf_counter()
@@ -373,9 +440,14 @@ class AgentRunner:
             messages: list[BaseMessage] = [AIMessage(raw, name=name)]
         elif isinstance(raw, BaseMessage):
             messages = [raw]
-        elif isinstance(raw, Mapping) and raw.get("final") is not None and "usage" in raw:
+        elif isinstance(raw, Mapping) and "stop_reason" in raw and "usage" in raw:
             # A nested orchestra team: its answer is one message; its members' usage
             # is reported under this agent's name.
+            if raw.get("final") is None:
+                raise ValueError(
+                    f"Agent '{name}' is a team that ended without an answer "
+                    f"(stop_reason={raw['stop_reason']!r})"
+                )
             messages = [AIMessage(str(raw["final"]), name=name)]
             usage = {f"{name}/{k}": v for k, v in raw["usage"].items()}
         elif isinstance(raw, Mapping) and isinstance(raw.get("messages"), list):
@@ -383,10 +455,7 @@ class AgentRunner:
         elif isinstance(raw, list) and all(isinstance(m, BaseMessage) for m in raw):
             messages = list(raw)
         else:
-            raise TypeError(
-                f"Agent '{name}' returned {type(raw).__name__}: return a str, an AIMessage, "
-                "a list of messages, or a dict with 'messages'"
-            )
+            raise _bad_output(name, raw)
         if not messages:
             raise ValueError(f"Agent '{name}' produced no message")
         named = [
@@ -400,6 +469,26 @@ class AgentRunner:
         return TurnResult(named, usage)
 
 
+def _is_async(fn: Any) -> bool:
+    """Whether calling `fn` returns a coroutine (an async function or callable object)."""
+    return inspect.iscoroutinefunction(fn) or inspect.iscoroutinefunction(
+        getattr(fn, "__call__", None)  # noqa: B004 - the method, not callability
+    )
+
+
+def _bad_output(name: str, raw: Any) -> TypeError:
+    if inspect.iscoroutine(raw):
+        raw.close()  # never awaited: close it so no "never awaited" warning follows
+        return TypeError(
+            f"Agent '{name}' returned a coroutine: its runnable is async but was not "
+            "recognized as such; give an `async def` function, or a sync callable"
+        )
+    return TypeError(
+        f"Agent '{name}' returned {type(raw).__name__}: return a str, an AIMessage, "
+        "a list of messages, or a dict with 'messages'"
+    )
+
+
 def _chat_model(agent: Agent) -> BaseChatModel:
     model = agent.model
     if isinstance(model, BaseChatModel):
@@ -409,13 +498,24 @@ def _chat_model(agent: Agent) -> BaseChatModel:
     try:
         return cast(BaseChatModel, init_chat_model(model))
     except ImportError as error:
-        provider = str(model).split(":", 1)[0]
-        raise TeamConfigError(
-            f"Agent '{agent.name}' model '{model}' needs the provider package: {error}. "
-            f'For OpenAI run: pip install "langgraph-orchestra[openai]" '
-            f"(other providers: pip install langchain-{provider})"
-        ) from error
+        raise TeamConfigError(f"Agent '{agent.name}' model '{model}' {_missing(error)}") from error
     except Exception as error:
         raise TeamConfigError(
             f"Agent '{agent.name}' model '{model}' could not be created: {error}"
         ) from error
+
+
+def _missing(error: ImportError) -> str:
+    """Say which provider package `init_chat_model` missed and how to install it."""
+    # `init_chat_model` raises ImportError from the ModuleNotFoundError of the package.
+    cause = error.__cause__
+    module = cause.name if isinstance(cause, ModuleNotFoundError) else error.name
+    if not module:
+        return f"needs its provider package: {error}"
+    package = module.split(".", 1)[0].replace("_", "-")
+    command = (
+        'pip install "langgraph-orchestra[openai]"'
+        if package == "langchain-openai"
+        else f"pip install {package}"
+    )
+    return f"needs the provider package {package}, which is not installed: run {command}"

@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -50,6 +51,13 @@ class Condition:
     def __and__(self, other: Condition) -> Condition:
         return AllOf((self, _check_condition(other)))
 
+    # `5 | MaxRounds(3)` reaches here after int refuses: give the same clear error.
+    def __ror__(self, other: object) -> Condition:
+        return AnyOf((_check_condition(other), self))
+
+    def __rand__(self, other: object) -> Condition:
+        return AllOf((_check_condition(other), self))
+
 
 def _check_condition(other: object) -> Condition:
     if not isinstance(other, Condition):
@@ -61,7 +69,12 @@ def _check_condition(other: object) -> Condition:
 
 
 def _positive(value: float, what: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)  # NaN would never fire; inf is no budget at all
+        or value <= 0
+    ):
         raise TeamConfigError(f"{what} must be a positive number, got {value!r}")
 
 
@@ -71,6 +84,10 @@ class AnyOf(Condition):
 
     parts: tuple[Condition, ...]
     """The combined conditions."""
+
+    def __post_init__(self) -> None:
+        for part in self.parts:
+            _check_condition(part)
 
     def __call__(self, state: State) -> str | None:
         """Return the first part's stop reason, if any."""
@@ -87,6 +104,10 @@ class AllOf(Condition):
 
     parts: tuple[Condition, ...]
     """The combined conditions."""
+
+    def __post_init__(self) -> None:
+        for part in self.parts:
+            _check_condition(part)
 
     def __call__(self, state: State) -> str | None:
         """Return the last part's reason when all parts fire."""
@@ -188,7 +209,11 @@ class CostBudget(Condition):
 
 @dataclass(frozen=True)
 class Timeout(Condition):
-    """Stops (`"timeout"`) once `seconds` have passed since the run's first audit record."""
+    """Stops (`"timeout"`) once `seconds` have passed since the run's first audit record.
+
+    The audit trail is kept across the runs of a thread: the current run's records are
+    those after the latest `termination` record.
+    """
 
     seconds: float
     """Wall-clock limit in seconds."""
@@ -198,10 +223,15 @@ class Timeout(Condition):
 
     def __call__(self, state: State) -> str | None:
         """Return `"timeout"` when the run is older than the limit."""
-        audit = state.get("audit") or ()
-        if not audit:
+        audit: Sequence[Mapping[str, Any]] = state.get("audit") or ()
+        first = None
+        for i in range(len(audit) - 1, -1, -1):
+            if audit[i]["kind"] == "termination":
+                break
+            first = audit[i]
+        if first is None:
             return None
-        started = datetime.fromisoformat(audit[0]["ts"])
+        started = datetime.fromisoformat(first["ts"])
         elapsed = (datetime.now(UTC) - started).total_seconds()
         return "timeout" if elapsed >= self.seconds else None
 

@@ -21,11 +21,20 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.messages.utils import count_tokens_approximately
 
-from langgraph_orchestra.conditions import TokenBudget
+from langgraph_orchestra.conditions import Condition, TokenBudget
 from langgraph_orchestra.errors import TeamConfigError
 
-__all__ = ["ContextPolicy", "View", "Window", "resolve_context"]
+__all__ = [
+    "ORCHESTRATION_NAMES",
+    "ContextPolicy",
+    "View",
+    "Window",
+    "is_input",
+    "resolve_context",
+    "task_index",
+]
 
 
 @dataclass(frozen=True)
@@ -70,9 +79,24 @@ def _seen_by(message: BaseMessage, agent: str) -> BaseMessage | None:
     return message
 
 
-def _task_index(messages: Sequence[BaseMessage]) -> int | None:
-    for i, message in enumerate(messages):
-        if isinstance(message, HumanMessage):
+ORCHESTRATION_NAMES = frozenset({"reviewer", "aggregate"})
+"""Names of the user messages the orchestration itself writes (a reviewer's feedback,
+an aggregator's request): they are not a run's input."""
+
+
+def is_input(message: BaseMessage) -> bool:
+    """Whether `message` is a run's input: a user message the orchestration did not write."""
+    return isinstance(message, HumanMessage) and message.name not in ORCHESTRATION_NAMES
+
+
+def task_index(messages: Sequence[BaseMessage]) -> int | None:
+    """Return the index of the current run's input: the latest user message.
+
+    A thread may hold many runs; each begins with a user message, so the latest one that
+    the orchestration did not write is the task every agent of this run works on.
+    """
+    for i in range(len(messages) - 1, -1, -1):
+        if is_input(messages[i]):
             return i
     return None
 
@@ -93,7 +117,7 @@ def _latest(messages: Sequence[BaseMessage], agent: str, k: int) -> list[tuple[i
 def _with_task(
     messages: Sequence[BaseMessage], picked: list[tuple[int, BaseMessage]]
 ) -> list[BaseMessage]:
-    task = _task_index(messages)
+    task = task_index(messages)
     if task is not None and (not picked or picked[0][0] > task):
         return [messages[task], *(m for _, m in picked)]
     return [m for _, m in picked]
@@ -112,7 +136,7 @@ def _own(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
     messages: Sequence[BaseMessage] = state["messages"]
     last = _latest(messages, agent, 1)
     last_index = last[0][0] if last else -1
-    task = _task_index(messages)
+    task = task_index(messages)
     picked: list[BaseMessage] = []
     for i, message in enumerate(messages):
         if i == task or i == last_index:
@@ -135,10 +159,24 @@ def _window(k: int) -> View:
 
 
 def _budget(budget: TokenBudget) -> View:
+    limit = budget.tokens
+
     def view(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
-        messages = state["messages"]
-        visible = _latest(messages, agent, len(messages))
-        return _with_task(messages, visible[-budget.fits([m for _, m in visible]) :])
+        # Walk back only as far as the budget reaches (as `TokenBudget.fits` counts), so
+        # a turn's cost does not grow with the length of the transcript.
+        messages: Sequence[BaseMessage] = state["messages"]
+        picked: list[tuple[int, BaseMessage]] = []
+        used = 0
+        for i in range(len(messages) - 1, -1, -1):
+            seen = _seen_by(messages[i], agent)
+            if seen is None:
+                continue
+            used += count_tokens_approximately([seen])
+            if used > limit and picked:
+                break
+            picked.append((i, seen))
+        picked.reverse()
+        return _with_task(messages, picked)
 
     return view
 
@@ -153,8 +191,12 @@ def _custom(fn: Callable[[Mapping[str, Any]], Sequence[BaseMessage]]) -> View:
 _BUILT_IN: dict[str, View] = {"full": _full, "last": _last, "own": _own}
 
 
-def resolve_context(policy: ContextPolicy, *, agent: str = "agent") -> View:
+def resolve_context(policy: ContextPolicy, *, owner: str = "a team") -> View:
     """Turn a `context=` value into a view function; raise `TeamConfigError` if invalid.
+
+    Args:
+        policy: The `context=` value.
+        owner: Who it was given to, for the error message (`"agent 'writer'"`).
 
     Example:
         ```python
@@ -169,9 +211,10 @@ def resolve_context(policy: ContextPolicy, *, agent: str = "agent") -> View:
         return _window(policy.k)
     elif isinstance(policy, TokenBudget):
         return _budget(policy)
-    elif callable(policy):
+    elif callable(policy) and not isinstance(policy, Condition):
+        # Other conditions are callables over state too, but they return a stop reason.
         return _custom(policy)
     raise TeamConfigError(
-        f"Invalid context {policy!r} for agent '{agent}': use 'full', 'last', 'own', "
+        f"Invalid context {policy!r} for {owner}: use 'full', 'last', 'own', "
         "Window(k), TokenBudget(n) or a callable state -> list[BaseMessage]"
     )

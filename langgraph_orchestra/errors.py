@@ -6,6 +6,8 @@ Every error derives from `OrchestraError` and also from the builtin it refines, 
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
     "AgentError",
     "AgentTimeoutError",
@@ -39,6 +41,14 @@ class AgentError(OrchestraError, RuntimeError):
         super().__init__(message)
         self.agent = agent
 
+    def _fields(self) -> dict[str, Any]:
+        return {"agent": self.agent}
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # The default rebuilds with `cls(*args)`, which lacks the keyword-only fields:
+        # without this the error could not be pickled (process pools) or deep-copied.
+        return _restore, (type(self), self.args, self._fields(), self.__dict__)
+
 
 class AgentTimeoutError(AgentError, TimeoutError):
     """An agent did not answer within its `timeout`."""
@@ -55,6 +65,9 @@ class OutputValidationError(AgentError):
         super().__init__(message, agent=agent)
         self.output = output
 
+    def _fields(self) -> dict[str, Any]:
+        return {"agent": self.agent, "output": self.output}
+
 
 class CheckpointerError(OrchestraError, ValueError):
     """A checkpointer URL is malformed, unsupported, or its store is unreachable."""
@@ -62,3 +75,12 @@ class CheckpointerError(OrchestraError, ValueError):
 
 class ScriptError(OrchestraError, AssertionError):
     """A `ScriptedModel` was called in a way its script does not allow."""
+
+
+def _restore(
+    cls: type[AgentError], args: tuple[Any, ...], fields: dict[str, Any], state: dict[str, Any]
+) -> AgentError:
+    """Rebuild a pickled `AgentError` (or subclass) from its message and fields."""
+    error = cls(*args, **fields)
+    error.__dict__.update(state)
+    return error

@@ -6,15 +6,20 @@ import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import BaseMessage
 from langgraph.graph import END, START, StateGraph
 
 from langgraph_orchestra.agents import Agent, check_team
-from langgraph_orchestra.context import ContextPolicy, View, resolve_context
+from langgraph_orchestra.context import ContextPolicy, View, resolve_context, task_index
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.graphs._common import check_max_revisions, check_validators
-from langgraph_orchestra.nodes.aggregate import AggregateNode, AggregatorFn, BuiltIn, quorum_size
-from langgraph_orchestra.nodes.approval import REVIEWER
+from langgraph_orchestra.nodes.aggregate import (
+    AggregateNode,
+    AggregatorFn,
+    BuiltIn,
+    partial_results,
+    quorum_size,
+)
 from langgraph_orchestra.nodes.fanout import AGGREGATE, DISPATCH, FANOUT, FanOutNode
 from langgraph_orchestra.nodes.finalize import FinalizeNode
 from langgraph_orchestra.nodes.route import FINALIZE, Route
@@ -32,19 +37,16 @@ PATTERN = "concurrent"
 def _task_view(view: View) -> View:
     """Apply `view` to the transcript as it was when the fan-out started.
 
-    Branches all answer the same input: the transcript up to the latest user message
-    (a reviewer's messages and the branches' own outputs come after it).
+    Branches all answer the same input: the transcript up to the run's input (a
+    reviewer's messages and the branches' own outputs come after it).
     """
 
     def branch_view(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
         messages: Sequence[BaseMessage] = state["messages"]
-        end = len(messages)
-        for i in range(len(messages) - 1, -1, -1):
-            message = messages[i]
-            if isinstance(message, HumanMessage) and message.name != REVIEWER:
-                end = i + 1
-                break
-        return view({**state, "messages": messages[:end]}, agent)
+        task = task_index(messages)
+        if task is None or task == len(messages) - 1:
+            return view(state, agent)
+        return view({**state, "messages": messages[: task + 1]}, agent)
 
     return branch_view
 
@@ -76,7 +78,9 @@ def create_concurrent(
         agents: The branches.
         aggregator: `"concat"` (outputs joined under agent names), `"vote"` (majority,
             case- and space-insensitive), an `Agent` that synthesizes one answer (its
-            calls count in `usage`), or a callable `{agent: output} -> str`.
+            calls count in `usage`; when it gives none, being rejected, skipped or
+            failing with `on_error="continue"`, `final` is the outputs joined), or a
+            callable `{agent: output} -> str`.
         quorum: Successful branches needed: a count, a fraction of the branches, or
             `None` for at least one.
         max_concurrency: Most branches running at once; `None` for all.
@@ -122,6 +126,10 @@ def create_concurrent(
             f"max_concurrency must be a whole number >= 1 or None, got {max_concurrency!r}"
         )
     if timeout is not None:
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0:
+            raise TeamConfigError(
+                f"timeout must be a positive number of seconds or None, got {timeout!r}"
+            )
         team = tuple(
             a if a.timeout is not None else dataclasses.replace(a, timeout=timeout) for a in team
         )
@@ -130,7 +138,7 @@ def create_concurrent(
     checks = check_validators(validators, [*names, *([synthesizer.name] if synthesizer else [])])
     check_max_revisions(max_revisions)
     schema = check_state_schema(state_schema, ConcurrentState, pattern=PATTERN)
-    view = resolve_context(context)
+    view = resolve_context(context, owner=PATTERN)
     price_table = merge_prices(prices)
 
     joins = DISPATCH if max_concurrency is not None else AGGREGATE
@@ -190,9 +198,13 @@ def create_concurrent(
         metadata={"pattern": PATTERN},
         destinations=(END, *([synth_route.entry] if synth_route else [])),
     )
-    if synth_route is not None:
+    if synthesizer is not None and (synthesizer.approval or synthesizer.on_error != "raise"):
+        # Only a gate, an escalation or a failure that goes on leads here: the synthesizer's
+        # own turn ends the run (an unreachable node would also spoil the drawing).
         builder.add_node(
-            FINALIZE, FinalizeNode([synth_route.agent.name]), metadata={"pattern": PATTERN}
+            FINALIZE,
+            FinalizeNode([synthesizer.name], fallback=partial_results(names)),
+            metadata={"pattern": PATTERN},
         )
         builder.add_edge(FINALIZE, END)
     builder.add_edge(START, FANOUT)

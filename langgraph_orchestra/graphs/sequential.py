@@ -78,7 +78,7 @@ def create_sequential(
     checks = check_validators(validators, names)
     check_max_revisions(max_revisions)
     schema = check_state_schema(state_schema, SequentialState, pattern=PATTERN)
-    view = resolve_context(context)
+    view = resolve_context(context, owner=PATTERN)
     price_table = merge_prices(prices)
 
     entries = [f"authorize_{a.name}" if a.approves_before else a.name for a in team]

@@ -8,6 +8,7 @@ from langgraph_orchestra.nodes.aggregate import (
     AggregatorFn,
     concat,
     majority_vote,
+    partial_results,
     quorum_size,
 )
 from langgraph_orchestra.nodes.approval import (
@@ -58,6 +59,7 @@ __all__ = [
     "concat",
     "escalation",
     "majority_vote",
+    "partial_results",
     "quorum_size",
     "review",
     "run_validators",

@@ -24,6 +24,7 @@ __all__ = [
     "AggregatorFn",
     "concat",
     "majority_vote",
+    "partial_results",
     "quorum_size",
 ]
 
@@ -172,6 +173,17 @@ class AggregateNode:
         update = closing(final, reason)
         update["audit"] = [record, *update["audit"]]
         return Command(update=update, goto=END)
+
+
+def partial_results(order: Sequence[str]) -> Callable[[Mapping[str, Any]], str | None]:
+    """Return a function giving a state's successful branch outputs joined in `order`."""
+
+    def joined(state: Mapping[str, Any]) -> str | None:
+        results = state.get("results") or {}
+        outputs = {n: results[n] for n in order if results.get(n) is not None}
+        return concat(outputs) if outputs else None
+
+    return joined
 
 
 def _label(aggregator: object) -> str:

@@ -100,12 +100,23 @@ class ApprovalNode:
         *,
         max_revisions: int = 3,
         prompts: Prompts = DEFAULT_PROMPTS,
+        resets: Mapping[str, Any] | None = None,
     ) -> None:
-        """Build the gate for `route.agent`, placed `when` relative to its turn."""
+        """Build the gate for `route.agent`, placed `when` relative to its turn.
+
+        Args:
+            route: Where the agent sits in the pattern.
+            when: `"before"` (authorize the turn) or `"after"` (review its output).
+            max_revisions: Revisions allowed per output before a rejection stops the run.
+            prompts: Prompt templates (the revision request).
+            resets: State written with a before-gate's decision when the gate can be the
+                first node of a run (run-scoped fields such as `final`, `stop_reason`).
+        """
         self.route = route
         self.when = when
         self.max_revisions = max_revisions
         self.prompts = prompts
+        self.resets = dict(resets or {})
         self.__name__ = f"{'authorize' if when == 'before' else 'approve'}_{route.agent.name}"
 
     def __call__(self, state: Any) -> Command[Any]:
@@ -145,28 +156,21 @@ class ApprovalNode:
             list(state["view"]) if "view" in state else route.view(state, name)
         )
         decision = self._ask(view[-1].text if view else "", 0)
-        record = self._record(decision)
+        update: dict[str, Any] = {**self.resets, "audit": [self._record(decision)]}
         if decision.action == "approve":
-            return Command(update={"audit": [record]}, goto=route.run(view))
+            return Command(update=update, goto=route.run(view))
         if decision.action == "edit":
+            # The edit replaces what the agent was about to answer (the view's last
+            # message); the transcript keeps the original and adds the reviewer's text.
             edited = HumanMessage(str(decision.content), name=REVIEWER)
-            return Command(
-                update={"messages": [edited], "audit": [record]}, goto=route.run([*view, edited])
-            )
+            update["messages"] = [edited]
+            return Command(update=update, goto=route.run([*view[:-1], edited]))
         if decision.action == "respond":
             answer = str(decision.content)
-            return Command(
-                update={
-                    "messages": [AIMessage(answer, name=name)],
-                    "audit": [record],
-                    **route.done(answer),
-                },
-                goto=route.next,
-            )
-        return Command(
-            update={"audit": [record], "stop_reason": "rejected", **route.done(None)},
-            goto=route.stop,
-        )
+            update["messages"] = [AIMessage(answer, name=name)]
+            return Command(update={**update, **route.done(answer)}, goto=route.next)
+        update["stop_reason"] = "rejected"
+        return Command(update={**update, **route.done(None)}, goto=route.stop)
 
     def _after(self, state: Mapping[str, Any]) -> Command[Any]:
         if "draft" not in state:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping, Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage
+from langchain_core.messages import AIMessage, BaseMessage
 
+from langgraph_orchestra.context import is_input
 from langgraph_orchestra.nodes.route import FINALIZE, as_mapping
 from langgraph_orchestra.state.records import audit_record
 
@@ -26,23 +27,45 @@ class FinalizeNode:
     """Writes `final` and `stop_reason` and the `termination` audit record.
 
     `final` is the answer already set by the pattern (an aggregator's) or else the latest
-    output of a participant: the real last or partial answer, never a canned string.
-    `stop_reason` is what stopped the run, `"completed"` when nothing did.
+    output of a participant in this run (after the run's input):
+    the real last or partial answer, never a canned string, and `None` when the run
+    produced none. `stop_reason` is what stopped the run, `"completed"` when nothing did.
     """
 
     __name__ = FINALIZE
 
-    def __init__(self, speakers: Collection[str]) -> None:
-        """Build the node; `speakers` are the names whose messages can be the answer."""
+    def __init__(
+        self,
+        speakers: Collection[str],
+        *,
+        fallback: Callable[[Mapping[str, Any]], str | None] | None = None,
+    ) -> None:
+        """Build the node.
+
+        Args:
+            speakers: The names whose messages can be the answer.
+            fallback: Gives the answer from the state when no speaker answered in this
+                run (a fan-out's branch results when its synthesizer gave none).
+        """
         self.speakers = frozenset(speakers)
+        self.fallback = fallback
 
     def __call__(self, state: Any) -> dict[str, Any]:
         """Return the closing update."""
         state = as_mapping(state)
         final = state.get("final")
         if final is None:
-            for message in reversed(state["messages"]):
-                if isinstance(message, AIMessage) and message.name in self.speakers:
-                    final = message.text
-                    break
+            final = self._latest_output(state["messages"])
+        if final is None and self.fallback is not None:
+            final = self.fallback(state)
         return closing(final, state.get("stop_reason") or "completed")
+
+    def _latest_output(self, messages: Sequence[BaseMessage]) -> str | None:
+        for message in reversed(messages):
+            if isinstance(message, AIMessage):
+                if message.name in self.speakers:
+                    return message.text
+            elif is_input(message):
+                # The input that started this run: what comes before is an earlier run's.
+                return None
+        return None

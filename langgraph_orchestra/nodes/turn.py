@@ -7,6 +7,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import Runnable, RunnableConfig
+from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END
 from langgraph.types import Command
 
@@ -104,11 +105,14 @@ class AgentNode(Runnable[Any, Command[Any]]):
     ) -> Command[Any]:
         """Run the turn synchronously."""
         view, revision = self._view(input)
+        result: TurnResult | None = None
         try:
             result = self.runner.invoke(view, self._config(config))
             text = self._check(result.messages)
+        except GraphBubbleUp:
+            raise  # an interrupt from a nested team: it must reach the parent graph
         except Exception as error:
-            return self._failed(error, view)
+            return self._failed(error, view, result)
         return self._succeeded(result, text, view, revision)
 
     async def ainvoke(
@@ -116,11 +120,14 @@ class AgentNode(Runnable[Any, Command[Any]]):
     ) -> Command[Any]:
         """Run the turn asynchronously."""
         view, revision = self._view(input)
+        result: TurnResult | None = None
         try:
             result = await self.runner.ainvoke(view, self._config(config))
             text = self._check(result.messages)
+        except GraphBubbleUp:
+            raise  # an interrupt from a nested team: it must reach the parent graph
         except Exception as error:
-            return self._failed(error, view)
+            return self._failed(error, view, result)
         return self._succeeded(result, text, view, revision)
 
     def _check(self, messages: list[BaseMessage]) -> str:
@@ -158,7 +165,10 @@ class AgentNode(Runnable[Any, Command[Any]]):
             return Command(update=update, goto=END)
         return Command(update=update, goto=route.next)
 
-    def _failed(self, error: Exception, view: list[BaseMessage]) -> Command[Any]:
+    def _failed(
+        self, error: Exception, view: list[BaseMessage], refused: TurnResult | None = None
+    ) -> Command[Any]:
+        """Apply the agent's `on_error`; `refused` is a turn whose output a validator refused."""
         agent = self.route.agent
         if agent.on_error == "raise":
             if isinstance(error, AgentError):
@@ -193,6 +203,9 @@ class AgentNode(Runnable[Any, Command[Any]]):
                 )
             ],
         }
+        if refused is not None:
+            # The refused turn's calls were made (and paid for): count them.
+            update["usage"] = refused.usage
         if status == "continued":
             update.update(self.route.done(None))
             return Command(update=update, goto=self.route.next)

@@ -35,7 +35,8 @@ def add_agent(
     declared here (so drawings show them).
     """
     agent = route.agent
-    escalates = (ESCALATE,) if agent.on_error == "escalate" else ()
+    # Where a failure goes: the escalate node, or on with what is left (`continue`).
+    failed = {"raise": (), "continue": (route.next,), "escalate": (ESCALATE,)}[agent.on_error]
     builder.add_node(
         route.node,
         AgentNode(
@@ -46,12 +47,17 @@ def add_agent(
             resets=resets,
         ),
         metadata=node_metadata(pattern, agent.name),
-        destinations=(route.review or (END if route.next == FINALIZE else route.next), *escalates),
+        destinations=_unique(
+            route.review or (END if route.next == FINALIZE else route.next), *failed
+        ),
     )
     if route.authorize:
         builder.add_node(
             route.authorize,
-            ApprovalNode(route, "before", max_revisions=max_revisions, prompts=prompts),
+            # The before-gate is the run's first node when its agent comes first.
+            ApprovalNode(
+                route, "before", max_revisions=max_revisions, prompts=prompts, resets=resets
+            ),
             metadata=node_metadata(pattern, agent.name),
             destinations=_unique(route.node, route.next, route.stop),
         )
