@@ -1,0 +1,32 @@
+"""The example teams as module-level graphs, for `langgraph dev` (see `langgraph.json`).
+
+Each graph is built, uncompiled, from its YAML file: LangGraph Server compiles it with
+its own checkpointer. Set `ORCHESTRA_MODEL` (e.g. `openai:gpt-4o-mini`) and optionally
+`ORCHESTRA_BASE_URL` to serve them on a real model; otherwise they use their scripted
+replies, which a strict scripted model gives once per server process.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from langgraph.graph import StateGraph
+
+from langgraph_orchestra.spec import PATTERNS, build_team, load_spec
+
+HERE = Path(__file__).resolve().parent
+
+
+def team_graph(pattern: str) -> StateGraph[Any, Any, Any, Any]:
+    """Build the example team of `pattern` from its YAML file."""
+    return build_team(
+        load_spec(HERE / PATTERNS[pattern].example),
+        model_override=os.environ.get("ORCHESTRA_MODEL") or None,
+        base_url=os.environ.get("ORCHESTRA_BASE_URL") or None,
+    )
+
+
+sequential = team_graph("sequential")
+concurrent = team_graph("concurrent")

@@ -1,0 +1,548 @@
+"""Team specs: parsing, every problem reported at once with its YAML path, building."""
+
+from __future__ import annotations
+
+import re
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+
+from langgraph_orchestra import AgentError, TeamConfigError, TokenBudget, Window
+from langgraph_orchestra.spec import (
+    PATTERNS,
+    AgentSpec,
+    ModelSetupError,
+    ScriptedSpec,
+    SpecError,
+    build_team,
+    example_path,
+    load_spec,
+    parse_spec,
+    sample_team,
+    validate_spec,
+)
+from langgraph_orchestra.testing import ScriptedModel
+
+TOOLS_MODULE = "spec_test_tools"
+TOOLS_SOURCE = '''
+from langchain_core.tools import tool
+
+VERSION = "1"
+
+
+@tool
+def search(query: str) -> str:
+    """Search the catalogue."""
+    return "found " + query
+
+
+def shout(text: str) -> str:
+    """Shout the text."""
+    return text.upper()
+'''
+
+
+@pytest.fixture(autouse=True)
+def team_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Work in a folder holding a tool module, so messages name files relatively."""
+    (tmp_path / f"{TOOLS_MODULE}.py").write_text(TOOLS_SOURCE)
+    monkeypatch.chdir(tmp_path)
+    yield tmp_path
+    sys.modules.pop(TOOLS_MODULE, None)
+
+
+def write(text: str, name: str = "team.yaml") -> str:
+    Path(name).write_text(textwrap.dedent(text))
+    return name
+
+
+def problems_of(text: str) -> list[str]:
+    path = write(text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert str(caught.value) == "\n".join(caught.value.problems)
+    assert (
+        caught.value.hint == "fix the team file, then check it with: orchestra validate team.yaml"
+    )
+    return caught.value.problems
+
+
+GOOD_AGENT = "{name: writer, model: {scripted: [hi]}}"
+
+MALFORMED = {
+    "unknown pattern": (
+        f"pattern: sequental\nagents: [{GOOD_AGENT}]\n",
+        [
+            "team.yaml: pattern: unknown pattern 'sequental' (did you mean 'sequential'?); "
+            "allowed: concurrent, sequential"
+        ],
+    ),
+    "missing pattern": (
+        f"agents: [{GOOD_AGENT}]\n",
+        ["team.yaml: pattern: missing; allowed: concurrent, sequential"],
+    ),
+    "missing agents, misspelt key": (
+        f"pattern: sequential\nagent: [{GOOD_AGENT}]\n",
+        [
+            "team.yaml: agent: unknown key (did you mean 'agents'?); allowed: name, "
+            "description, pattern, options, model, example_input, agents",
+            "team.yaml: agents: missing; give a list of at least one agent",
+        ],
+    ),
+    "empty agents": (
+        "pattern: sequential\nagents: []\n",
+        ["team.yaml: agents: empty; give a list of at least one agent"],
+    ),
+    "duplicate names": (
+        f"pattern: sequential\nagents: [{GOOD_AGENT}, {GOOD_AGENT}]\n",
+        [
+            "team.yaml: agents[1].name: duplicate name 'writer' (also agents[0].name); "
+            "names must be unique"
+        ],
+    ),
+    "bad name": (
+        "pattern: sequential\nagents: [{name: 'my writer', model: {scripted: [hi]}}]\n",
+        [
+            "team.yaml: agents[0].name: invalid name 'my writer'; use 1-64 letters, digits, "
+            "'_' or '-', starting with a letter"
+        ],
+    ),
+    "reserved name": (
+        "pattern: sequential\nagents: [{name: approve_it, model: {scripted: [hi]}}]\n",
+        [
+            "team.yaml: agents[0].name: the name 'approve_it' is reserved; pick another "
+            "(reserved: aggregate, assistant, dispatch, escalate, fanout, finalize, human, "
+            "manager, orchestra, reviewer, system, tool, user and names starting with "
+            "approve_, authorize_, __)"
+        ],
+    ),
+    "unknown agent key": (
+        "pattern: sequential\nagents: [{name: w, model: {scripted: [hi]}, instruction: x}]\n",
+        [
+            "team.yaml: agents[0].instruction: unknown key (did you mean 'instructions'?); "
+            "allowed: name, description, model, instructions, tools, approval, on_error, "
+            "context, retry, timeout"
+        ],
+    ),
+    "model without provider": (
+        "pattern: sequential\nagents: [{name: w, model: gpt-4o-mini}]\n",
+        [
+            "team.yaml: agents[0].model: 'gpt-4o-mini' is not a 'provider:model' string; "
+            "give 'provider:model' (e.g. 'openai:gpt-4o-mini') or {scripted: [replies]}"
+        ],
+    ),
+    "unknown provider": (
+        "pattern: sequential\nagents: [{name: w, model: 'opnai:gpt-4o'}]\n",
+        [
+            "team.yaml: agents[0].model: unknown provider 'opnai' in 'opnai:gpt-4o' (did you "
+            "mean 'openai'?); allowed providers: anthropic, anthropic_bedrock, azure_ai, "
+            "azure_openai, baseten, bedrock, bedrock_converse, cohere, deepseek, fireworks, "
+            "google_anthropic_vertex, google_genai, google_vertexai, groq, huggingface, ibm, "
+            "litellm, meta, mistralai, nvidia, ollama, openai, openrouter, perplexity, "
+            "together, upstage, xai"
+        ],
+    ),
+    "missing model": (
+        "pattern: sequential\nagents: [{name: w}]\n",
+        [
+            "team.yaml: agents[0].model: missing; give 'provider:model' (e.g. "
+            "'openai:gpt-4o-mini') or {scripted: [replies]}, or a top-level model"
+        ],
+    ),
+    "scripted without replies": (
+        "pattern: sequential\nagents: [{name: w, model: {scripted: []}}]\n",
+        ["team.yaml: agents[0].model.scripted: empty; give a list of at least one reply"],
+    ),
+    "scripted reply of a wrong kind": (
+        "pattern: sequential\nagents: [{name: w, model: {scripted: [3, {error: ''}]}}]\n",
+        [
+            "team.yaml: agents[0].model.scripted[0]: expected a reply, got 3; allowed: a "
+            "string, {content: TEXT, tool_calls: [{name, args}]} or {error: TEXT}",
+            "team.yaml: agents[0].model.scripted[1]: an error reply is {error: TEXT} alone, "
+            "with a non-empty text",
+        ],
+    ),
+    "tool path malformed": (
+        "pattern: sequential\n"
+        "agents: [{name: w, model: {scripted: [hi]}, tools: [spec_test_tools.search]}]\n",
+        [
+            "team.yaml: agents[0].tools[0]: 'spec_test_tools.search' is not an import path "
+            "'package.module:attr'; e.g. 'support_tools:lookup_order'"
+        ],
+    ),
+    "tool module missing": (
+        "pattern: sequential\n"
+        "agents: [{name: w, model: {scripted: [hi]}, tools: ['no_such_module:x']}]\n",
+        [
+            "team.yaml: agents[0].tools[0]: no module named 'no_such_module'; tool modules are "
+            "imported from the Python path or the team file's folder"
+        ],
+    ),
+    "tool attribute missing": (
+        "pattern: sequential\n"
+        "agents: [{name: w, model: {scripted: [hi]}, tools: ['spec_test_tools:serch']}]\n",
+        [
+            "team.yaml: agents[0].tools[0]: 'spec_test_tools' has no attribute 'serch' (did "
+            "you mean 'search'?); give the name of a tool it defines"
+        ],
+    ),
+    "tool is not callable": (
+        "pattern: sequential\n"
+        "agents: [{name: w, model: {scripted: [hi]}, tools: ['spec_test_tools:VERSION']}]\n",
+        [
+            "team.yaml: agents[0].tools[0]: 'spec_test_tools:VERSION' is '1' (a string), not "
+            "a tool; give a function or a langchain BaseTool"
+        ],
+    ),
+    "scripted call of an unknown tool": (
+        "pattern: sequential\n"
+        "agents:\n"
+        "  - name: w\n"
+        "    tools: ['spec_test_tools:search']\n"
+        "    model: {scripted: [{tool_calls: [{name: serch, args: {query: x}}]}]}\n",
+        [
+            "team.yaml: agents[0].model.scripted[0].tool_calls[0].name: 'serch' is not a tool "
+            "of this agent (did you mean 'search'?); allowed: search"
+        ],
+    ),
+    "bad approval and on_error": (
+        "pattern: sequential\n"
+        "agents: [{name: w, model: {scripted: [hi]}, approval: later, on_error: ignore}]\n",
+        [
+            "team.yaml: agents[0].approval: 'later' is not allowed (did you mean 'after'?); "
+            "allowed: before, after, both",
+            "team.yaml: agents[0].on_error: 'ignore' is not allowed; allowed: raise, "
+            "continue, escalate",
+        ],
+    ),
+    "option of another pattern": (
+        f"pattern: sequential\noptions: {{aggregator: vote}}\nagents: [{GOOD_AGENT}]\n",
+        [
+            "team.yaml: options.aggregator: not an option of pattern 'sequential'; allowed: "
+            "context, max_revisions"
+        ],
+    ),
+    "bad option values": (
+        "pattern: concurrent\n"
+        "options: {aggregator: best, quorum: half, max_concurrency: 0, timeout: 0, context: "
+        "lats}\n"
+        f"agents: [{GOOD_AGENT}]\n",
+        [
+            "team.yaml: options.aggregator: unknown aggregator 'best'; allowed: concat, vote, "
+            "or an agent (a mapping with name, model, instructions, ...)",
+            "team.yaml: options.quorum: expected a count of branches (1, 2, ...) or a "
+            "fraction (0 < q <= 1), got 'half' (a string)",
+            "team.yaml: options.max_concurrency: expected a whole number >= 1, got 0",
+            "team.yaml: options.timeout: expected a positive number of seconds, got 0",
+            "team.yaml: options.context: unknown context 'lats' (did you mean 'last'?); "
+            "allowed: full, last, own, {window: K} or {token_budget: N}",
+        ],
+    ),
+    "synthesizer named like a branch": (
+        "pattern: concurrent\n"
+        "options: {aggregator: {name: writer, model: {scripted: [x]}}}\n"
+        f"agents: [{GOOD_AGENT}]\n",
+        [
+            "team.yaml: options.aggregator.name: duplicate name 'writer' (also "
+            "agents[0].name); names must be unique"
+        ],
+    ),
+    "not a mapping": (
+        "- pattern: sequential\n",
+        ["team.yaml: expected a mapping with pattern and agents, got a list"],
+    ),
+    "agent is not a mapping": (
+        "pattern: sequential\nagents: [42]\n",
+        ["team.yaml: agents[0]: expected an agent mapping (name, model, ...), got 42"],
+    ),
+}
+
+
+@pytest.mark.parametrize("text, expected", MALFORMED.values(), ids=MALFORMED.keys())
+def test_malformed_spec_is_reported_with_its_path(text: str, expected: list[str]) -> None:
+    assert problems_of(text) == expected
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    problems = problems_of(
+        """
+        pattern: sequential
+        options: {max_revisions: -1}
+        agents:
+          - name: writer
+            model: gpt-4o-mini
+            retry: 0
+          - name: writer
+            model: 'opnai:x'
+            context: {window: 0}
+            timeout: -2
+        """
+    )
+    assert [line.split(": ")[1] for line in problems] == [
+        "options.max_revisions",
+        "agents[0].model",
+        "agents[0].retry",
+        "agents[1].name",
+        "agents[1].model",
+        "agents[1].context.window",
+        "agents[1].timeout",
+    ]
+
+
+def test_yaml_syntax_error_names_the_line() -> None:
+    path = write("pattern: sequential\nagents:\n  - name: w\n    model: x:y\n   bad: indent\n")
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    assert caught.value.problems == [
+        "team.yaml: line 5, column 4: invalid YAML: expected <block end>, but found "
+        "'<block mapping start>'"
+    ]
+
+
+def test_missing_file() -> None:
+    with pytest.raises(SpecError, match=re.escape("nope.yaml: no such file")) as caught:
+        load_spec("nope.yaml")
+    assert caught.value.hint == "give the path of a team YAML file"
+
+
+def test_spec_error_is_a_team_config_error() -> None:
+    with pytest.raises(TeamConfigError):
+        parse_spec({"pattern": "sequential"}, source="inline")
+
+
+def test_factory_checks_run_in_validate() -> None:
+    path = write(
+        """
+        pattern: concurrent
+        options: {quorum: 5}
+        agents:
+          - {name: a, model: {scripted: [x]}}
+          - {name: b, model: {scripted: [x]}}
+        """
+    )
+    load_spec(path)  # the fields are fine; the factory refuses the quorum
+    with pytest.raises(SpecError) as caught:
+        validate_spec(path)
+    assert caught.value.problems == [
+        "team.yaml: concurrent: quorum=5 is out of range: give 1..2 (the number of branches) "
+        "or a fraction 0 < q <= 1"
+    ]
+
+
+def test_a_good_spec_is_parsed() -> None:
+    spec = load_spec(
+        write(
+            """
+            description: A test team
+            pattern: concurrent
+            options:
+              aggregator: {name: judge, model: {scripted: [final]}, approval: after}
+              quorum: 0.5
+              context: {token_budget: 500}
+            example_input: Decide.
+            model: 'openai:gpt-4o-mini'
+            agents:
+              - name: a
+                tools: ['spec_test_tools:search', 'spec_test_tools:shout']
+                context: {window: 3}
+                retry: 2
+                timeout: 1.5
+                on_error: continue
+              - name: b
+                tools: ['spec_test_tools:shout']
+                model:
+                  scripted:
+                    - plain
+                    - {content: thinking, tool_calls: [{name: shout, args: {text: a}, id: c1}]}
+                    - {error: boom}
+                  latency: 0.1
+            """,
+            name="my team.yaml",
+        )
+    )
+    assert spec.name == "my-team"
+    assert spec.source == Path("my team.yaml").resolve()
+    assert (spec.pattern, spec.description, spec.example_input) == (
+        "concurrent",
+        "A test team",
+        "Decide.",
+    )
+    a, b = spec.agents
+    assert a.model == "openai:gpt-4o-mini"
+    assert [t.name for t in a.tools] == ["search", "shout"]
+    assert (a.context, a.retry, a.timeout, a.on_error) == (Window(3), 2, 1.5, "continue")
+    assert isinstance(b.model, ScriptedSpec)
+    plain, call, error = b.model.replies
+    assert plain == "plain"
+    assert call.text == "thinking"
+    assert call.tool_calls == [
+        {"name": "shout", "args": {"text": "a"}, "id": "c1", "type": "tool_call"}
+    ]
+    assert isinstance(error, RuntimeError) and str(error) == "boom"
+    assert b.model.latency == 0.1
+    judge = spec.options["aggregator"]
+    assert isinstance(judge, AgentSpec) and judge.approval == "after"
+    assert spec.options["quorum"] == 0.5
+    assert spec.options["context"] == TokenBudget(500)
+
+
+def sequential_team(writer_replies: str = "[draft 1, draft 2]") -> str:
+    return write(
+        f"""
+        pattern: sequential
+        agents:
+          - name: finder
+            tools: ['spec_test_tools:search']
+            model:
+              scripted:
+                - {{tool_calls: [{{name: search, args: {{query: shoes}}}}]}}
+                - found them
+          - name: writer
+            approval: after
+            model: {{scripted: {writer_replies}}}
+        """
+    )
+
+
+def test_build_team_runs_scripted_agents_and_tools() -> None:
+    spec = load_spec(sequential_team())
+    app = build_team(spec).compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "1"}}
+    app.invoke({"messages": [("user", "find shoes")]}, config)
+    result = app.invoke(Command(resume={"action": "approve"}), config)
+    assert (result["final"], result["stop_reason"]) == ("draft 1", "completed")
+    tool_messages = [m for m in result["messages"] if isinstance(m, ToolMessage)]
+    assert [m.content for m in tool_messages] == ["found shoes"]
+    assert result["usage"]["finder"]["calls"] == 2
+
+
+def test_consumed_replies_continue_a_script() -> None:
+    spec = load_spec(sequential_team())
+    app = build_team(spec, consumed={"finder": 2, "writer": 1}).compile()
+    # finder has no reply left: its turn fails naming the agent
+    with pytest.raises(AgentError, match=re.escape("ScriptedModel 'finder' got unexpected call")):
+        app.invoke({"messages": [("user", "x")]})
+
+
+def test_scripted_replies_running_out_names_the_agent() -> None:
+    spec = load_spec(sequential_team("[only one]"))
+    app = build_team(spec).compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "1"}}
+    app.invoke({"messages": [("user", "x")]}, config)
+    with pytest.raises(AgentError) as caught:
+        app.invoke(Command(resume={"action": "reject", "feedback": "again"}), config)
+    assert str(caught.value).startswith(
+        "Agent 'writer' failed: ScriptError: ScriptedModel 'writer' got unexpected call #2: "
+        "only 1 reply was scripted."
+    )
+
+
+def test_scripted_error_reply_fails_that_call() -> None:
+    spec = load_spec(
+        write(
+            """
+            pattern: sequential
+            agents:
+              - {name: a, on_error: continue, model: {scripted: [{error: rate limited}]}}
+              - {name: b, model: {scripted: [done]}}
+            """
+        )
+    )
+    result = build_team(spec).compile().invoke({"messages": [("user", "x")]})
+    assert [(e["agent"], e["error"], e["status"]) for e in result["exceptions"]] == [
+        ("a", "rate limited", "continued")
+    ]
+    assert result["final"] == "done"
+
+
+def test_model_override_with_a_chat_model() -> None:
+    spec = load_spec(sequential_team())
+    model = ScriptedModel(["one", "two"])
+    app = build_team(spec, model_override=model).compile(checkpointer=InMemorySaver())
+    result = app.invoke({"messages": [("user", "x")]}, {"configurable": {"thread_id": "1"}})
+    # both agents use the one model: finder answers "one", the writer drafts "two"
+    assert [m.text for m in result["messages"][1:]] == ["one", "two"]
+    model.assert_complete()
+
+
+def test_malformed_model_override() -> None:
+    spec = load_spec(sequential_team())
+    with pytest.raises(SpecError) as caught:
+        build_team(spec, model_override="gpt-4o")
+    assert caught.value.problems == [
+        "--model: 'gpt-4o' is not a 'provider:model' string; give 'provider:model' (e.g. "
+        "'openai:gpt-4o-mini') or {scripted: [replies]}"
+    ]
+
+
+def _package(present: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    import langgraph_orchestra.spec as spec_module
+
+    real = spec_module.importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        if name == "langchain_openai":
+            return object() if present else None
+        return real(name, *args)
+
+    monkeypatch.setattr(spec_module.importlib.util, "find_spec", find_spec)
+
+
+def test_missing_provider_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    _package(False, monkeypatch)
+    spec = load_spec(sequential_team())
+    with pytest.raises(ModelSetupError) as caught:
+        build_team(spec, model_override="openai:gpt-4o-mini")
+    assert str(caught.value) == (
+        "model 'openai:gpt-4o-mini' needs the langchain-openai package, which is not installed"
+    )
+    assert caught.value.hint == 'pip install "langgraph-orchestra[openai]"'
+
+
+def test_missing_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    _package(True, monkeypatch)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    spec = load_spec(sequential_team())
+    with pytest.raises(ModelSetupError) as caught:
+        build_team(spec, model_override="openai:gpt-4o-mini")
+    assert str(caught.value) == (
+        "model 'openai:gpt-4o-mini' needs the OPENAI_API_KEY environment variable, which is not set"
+    )
+    assert caught.value.hint == "export OPENAI_API_KEY=..."
+
+
+def test_patterns_registry_and_samples() -> None:
+    assert sorted(PATTERNS) == ["concurrent", "sequential"]
+    for name, pattern in PATTERNS.items():
+        assert example_path(name).name == pattern.example
+        nodes = set(sample_team(name).compile().get_graph().nodes)
+        assert {"first", "second"} <= nodes
+    with pytest.raises(SpecError) as caught:
+        sample_team("swarm")
+    assert caught.value.problems == ["unknown pattern 'swarm'; allowed: concurrent, sequential"]
+
+
+def test_base_url_for_an_openai_compatible_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    import langchain.chat_models
+
+    _package(True, monkeypatch)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    created: list[tuple[str, dict[str, Any]]] = []
+
+    def fake_init_chat_model(model: str, **kwargs: Any) -> ScriptedModel:
+        created.append((model, kwargs))
+        return ScriptedModel([])
+
+    monkeypatch.setattr(langchain.chat_models, "init_chat_model", fake_init_chat_model)
+    spec = load_spec(sequential_team())
+    build_team(spec, model_override="openai:llama3.1", base_url="http://127.0.0.1:11434/v1")
+    # a local server needs no key: a placeholder satisfies the OpenAI client
+    expected = {"base_url": "http://127.0.0.1:11434/v1", "api_key": "not-needed"}
+    assert created == [("openai:llama3.1", expected), ("openai:llama3.1", expected)]
