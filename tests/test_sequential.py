@@ -549,3 +549,10 @@ def test_user_state_schema_runs_with_a_gate(schema: type[Any]) -> None:
     assert saved["brief"] == "be short" and saved["final"] == "final text"
     writer.assert_complete()
     editor.assert_complete()
+
+
+def test_a_team_without_gates_or_failure_routes_draws_no_finalize_node() -> None:
+    plain = create_sequential([Agent("a", runnable=lambda m: "x"), Agent("b", runnable=len)])
+    gated = create_sequential([Agent("a", runnable=lambda m: "x", approval="after")])
+    assert "finalize" not in plain.compile().get_graph().nodes
+    assert "finalize" in gated.compile().get_graph().nodes

@@ -104,7 +104,9 @@ def create_sequential(
             resets={"final": None, "stop_reason": None} if i == 0 else None,
         )
     add_escalation(builder, routes, pattern=PATTERN)
-    builder.add_node(FINALIZE, FinalizeNode(names), metadata={"pattern": PATTERN})
+    if any(a.approval or a.on_error != "raise" for a in team):
+        # Only gates and failures lead here; the last agent's own turn ends a run.
+        builder.add_node(FINALIZE, FinalizeNode(names), metadata={"pattern": PATTERN})
+        builder.add_edge(FINALIZE, END)
     builder.add_edge(START, routes[0].entry)
-    builder.add_edge(FINALIZE, END)
     return builder
