@@ -198,7 +198,8 @@ def test_after_gate_respond_answers_the_agent(thread: RunnableConfig) -> None:
     team, writer, _ = _after_team(["Which tone?", "formal draft"])
     _start(team, thread)
     paused = _resume(team, thread, action="respond", content="Formal, please.")
-    assert _pending(paused) == _approval("writer", "after", "formal draft", revision=1)
+    # An answer is not a revision: the count stays, so it can never end as "rejected".
+    assert _pending(paused) == _approval("writer", "after", "formal draft", revision=0)
     assert _seen(writer)[1][-2:] == [
         ("AIMessage", "writer", "Which tone?"),
         ("HumanMessage", "reviewer", "Formal, please."),
@@ -206,6 +207,17 @@ def test_after_gate_respond_answers_the_agent(thread: RunnableConfig) -> None:
     state = _resume(team, thread, action="approve")
     assert state["final"] == "edited"
     assert _details(state, "approval")[0]["action"] == "respond"
+
+
+def test_after_gate_respond_does_not_use_up_revisions(thread: RunnableConfig) -> None:
+    team, _, _ = _after_team(["q1", "q2", "answer"], max_revisions=0)
+    _start(team, thread)
+    _resume(team, thread, action="respond", content="a1")
+    paused = _resume(team, thread, action="respond", content="a2")
+    request = _pending(paused)
+    assert (request["content"], request["revision"]) == ("answer", 0)
+    state = _resume(team, thread, action="approve")
+    assert (state["final"], state["stop_reason"]) == ("edited", "completed")
 
 
 def test_after_gate_rejections_exhaust_max_revisions(thread: RunnableConfig) -> None:

@@ -57,7 +57,8 @@ class ApprovalDecision(BaseModel):
     run (before) or sends the agent back with the feedback (after; the run stops as
     `rejected` once `max_revisions` is used up). `edit` replaces the agent's input
     (before) or output (after) with `content`. `respond` answers in the agent's place
-    (before) or answers the agent's question so it goes on (after).
+    (before) or answers the agent's question so it goes on (after; this is not a
+    revision and does not count toward `max_revisions`).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -196,20 +197,31 @@ class ApprovalNode:
                 update={"messages": [edited], "audit": [record], **route.done(content)},
                 goto=route.next,
             )
-        record = self._record(decision, revision=revision + 1)
+        if decision.action == "respond":
+            # An answer to the agent's question, not a rejection: it costs no revision
+            # (each round waits for a person, so the loop is bounded by them).
+            message = HumanMessage(str(decision.content), name=REVIEWER)
+            return Command(
+                update={
+                    "messages": [message],
+                    "audit": [self._record(decision, revision=revision)],
+                },
+                goto=route.run([*view, draft, message], revision=revision),
+            )
         if revision >= self.max_revisions:
+            record = self._record(decision, revision=revision)
             return Command(
                 update={"audit": [record], "stop_reason": "rejected", **route.done(None)},
                 goto=route.stop,
             )
-        if decision.action == "reject":
-            text = self.prompts.revision.format(
-                reviewer=decision.reviewer, draft=draft.text, feedback=decision.feedback
-            )
-        else:
-            text = str(decision.content)
+        text = self.prompts.revision.format(
+            reviewer=decision.reviewer, draft=draft.text, feedback=decision.feedback
+        )
         message = HumanMessage(text, name=REVIEWER)
         return Command(
-            update={"messages": [message], "audit": [record]},
+            update={
+                "messages": [message],
+                "audit": [self._record(decision, revision=revision + 1)],
+            },
             goto=route.run([*view, draft, message], revision=revision + 1),
         )
