@@ -6,21 +6,34 @@ Every error derives from `OrchestraError` and also from the builtin it refines, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 __all__ = [
     "AgentError",
     "AgentTimeoutError",
     "CheckpointerError",
+    "DecisionError",
+    "ModelSetupError",
     "OrchestraError",
     "OutputValidationError",
     "ScriptError",
+    "SpecError",
     "TeamConfigError",
+    "UnknownThreadError",
 ]
 
 
 class OrchestraError(Exception):
-    """Base class of every error this library raises."""
+    """Base class of every error this library raises.
+
+    Attributes:
+        hint: What to do about it, when the error carries advice (the CLI prints it).
+    """
+
+    def __init__(self, *args: object, hint: str | None = None) -> None:
+        super().__init__(*args)
+        self.hint = hint
 
 
 class TeamConfigError(OrchestraError, ValueError):
@@ -67,6 +80,40 @@ class OutputValidationError(AgentError):
 
     def _fields(self) -> dict[str, Any]:
         return {"agent": self.agent, "output": self.output}
+
+
+class SpecError(TeamConfigError):
+    """A team file is invalid. The message lists every problem, one per line.
+
+    Attributes:
+        problems: Each problem as `FILE: path: what was wrong; what is allowed`.
+    """
+
+    def __init__(self, problems: Sequence[str], *, hint: str | None = None) -> None:
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems), hint=hint)
+
+
+class ModelSetupError(TeamConfigError):
+    """A real model can't be used here: its provider package or API key is missing."""
+
+
+class UnknownThreadError(OrchestraError, LookupError):
+    """No thread has this id in the store.
+
+    Attributes:
+        thread_id: The id asked for.
+    """
+
+    def __init__(self, thread_id: str, where: str) -> None:
+        self.thread_id = thread_id
+        super().__init__(
+            f"no thread '{thread_id}' in {where}", hint="list the threads with: orchestra threads"
+        )
+
+
+class DecisionError(OrchestraError, ValueError):
+    """A decision does not fit the thread's pending interrupts."""
 
 
 class CheckpointerError(OrchestraError, ValueError):

@@ -26,19 +26,17 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
 from langgraph.types import Command, StateSnapshot
 
-from langgraph_orchestra.errors import OrchestraError
+from langgraph_orchestra.errors import DecisionError, UnknownThreadError
 from langgraph_orchestra.nodes.approval import ApprovalDecision
 from langgraph_orchestra.nodes.escalation import EscalationDecision
 from langgraph_orchestra.state.records import Usage
 
 __all__ = [
     "THREAD_STATUSES",
-    "DecisionError",
     "PendingInterrupt",
     "RunInfo",
     "ThreadInfo",
     "ThreadStatus",
-    "UnknownThreadError",
     "UsageRow",
     "consumed_replies",
     "describe_audit",
@@ -69,31 +67,6 @@ _KIND_NAMES = {"approval": "an approval", "exception": "a failed agent's escalat
 
 Decision: TypeAlias = ApprovalDecision | EscalationDecision
 """A human's decision on a pending interrupt."""
-
-
-class UnknownThreadError(OrchestraError, LookupError):
-    """No thread has this id in the store.
-
-    Attributes:
-        hint: What to do about it.
-    """
-
-    def __init__(self, thread_id: str, where: str) -> None:
-        self.thread_id = thread_id
-        self.hint = "list the threads with: orchestra threads"
-        super().__init__(f"no thread '{thread_id}' in {where}")
-
-
-class DecisionError(OrchestraError, ValueError):
-    """A decision does not fit the thread's pending interrupts.
-
-    Attributes:
-        hint: What to do about it.
-    """
-
-    def __init__(self, message: str, *, hint: str) -> None:
-        self.hint = hint
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

@@ -68,17 +68,15 @@ from langgraph.graph import StateGraph
 from langgraph_orchestra.agents import RESERVED_NAMES, Agent
 from langgraph_orchestra.conditions import TokenBudget
 from langgraph_orchestra.context import ContextPolicy, Window
-from langgraph_orchestra.errors import TeamConfigError
+from langgraph_orchestra.errors import ModelSetupError, SpecError, TeamConfigError
 from langgraph_orchestra.graphs import create_concurrent, create_sequential
 
 __all__ = [
     "PATTERNS",
     "PROVIDERS",
     "AgentSpec",
-    "ModelSetupError",
     "Pattern",
     "ScriptedSpec",
-    "SpecError",
     "TeamSpec",
     "ToolRef",
     "build_team",
@@ -89,32 +87,6 @@ __all__ = [
     "sample_team",
     "validate_spec",
 ]
-
-
-class SpecError(TeamConfigError):
-    """A team file is invalid. The message lists every problem, one per line.
-
-    Attributes:
-        problems: Each problem as `FILE: path: what was wrong; what is allowed`.
-        hint: What to do about it, for a command-line user.
-    """
-
-    def __init__(self, problems: Sequence[str], *, hint: str | None = None) -> None:
-        self.problems = list(problems)
-        self.hint = hint
-        super().__init__("\n".join(self.problems))
-
-
-class ModelSetupError(TeamConfigError):
-    """A real model can't be used here: its provider package or API key is missing.
-
-    Attributes:
-        hint: The command that fixes it.
-    """
-
-    def __init__(self, message: str, *, hint: str) -> None:
-        self.hint = hint
-        super().__init__(message)
 
 
 # -- the spec objects ---------------------------------------------------------------

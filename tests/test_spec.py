@@ -14,13 +14,18 @@ from langchain_core.messages import ToolMessage
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from langgraph_orchestra import AgentError, TeamConfigError, TokenBudget, Window
+from langgraph_orchestra import (
+    AgentError,
+    ModelSetupError,
+    SpecError,
+    TeamConfigError,
+    TokenBudget,
+    Window,
+)
 from langgraph_orchestra.spec import (
     PATTERNS,
     AgentSpec,
-    ModelSetupError,
     ScriptedSpec,
-    SpecError,
     build_team,
     example_path,
     load_spec,
