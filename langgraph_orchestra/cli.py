@@ -229,6 +229,11 @@ class _Progress:
                 continue
             for record in update.get("audit") or ():
                 self.record(record)
+            # A fan-out branch's turn is held in the outbox until the fan-out closes.
+            outbox = update.get("outbox")
+            for turn in outbox.values() if isinstance(outbox, Mapping) else ():
+                for record in turn.get("audit") or ():
+                    self.record(record)
 
     def record(self, record: Mapping[str, Any]) -> None:
         kind = record.get("kind")

@@ -30,6 +30,7 @@ from langgraph_orchestra.errors import DecisionError, UnknownThreadError
 from langgraph_orchestra.nodes.approval import ApprovalDecision
 from langgraph_orchestra.nodes.escalation import EscalationDecision
 from langgraph_orchestra.state.records import Usage
+from langgraph_orchestra.state.reducers import add_usage
 
 __all__ = [
     "THREAD_STATUSES",
@@ -165,14 +166,23 @@ class ThreadInfo:
         return list(self.values.get("messages") or ())
 
     @property
+    def _held(self) -> list[Mapping[str, Any]]:
+        """Fan-out branch turns not yet moved into the state by the aggregator."""
+        return list((self.values.get("outbox") or {}).values())
+
+    @property
     def audit(self) -> list[dict[str, Any]]:
-        """The audit trail."""
-        return list(self.values.get("audit") or ())
+        """The audit trail, with held branch turns."""
+        held = [record for turn in self._held for record in turn["audit"]]
+        return [*(self.values.get("audit") or ()), *held]
 
     @property
     def usage(self) -> dict[str, Usage]:
-        """Usage per participant."""
-        return dict(self.values.get("usage") or {})
+        """Usage per participant, with held branch turns."""
+        usage = dict(self.values.get("usage") or {})
+        for turn in self._held:
+            usage = add_usage(usage, turn["usage"])
+        return usage
 
     @property
     def exceptions(self) -> list[dict[str, Any]]:

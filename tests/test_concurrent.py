@@ -31,6 +31,7 @@ from langgraph_orchestra import (
     create_concurrent,
 )
 from langgraph_orchestra.prompts import REVISION_REQUEST, SYNTHESIS_ITEM, SYNTHESIS_REQUEST
+from langgraph_orchestra.runs import read_thread
 from langgraph_orchestra.state import add_exceptions, add_usage, append, merge_dict
 from langgraph_orchestra.testing import ScriptedModel
 
@@ -970,7 +971,7 @@ def test_state_schema_without_the_concurrent_keys_is_refused() -> None:
 
     _raises(
         "concurrent state_schema Plain lacks the keys ['audit', 'dispatched', 'exceptions', "
-        "'final', 'results', 'stop_reason', 'usage']: extend ConcurrentState (or declare "
+        "'final', 'outbox', 'results', 'stop_reason', 'usage']: extend ConcurrentState (or declare "
         "them with the same reducers)",
         state_schema=Plain,
     )
@@ -1115,6 +1116,7 @@ class PydanticTeamState(BaseModel):
     stop_reason: str | None = None
     results: Annotated[dict[str, str | None], merge_dict] = Field(default_factory=dict)
     dispatched: Annotated[list[str], append] = Field(default_factory=list)
+    outbox: Annotated[dict[str, Any], merge_dict] = Field(default_factory=dict)
     audience: str = "everyone"
 
 
@@ -1146,3 +1148,45 @@ def test_messages_of_all_branches_enter_the_transcript_named_after_them() -> Non
     named = {m.name: m.text for m in result["messages"] if isinstance(m, AIMessage)}
     assert named == {"a": "A", "b": "B", "c": "C"}
     assert result["messages"][0].text == TASK
+
+
+def test_branch_turns_enter_the_transcript_in_team_order_when_the_fan_out_closes() -> None:
+    def slow(messages: Sequence[BaseMessage]) -> str:
+        time.sleep(0.2)
+        return "slow answer"
+
+    team = create_concurrent(
+        [Agent("slow", runnable=slow), Agent("fast", runnable=lambda m: "fast answer")]
+    ).compile()
+    state = team.invoke({"messages": [("user", "task")]})
+    assert [(m.name, m.text) for m in state["messages"][1:]] == [
+        ("slow", "slow answer"),
+        ("fast", "fast answer"),
+    ]
+    assert [r["agent"] for r in state["audit"] if r["kind"] == "turn"] == ["slow", "fast"]
+    assert state["outbox"] == {}
+    assert set(state["usage"]) == {"slow", "fast"}
+
+
+def test_a_paused_fan_out_holds_finished_turns_until_it_closes() -> None:
+    saver = InMemorySaver()
+    team = create_concurrent(
+        [
+            Agent("plain", model=ScriptedModel(["plain answer"])),
+            Agent("gated", runnable=lambda m: "gated answer", approval="after"),
+        ]
+    ).compile(checkpointer=saver)
+    config: RunnableConfig = {"configurable": {"thread_id": "held"}}
+    team.invoke({"messages": [("user", "task")]}, config)
+    paused = team.get_state(config).values
+    assert list(paused["outbox"]) == ["plain"]
+    assert "plain" not in paused.get("usage", {})
+    info = read_thread(saver, "held")
+    assert info.usage["plain"]["calls"] == 1
+    assert [r["agent"] for r in info.audit if r["kind"] == "turn"] == ["gated", "plain"]
+
+    state = team.invoke(Command(resume={"action": "approve"}), config)
+    assert state["outbox"] == {}
+    assert state["results"] == {"plain": "plain answer", "gated": "gated answer"}
+    assert state["usage"]["plain"]["calls"] == 1
+    assert state["final"] == "plain: plain answer\n\ngated: gated answer"

@@ -230,8 +230,8 @@ def test_missing_pattern_keys_are_refused() -> None:
     with pytest.raises(
         TeamConfigError,
         match=re.escape(
-            "concurrent state_schema WithTicket lacks the keys ['dispatched', 'results']: "
-            "extend ConcurrentState (or declare them with the same reducers)"
+            "concurrent state_schema WithTicket lacks the keys ['dispatched', 'outbox', "
+            "'results']: extend ConcurrentState (or declare them with the same reducers)"
         ),
     ):
         check_state_schema(WithTicket, ConcurrentState, pattern="concurrent")

@@ -10,14 +10,15 @@ from typing import Any, Literal, TypeAlias
 
 from langchain_core.messages import HumanMessage
 from langgraph.graph import END
-from langgraph.types import Command
+from langgraph.types import Command, Overwrite
 
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.nodes.fanout import AGGREGATE
 from langgraph_orchestra.nodes.finalize import closing
 from langgraph_orchestra.nodes.route import Route, as_mapping
 from langgraph_orchestra.prompts import Prompts
-from langgraph_orchestra.state.records import audit_record
+from langgraph_orchestra.state.records import AuditRecord, BranchTurn, Usage, audit_record
+from langgraph_orchestra.state.reducers import add_usage
 
 __all__ = [
     "AggregateNode",
@@ -127,9 +128,11 @@ class AggregateNode:
     def __call__(self, state: Any) -> Command[Any]:
         """Aggregate and route."""
         state = as_mapping(state)
-        results = state.get("results") or {}
+        outbox: Mapping[str, BranchTurn] = state.get("outbox") or {}
+        results = {**(state.get("results") or {}), **{n: t["text"] for n, t in outbox.items()}}
         if any(name not in results for name in state.get("dispatched") or ()):
             return Command(goto=())
+        update = self._flush(outbox)
         outputs = {n: results[n] for n in self.order if results.get(n) is not None}
         failed = [n for n in self.order if n in results and results[n] is None]
         detail: dict[str, Any] = {
@@ -142,7 +145,7 @@ class AggregateNode:
             reason = reason or "quorum_not_met"
             record = audit_record("routing", None, decision="partial", **detail)
             partial = concat(outputs) if outputs else None
-            return self._end(partial, reason, record)
+            return self._end(update, partial, reason, record)
         if self.synthesizer is not None:
             answers = "\n\n".join(
                 self.prompts.synthesis_item.format(name=n, text=t) for n, t in outputs.items()
@@ -151,9 +154,9 @@ class AggregateNode:
             record = audit_record("routing", None, decision="synthesize", **detail)
             synth = self.synthesizer
             view = [*synth.view(state, synth.agent.name), request]
-            return Command(
-                update={"messages": [request], "audit": [record]}, goto=synth.start(view)
-            )
+            update["messages"] = [*update.get("messages", ()), request]
+            update["audit"] = [*update.get("audit", ()), record]
+            return Command(update=update, goto=synth.start(view))
         if self.aggregator == "vote":
             final, tally = majority_vote(outputs)
             detail.update(tally)
@@ -161,25 +164,50 @@ class AggregateNode:
             final = concat(outputs)
         else:
             final = str(self.aggregator(outputs))
-        return self._end(
-            final,
-            "completed",
-            audit_record(
-                "routing", None, decision="aggregate", aggregator=_label(self.aggregator), **detail
-            ),
+        record = audit_record(
+            "routing", None, decision="aggregate", aggregator=_label(self.aggregator), **detail
         )
+        return self._end(update, final, "completed", record)
 
-    def _end(self, final: str | None, reason: str, record: Any) -> Command[Any]:
-        update = closing(final, reason)
-        update["audit"] = [record, *update["audit"]]
-        return Command(update=update, goto=END)
+    def _flush(self, outbox: Mapping[str, BranchTurn]) -> dict[str, Any]:
+        """Move the held branch turns into the transcript, usage and audit, in team order."""
+        if not outbox:
+            return {}
+        messages: list[Any] = []
+        audit: list[Any] = []
+        usage: dict[str, Usage] = {}
+        results: dict[str, str] = {}
+        for name in self.order:
+            turn = outbox.get(name)
+            if turn is not None:
+                messages.extend(turn["messages"])
+                audit.extend(turn["audit"])
+                usage = add_usage(usage, turn["usage"])
+                results[name] = turn["text"]
+        return {
+            "messages": messages,
+            "audit": audit,
+            "usage": usage,
+            "results": results,
+            "outbox": Overwrite({}),
+        }
+
+    def _end(
+        self, update: dict[str, Any], final: str | None, reason: str, record: AuditRecord
+    ) -> Command[Any]:
+        closed = closing(final, reason)
+        closed["audit"] = [*update.get("audit", ()), record, *closed["audit"]]
+        return Command(update={**update, **closed}, goto=END)
 
 
 def partial_results(order: Sequence[str]) -> Callable[[Mapping[str, Any]], str | None]:
     """Return a function giving a state's successful branch outputs joined in `order`."""
 
     def joined(state: Mapping[str, Any]) -> str | None:
-        results = state.get("results") or {}
+        results = {
+            **(state.get("results") or {}),
+            **{n: t["text"] for n, t in (state.get("outbox") or {}).items()},
+        }
         outputs = {n: results[n] for n in order if results.get(n) is not None}
         return concat(outputs) if outputs else None
 

@@ -46,8 +46,8 @@ class FanOutNode:
             in_flight = 0
         else:
             dispatched = list(state.get("dispatched") or ())
-            results = state.get("results") or {}
-            in_flight = sum(1 for name in dispatched if name not in results)
+            done = {r.agent.name for r in self.routes if r.finished(state)}
+            in_flight = sum(1 for name in dispatched if name not in done)
             if state.get("stop_reason"):
                 return Command(goto=AGGREGATE)
         started = set(dispatched)
@@ -64,7 +64,7 @@ class FanOutNode:
             "audit": [audit_record("routing", None, dispatched=names)],
         }
         if self.first:
-            update.update(results=Overwrite({}), final=None, stop_reason=None)
+            update.update(results=Overwrite({}), outbox=Overwrite({}), final=None, stop_reason=None)
         return Command(
             update=update,
             goto=[r.start(r.view(state, r.agent.name)) for r in batch],

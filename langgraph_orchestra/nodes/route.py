@@ -42,7 +42,8 @@ class Route:
     stop: str = FINALIZE
     """Where the run goes when it must stop (rejected, aborted)."""
     results: bool = False
-    """Whether accepted outputs are also written to `state["results"]` (fan-out patterns)."""
+    """Whether this is a fan-out branch: outcomes are written to `state["results"]`, and a
+    turn accepted without a gate to `state["outbox"]` (see `ConcurrentState`)."""
 
     @property
     def review(self) -> str | None:
@@ -66,6 +67,11 @@ class Route:
     def start(self, view: list[BaseMessage]) -> Send:
         """Send the agent a new turn on `view`, through its before-gate if it has one."""
         return Send(self.entry, {"view": view})
+
+    def finished(self, state: Mapping[str, Any]) -> bool:
+        """Whether this branch has an outcome in `state` (an output, or none)."""
+        name = self.agent.name
+        return name in (state.get("results") or ()) or name in (state.get("outbox") or ())
 
     def done(self, text: str | None) -> dict[str, Any]:
         """Return the state update that records the agent's outcome (`None`: no output)."""

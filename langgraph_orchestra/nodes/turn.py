@@ -146,11 +146,16 @@ class AgentNode(Runnable[Any, Command[Any]]):
         if turn is not None:
             detail["latency_s"] = round(turn["latency_s"], 6)
             detail["tokens"] = turn["input_tokens"] + turn["output_tokens"]
+        record = audit_record("turn", self.agent_name, **detail)
+        if route.results and route.review is None:
+            # A fan-out branch: one write, flushed in team order by the aggregator.
+            turn_out = {"text": text, "messages": messages, "usage": usage, "audit": [record]}
+            return Command(update={"outbox": {self.agent_name: turn_out}}, goto=route.next)
         update: dict[str, Any] = {
             **self.resets,
             "messages": messages,
             "usage": usage,
-            "audit": [audit_record("turn", self.agent_name, **detail)],
+            "audit": [record],
         }
         if route.review is not None:
             draft = messages[-1]

@@ -3,6 +3,7 @@
 from langgraph_orchestra.state.records import (
     AuditKind,
     AuditRecord,
+    BranchTurn,
     ExceptionRecord,
     ExceptionStatus,
     StopReason,
@@ -20,6 +21,7 @@ from langgraph_orchestra.state.schemas import (
 __all__ = [
     "AuditKind",
     "AuditRecord",
+    "BranchTurn",
     "ConcurrentState",
     "ExceptionRecord",
     "ExceptionStatus",

@@ -10,11 +10,13 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal, NotRequired
 
+from langchain_core.messages import AnyMessage
 from typing_extensions import TypedDict
 
 __all__ = [
     "AuditKind",
     "AuditRecord",
+    "BranchTurn",
     "ExceptionRecord",
     "ExceptionStatus",
     "StopReason",
@@ -97,6 +99,19 @@ class Usage(TypedDict):
     """Wall time spent in calls, in seconds."""
     cost_usd: float
     """Cost from the price table; 0 for models it does not list."""
+
+
+class BranchTurn(TypedDict):
+    """A fan-out branch's accepted turn, held until the fan-out closes."""
+
+    text: str
+    """The branch's output."""
+    messages: list[AnyMessage]
+    """The branch's new messages."""
+    usage: dict[str, Usage]
+    """The branch's usage by participant."""
+    audit: list[AuditRecord]
+    """The branch's audit records."""
 
 
 def now() -> str:

@@ -9,7 +9,7 @@ from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
 from langgraph_orchestra.errors import TeamConfigError
-from langgraph_orchestra.state.records import AuditRecord, ExceptionRecord, Usage
+from langgraph_orchestra.state.records import AuditRecord, BranchTurn, ExceptionRecord, Usage
 from langgraph_orchestra.state.reducers import add_exceptions, add_usage, append, merge_dict
 
 __all__ = ["ConcurrentState", "OrchestraState", "SequentialState", "check_state_schema"]
@@ -48,6 +48,11 @@ class ConcurrentState(OrchestraState):
     skipped, rejected)."""
     dispatched: NotRequired[Annotated[list[str], append]]
     """The branches started in this run, in order."""
+    outbox: NotRequired[Annotated[dict[str, BranchTurn], merge_dict]]
+    """Branch turns accepted without a gate, by agent: each branch writes its messages,
+    usage and audit records here in one write, and the aggregator moves them into
+    `messages`, `usage` and `audit` in team order when the fan-out closes (one write per
+    branch instead of four keeps large fan-outs cheap)."""
 
 
 def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: str) -> type[Any]:
