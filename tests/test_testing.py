@@ -187,8 +187,7 @@ def test_usage_and_response_metadata_are_plausible() -> None:
 
     for reply in (short, long):
         usage = reply.usage_metadata
-        assert usage is not None
-        assert usage["input_tokens"] > 0
+        assert usage and usage["input_tokens"] > 0
         assert usage["output_tokens"] > 0
         assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
         assert reply.response_metadata["model_name"] == "gpt-fake"
@@ -292,8 +291,7 @@ def test_bind_tools_shares_the_script() -> None:
     # Binding tools makes them part of the (approximate) input token count.
     assert first.usage_metadata is not None
     plain_input = ScriptedModel(["x"]).invoke("what is 1 + 2?").usage_metadata
-    assert plain_input is not None
-    assert first.usage_metadata["input_tokens"] > plain_input["input_tokens"]
+    assert plain_input and first.usage_metadata["input_tokens"] > plain_input["input_tokens"]
 
 
 def test_create_agent_runs_the_scripted_tool_loop() -> None:
