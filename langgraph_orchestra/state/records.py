@@ -6,7 +6,7 @@ JSON unchanged.
 
 from __future__ import annotations
 
-import uuid
+import os
 from datetime import UTC, datetime
 from typing import Any, Literal, NotRequired
 
@@ -120,8 +120,8 @@ def now() -> str:
 
 
 def new_id() -> str:
-    """Return a fresh unique id."""
-    return uuid.uuid4().hex
+    """Return a fresh unique id: 128 random bits as hex (like `uuid4().hex`, 4x cheaper)."""
+    return os.urandom(16).hex()
 
 
 def audit_record(kind: AuditKind, agent: str | None, **detail: Any) -> AuditRecord:
