@@ -371,12 +371,15 @@ def run_config(thread_id: str, run: RunInfo) -> RunnableConfig:
 def consumed_replies(values: Mapping[str, Any]) -> dict[str, int]:
     """Count the model calls each agent has made in a thread (scripted replies used).
 
-    Each successful call leaves one AI message, counted in `usage`; each failure that
-    was recorded (not retried) is an exception record.
+    Each successful call leaves one AI message, counted in `usage` (or in a paused
+    fan-out's `outbox`); each failure that was recorded (not retried) is an exception
+    record.
     """
     used: dict[str, int] = {}
-    for name, usage in (values.get("usage") or {}).items():
-        used[name] = used.get(name, 0) + int(usage.get("calls", 0))
+    held = [turn["usage"] for turn in (values.get("outbox") or {}).values()]
+    for usage_by_name in [values.get("usage") or {}, *held]:
+        for name, usage in usage_by_name.items():
+            used[name] = used.get(name, 0) + int(usage.get("calls", 0))
     seen: set[str] = set()
     for record in values.get("exceptions") or ():
         if record.get("id") not in seen:

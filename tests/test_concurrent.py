@@ -31,7 +31,7 @@ from langgraph_orchestra import (
     create_concurrent,
 )
 from langgraph_orchestra.prompts import REVISION_REQUEST, SYNTHESIS_ITEM, SYNTHESIS_REQUEST
-from langgraph_orchestra.runs import read_thread
+from langgraph_orchestra.runs import consumed_replies, read_thread
 from langgraph_orchestra.state import add_exceptions, add_usage, append, merge_dict
 from langgraph_orchestra.testing import ScriptedModel
 
@@ -1190,3 +1190,15 @@ def test_a_paused_fan_out_holds_finished_turns_until_it_closes() -> None:
     assert state["results"] == {"plain": "plain answer", "gated": "gated answer"}
     assert state["usage"]["plain"]["calls"] == 1
     assert state["final"] == "plain: plain answer\n\ngated: gated answer"
+
+
+def test_replies_used_by_held_branch_turns_are_counted() -> None:
+    team = create_concurrent(
+        [
+            Agent("plain", model=ScriptedModel(["plain answer"])),
+            Agent("gated", model=ScriptedModel(["gated answer"]), approval="after"),
+        ]
+    ).compile(checkpointer=InMemorySaver())
+    config: RunnableConfig = {"configurable": {"thread_id": "counted"}}
+    team.invoke({"messages": [("user", "task")]}, config)
+    assert consumed_replies(team.get_state(config).values) == {"plain": 1, "gated": 1}
