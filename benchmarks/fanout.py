@@ -17,7 +17,7 @@ from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
 
 from benchmarks._harness import Plan, Row, ameasure, measure
-from benchmarks.handwritten import WorkerInput, fan_out
+from benchmarks.handwritten import WorkerInput, fan_out, fan_out_per_agent
 from langgraph_orchestra import Agent, create_concurrent
 
 __all__ = ["SLEEP", "async_row", "names", "sync_row"]
@@ -56,12 +56,19 @@ def _sync_worker(state: WorkerInput) -> dict[str, Any]:
     return {"results": [f"{state['name']}: ok"]}
 
 
-def build(n: int, *, sync: bool) -> tuple[Pregel[Any, Any, Any, Any], Pregel[Any, Any, Any, Any]]:
-    """Compile (ours, hand-written) for an N-wide fan-out of sleeping agents."""
+def build(
+    n: int, *, sync: bool, per_agent: bool = False
+) -> tuple[Pregel[Any, Any, Any, Any], Pregel[Any, Any, Any, Any]]:
+    """Compile (ours, hand-written) for an N-wide fan-out of sleeping agents.
+
+    The hand-written graph sends every branch to one `worker` node, or with `per_agent`
+    to one node per agent (the topology of ours).
+    """
     team = names(n)
     agent = _sync_agent if sync else _async_agent
     ours = create_concurrent([Agent(name, runnable=agent) for name in team]).compile()
-    hand = fan_out(team, _sync_worker if sync else _async_worker).compile()
+    shape = fan_out_per_agent if per_agent else fan_out
+    hand = shape(team, _sync_worker if sync else _async_worker).compile()
     return ours, hand
 
 
@@ -84,10 +91,10 @@ def check(label: str, n: int, ours: dict[str, Any], hand: dict[str, Any]) -> Non
         raise RuntimeError(f"{label}: the graphs did not run as benchmarked: {problems}")
 
 
-def async_row(n: int, plan: Plan) -> Row:
+def async_row(n: int, plan: Plan, *, per_agent: bool = False) -> Row:
     """`ainvoke` of N async agents sleeping `SLEEP` s each."""
-    ours, hand = build(n, sync=False)
-    name = f"fanout.async.{n}"
+    ours, hand = build(n, sync=False, per_agent=per_agent)
+    name = f"fanout.async.{n}" + (".per-agent-nodes" if per_agent else "")
 
     def sampler(graph: Pregel[Any, Any, Any, Any]) -> Any:
         async def sample() -> float:
@@ -104,7 +111,8 @@ def async_row(n: int, plan: Plan) -> Row:
     a, b = asyncio.run(run())
     return Row(
         name=name,
-        title=f"{n} async agents sleeping {SLEEP * 1000:.0f} ms, ainvoke, wall / {SLEEP} s",
+        title=f"{n} async agents sleeping {SLEEP * 1000:.0f} ms, ainvoke, wall / {SLEEP} s"
+        + (", hand-written with one node per agent" if per_agent else ""),
         unit="x ideal",
         target=TARGET,
         aim=None,

@@ -123,3 +123,31 @@ def fan_out(names: Sequence[str], worker: Worker) -> StateGraph[Any, Any, Any, A
     builder.add_edge("worker", "join")
     builder.add_edge("join", END)
     return builder
+
+
+def fan_out_per_agent(names: Sequence[str], worker: Worker) -> StateGraph[Any, Any, Any, Any]:
+    """START -> dispatch -(Send x N)-> one node per agent -> join -> END.
+
+    The same topology as `create_concurrent`: each agent is its own node (so its run is
+    named after it and the drawing shows it). `join` is deferred, as it must be when N
+    different nodes lead to it; otherwise as `fan_out`.
+    """
+    team = list(names)
+
+    def dispatch(state: FanOutState) -> Command[Any]:
+        return Command(
+            goto=[Send(name, {"name": name, "messages": state["messages"]}) for name in team]
+        )
+
+    def join(state: FanOutState) -> dict[str, Any]:
+        return {"final": "\n\n".join(state.get("results", []))}
+
+    builder: StateGraph[Any, Any, Any, Any] = StateGraph(FanOutState)
+    builder.add_node("dispatch", dispatch, destinations=tuple(team))
+    for name in team:
+        builder.add_node(name, cast(Any, worker))
+        builder.add_edge(name, "join")
+    builder.add_node("join", join, defer=True)
+    builder.add_edge(START, "dispatch")
+    builder.add_edge("join", END)
+    return builder

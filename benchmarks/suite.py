@@ -57,6 +57,20 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("fanout.async.10", _FAN, _FAN_QUICK, partial(fanout.async_row, 10)),
     Benchmark("fanout.async.100", _FAN, _FAN_QUICK, partial(fanout.async_row, 100)),
     Benchmark("fanout.async.1000", _SLOW, _SLOW_QUICK, partial(fanout.async_row, 1000)),
+    # The same rows against a hand-written graph of the same topology as ours (one node
+    # per agent, as DESIGN's benchmarks ask), rather than one node taking every Send.
+    Benchmark(
+        "fanout.async.100.per-agent-nodes",
+        _FAN,
+        _FAN_QUICK,
+        partial(fanout.async_row, 100, per_agent=True),
+    ),
+    Benchmark(
+        "fanout.async.1000.per-agent-nodes",
+        _SLOW,
+        _SLOW_QUICK,
+        partial(fanout.async_row, 1000, per_agent=True),
+    ),
     Benchmark("fanout.sync.10", _FAN, _FAN_QUICK, partial(fanout.sync_row, 10, pool="default")),
     Benchmark(
         "fanout.sync.10.max_concurrency=10",
