@@ -312,12 +312,15 @@ class AgentRunner:
 
     # -- one call ----------------------------------------------------------------
 
+    def _prompt(self, view: list[BaseMessage]) -> list[BaseMessage]:
+        return [self._system, *view] if self._system else view
+
     def _sync_call(self, view: list[BaseMessage], config: RunnableConfig) -> Any:
         kind, target = self._kind, self._target
         if kind == "function":
             return target(view)
         if kind == "model":
-            return target.invoke([self._system, *view] if self._system else view, config)
+            return target.invoke(self._prompt(view), config)
         if kind == "graph":
             return target.invoke({"messages": view}, config)
         return target.invoke(view, config)
@@ -329,7 +332,7 @@ class AgentRunner:
         if kind == "function":
             return await asyncio.to_thread(target, view)  # copies the context itself
         if kind == "model":
-            return await target.ainvoke([self._system, *view] if self._system else view, config)
+            return await target.ainvoke(self._prompt(view), config)
         if kind == "graph":
             return await target.ainvoke({"messages": view}, config)
         return await target.ainvoke(view, config)

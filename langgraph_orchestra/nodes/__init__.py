@@ -26,7 +26,13 @@ from langgraph_orchestra.nodes.escalation import (
     EscalationRequest,
     escalation,
 )
-from langgraph_orchestra.nodes.fanout import AGGREGATE, DISPATCH, FANOUT, FanOutNode
+from langgraph_orchestra.nodes.fanout import (
+    AGGREGATE,
+    DISPATCH,
+    FANOUT,
+    FanOutNode,
+    branch_outcomes,
+)
 from langgraph_orchestra.nodes.finalize import FinalizeNode, closing
 from langgraph_orchestra.nodes.route import FINALIZE, Route
 from langgraph_orchestra.nodes.turn import AgentNode, Validator, run_validators
@@ -55,6 +61,7 @@ __all__ = [
     "Validator",
     "add_agent",
     "add_escalation",
+    "branch_outcomes",
     "closing",
     "concat",
     "escalation",

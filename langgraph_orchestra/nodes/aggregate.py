@@ -13,7 +13,7 @@ from langgraph.graph import END
 from langgraph.types import Command, Overwrite
 
 from langgraph_orchestra.errors import TeamConfigError
-from langgraph_orchestra.nodes.fanout import AGGREGATE
+from langgraph_orchestra.nodes.fanout import AGGREGATE, branch_outcomes
 from langgraph_orchestra.nodes.finalize import closing
 from langgraph_orchestra.nodes.route import Route, as_mapping
 from langgraph_orchestra.prompts import Prompts
@@ -128,12 +128,11 @@ class AggregateNode:
     def __call__(self, state: Any) -> Command[Any]:
         """Aggregate and route."""
         state = as_mapping(state)
-        outbox: Mapping[str, BranchTurn] = state.get("outbox") or {}
-        results = {**(state.get("results") or {}), **{n: t["text"] for n, t in outbox.items()}}
+        results = branch_outcomes(state)
         if any(name not in results for name in state.get("dispatched") or ()):
             return Command(goto=())
-        update = self._flush(outbox)
-        outputs = {n: results[n] for n in self.order if results.get(n) is not None}
+        update = self._flush(state.get("outbox") or {})
+        outputs = _successful(results, self.order)
         failed = [n for n in self.order if n in results and results[n] is None]
         detail: dict[str, Any] = {
             "succeeded": list(outputs),
@@ -144,8 +143,7 @@ class AggregateNode:
         if reason or len(outputs) < self.quorum:
             reason = reason or "quorum_not_met"
             record = audit_record("routing", None, decision="partial", **detail)
-            partial = concat(outputs) if outputs else None
-            return self._end(update, partial, reason, record)
+            return self._end(update, _joined(outputs), reason, record)
         if self.synthesizer is not None:
             answers = "\n\n".join(
                 self.prompts.synthesis_item.format(name=n, text=t) for n, t in outputs.items()
@@ -195,8 +193,7 @@ class AggregateNode:
     def _end(
         self, update: dict[str, Any], final: str | None, reason: str, record: AuditRecord
     ) -> Command[Any]:
-        closed = closing(final, reason)
-        closed["audit"] = [*update.get("audit", ()), record, *closed["audit"]]
+        closed = closing(final, reason, before=[*update.get("audit", ()), record])
         return Command(update={**update, **closed}, goto=END)
 
 
@@ -204,14 +201,19 @@ def partial_results(order: Sequence[str]) -> Callable[[Mapping[str, Any]], str |
     """Return a function giving a state's successful branch outputs joined in `order`."""
 
     def joined(state: Mapping[str, Any]) -> str | None:
-        results = {
-            **(state.get("results") or {}),
-            **{n: t["text"] for n, t in (state.get("outbox") or {}).items()},
-        }
-        outputs = {n: results[n] for n in order if results.get(n) is not None}
-        return concat(outputs) if outputs else None
+        return _joined(_successful(branch_outcomes(state), order))
 
     return joined
+
+
+def _successful(outcomes: Mapping[str, str | None], order: Sequence[str]) -> dict[str, str]:
+    """The branches that gave an output, in team order."""
+    return {n: text for n in order if (text := outcomes.get(n)) is not None}
+
+
+def _joined(outputs: Mapping[str, str]) -> str | None:
+    """The outputs joined (a partial answer), or `None` when there are none."""
+    return concat(outputs) if outputs else None
 
 
 def _label(aggregator: object) -> str:

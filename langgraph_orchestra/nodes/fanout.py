@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langgraph.types import Command, Overwrite
@@ -10,7 +10,7 @@ from langgraph.types import Command, Overwrite
 from langgraph_orchestra.nodes.route import Route, as_mapping
 from langgraph_orchestra.state.records import audit_record
 
-__all__ = ["AGGREGATE", "DISPATCH", "FANOUT", "FanOutNode"]
+__all__ = ["AGGREGATE", "DISPATCH", "FANOUT", "FanOutNode", "branch_outcomes"]
 
 FANOUT = "fanout"
 """Name of the node that starts a fan-out run."""
@@ -18,6 +18,12 @@ DISPATCH = "dispatch"
 """Name of the node that starts further branches as earlier ones finish."""
 AGGREGATE = "aggregate"
 """Name of the (deferred) node that combines the branches' results."""
+
+
+def branch_outcomes(state: Mapping[str, Any]) -> dict[str, str | None]:
+    """Each finished branch's output by agent (`None`: it gave none), held turns included."""
+    outbox = state.get("outbox") or {}
+    return {**(state.get("results") or {}), **{n: t["text"] for n, t in outbox.items()}}
 
 
 class FanOutNode:
@@ -45,11 +51,11 @@ class FanOutNode:
             dispatched: list[str] = []
             in_flight = 0
         else:
-            dispatched = list(state.get("dispatched") or ())
-            done = {r.agent.name for r in self.routes if r.finished(state)}
-            in_flight = sum(1 for name in dispatched if name not in done)
             if state.get("stop_reason"):
                 return Command(goto=AGGREGATE)
+            dispatched = list(state.get("dispatched") or ())
+            outcomes = branch_outcomes(state)
+            in_flight = sum(1 for name in dispatched if name not in outcomes)
         started = set(dispatched)
         pending = [r for r in self.routes if r.agent.name not in started]
         if not pending:

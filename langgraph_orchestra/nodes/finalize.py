@@ -9,17 +9,22 @@ from langchain_core.messages import AIMessage, BaseMessage
 
 from langgraph_orchestra.context import is_input
 from langgraph_orchestra.nodes.route import FINALIZE, as_mapping
-from langgraph_orchestra.state.records import audit_record
+from langgraph_orchestra.state.records import AuditRecord, audit_record
 
 __all__ = ["FinalizeNode", "closing"]
 
 
-def closing(final: str | None, reason: str) -> dict[str, Any]:
-    """Return the update that ends a run with `final` and `reason`."""
+def closing(
+    final: str | None, reason: str, *, before: Sequence[AuditRecord] = ()
+) -> dict[str, Any]:
+    """Return the update that ends a run with `final` and `reason`.
+
+    `before` are audit records of the same step, kept ahead of the termination record.
+    """
     return {
         "final": final,
         "stop_reason": reason,
-        "audit": [audit_record("termination", None, reason=reason)],
+        "audit": [*before, audit_record("termination", None, reason=reason)],
     }
 
 

@@ -68,11 +68,6 @@ class Route:
         """Send the agent a new turn on `view`, through its before-gate if it has one."""
         return Send(self.entry, {"view": view})
 
-    def finished(self, state: Mapping[str, Any]) -> bool:
-        """Whether this branch has an outcome in `state` (an output, or none)."""
-        name = self.agent.name
-        return name in (state.get("results") or ()) or name in (state.get("outbox") or ())
-
     def done(self, text: str | None) -> dict[str, Any]:
         """Return the state update that records the agent's outcome (`None`: no output)."""
         return {"results": {self.agent.name: text}} if self.results else {}

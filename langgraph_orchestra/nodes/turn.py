@@ -165,8 +165,7 @@ class AgentNode(Runnable[Any, Command[Any]]):
         update.update(route.done(text))
         if route.next == FINALIZE:
             # The run ends here: close it in this step rather than in one more superstep.
-            update["audit"] = update["audit"] + closing(text, "completed")["audit"]
-            update.update(final=text, stop_reason="completed")
+            update.update(closing(text, "completed", before=update["audit"]))
             return Command(update=update, goto=END)
         return Command(update=update, goto=route.next)
 
