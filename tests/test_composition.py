@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
+from _views import seen
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
@@ -16,11 +17,6 @@ from langgraph_orchestra.testing import ScriptedModel
 
 TASK = "Draft the launch note."
 INPUT = {"messages": [("user", TASK)]}
-
-
-def seen(messages: Sequence[BaseMessage]) -> list[tuple[str, str | None, str]]:
-    """The (type, name, text) of each message: what an agent saw, comparable."""
-    return [(m.type, m.name, m.text) for m in messages]
 
 
 def interrupts(result: Mapping[str, Any]) -> list[Interrupt]:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 import pytest
+from _views import seen
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -77,11 +78,6 @@ def fixed(text: str, delay: float = 0.0) -> Callable[[list[BaseMessage]], str]:
         return text
 
     return answer
-
-
-def seen(messages: Sequence[BaseMessage]) -> list[tuple[str, str | None, str]]:
-    """The (type, name, text) of each message: what an agent saw, comparable."""
-    return [(m.type, m.name, m.text) for m in messages]
 
 
 def kinds(audit: Sequence[AuditRecord], kind: str) -> list[AuditRecord]:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
+from _views import audit_trail as _audit
+from _views import seen_by as _seen
+from _views import shape as _shape
 from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -36,18 +39,6 @@ APPROVAL_ACTIONS = ["approve", "reject", "edit", "respond"]
 ESCALATION_ACTIONS = ["retry", "skip", "supply", "abort"]
 
 # --- helpers ---------------------------------------------------------------------------
-
-
-def _shape(messages: Sequence[BaseMessage]) -> list[tuple[str, str | None, str]]:
-    return [(type(m).__name__, m.name, m.text) for m in messages]
-
-
-def _seen(model: ScriptedModel) -> list[list[tuple[str, str | None, str]]]:
-    return [_shape(call) for call in model.calls]
-
-
-def _audit(state: Mapping[str, Any]) -> list[tuple[str, str | None]]:
-    return [(r["kind"], r["agent"]) for r in state["audit"]]
 
 
 def _details(state: Mapping[str, Any], kind: str) -> list[dict[str, Any]]:

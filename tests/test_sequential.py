@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 import pytest
+from _views import audit_trail as _audit
+from _views import seen_by as _seen
+from _views import shape as _shape
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 from langchain_core.tools import tool
@@ -45,20 +48,6 @@ def _usage(input_tokens: int, output_tokens: int) -> dict[str, int]:
 def _said(text: str, input_tokens: int = 0, output_tokens: int = 0) -> AIMessage:
     """A scripted reply with exact token counts."""
     return AIMessage(text, usage_metadata=_usage(input_tokens, output_tokens))
-
-
-def _shape(messages: Sequence[BaseMessage]) -> list[tuple[str, str | None, str]]:
-    """Messages as (type, name, text): what tests compare."""
-    return [(type(m).__name__, m.name, m.text) for m in messages]
-
-
-def _seen(model: ScriptedModel) -> list[list[tuple[str, str | None, str]]]:
-    """What the model was shown, call by call."""
-    return [_shape(call) for call in model.calls]
-
-
-def _audit(state: Mapping[str, Any]) -> list[tuple[str, str | None]]:
-    return [(r["kind"], r["agent"]) for r in state["audit"]]
 
 
 def _echo(name: str) -> Any:
