@@ -80,20 +80,23 @@ def _first(graph: Pregel[Any, Any, Any, Any], *, threads: bool) -> dict[str, Any
     return result
 
 
-def plain_row(plan: Plan, *, checkpointer: bool) -> Row:
-    """Instant callables: `Agent(name, runnable=lambda messages: "ok")` vs plain nodes."""
-    ours = _compile(
-        create_sequential([Agent(name, runnable=_ok) for name in NAMES]), threads=checkpointer
-    )
-    hand = _compile(sequential_plain(NAMES), threads=checkpointer)
-    name = "sequential.plain" + ("+memory" if checkpointer else "")
+def _row(
+    kind: str,
+    title: str,
+    ours: Pregel[Any, Any, Any, Any],
+    hand: Pregel[Any, Any, Any, Any],
+    plan: Plan,
+    *,
+    checkpointer: bool,
+) -> Row:
+    """Check both graphs run as benchmarked, measure them interleaved, and make the row."""
+    name = f"sequential.{kind}" + ("+memory" if checkpointer else "")
     _check(name, _first(ours, threads=checkpointer), ours=True)
     _check(name, _first(hand, threads=checkpointer), ours=False)
     a, b = measure(_sampler(ours, threads=checkpointer), _sampler(hand, threads=checkpointer), plan)
     return Row(
         name=name,
-        title="5 instant callable agents, ms per agent turn"
-        + (" (InMemorySaver, new thread per run)" if checkpointer else ""),
+        title=title + (" (InMemorySaver, new thread per run)" if checkpointer else ""),
         unit="ms/turn",
         target=TARGET,
         aim=AIM,
@@ -101,6 +104,16 @@ def plain_row(plan: Plan, *, checkpointer: bool) -> Row:
         hand=b,
         batch=BATCH,
     )
+
+
+def plain_row(plan: Plan, *, checkpointer: bool) -> Row:
+    """Instant callables: `Agent(name, runnable=lambda messages: "ok")` vs plain nodes."""
+    ours = _compile(
+        create_sequential([Agent(name, runnable=_ok) for name in NAMES]), threads=checkpointer
+    )
+    hand = _compile(sequential_plain(NAMES), threads=checkpointer)
+    title = "5 instant callable agents, ms per agent turn"
+    return _row("plain", title, ours, hand, plan, checkpointer=checkpointer)
 
 
 def model_row(plan: Plan, *, checkpointer: bool) -> Row:
@@ -120,20 +133,8 @@ def model_row(plan: Plan, *, checkpointer: bool) -> Row:
         threads=checkpointer,
     )
     hand = _compile(sequential_model(dict(hand_models)), threads=checkpointer)
-    name = "sequential.model" + ("+memory" if checkpointer else "")
-    _check(name, _first(ours, threads=checkpointer), ours=True)
-    _check(name, _first(hand, threads=checkpointer), ours=False)
-    a, b = measure(_sampler(ours, threads=checkpointer), _sampler(hand, threads=checkpointer), plan)
+    title = "5 tool-less ScriptedModel agents, ms per agent turn"
+    row = _row("model", title, ours, hand, plan, checkpointer=checkpointer)
     for model in (*ours_models.values(), *hand_models.values()):
         model.assert_complete()
-    return Row(
-        name=name,
-        title="5 tool-less ScriptedModel agents, ms per agent turn"
-        + (" (InMemorySaver, new thread per run)" if checkpointer else ""),
-        unit="ms/turn",
-        target=TARGET,
-        aim=AIM,
-        ours=a,
-        hand=b,
-        batch=BATCH,
-    )
+    return row
