@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import inspect
 import math
-import random
 import re
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from concurrent.futures import Future
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal, NamedTuple, TypeAlias, cast
 
@@ -20,12 +15,12 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
-from langgraph.errors import GraphBubbleUp
 from langgraph.pregel import Pregel
 from langgraph.types import RetryPolicy
 
+from langgraph_orchestra.calls import aattempt, attempt, retry_policy
 from langgraph_orchestra.context import ContextPolicy, resolve_context
-from langgraph_orchestra.errors import AgentTimeoutError, TeamConfigError
+from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.state.records import Usage
 from langgraph_orchestra.tracing import ModelPrice, usage_of
 
@@ -248,26 +243,6 @@ class TurnResult(NamedTuple):
     """Usage by participant (a nested team reports its members as `team/member`)."""
 
 
-def _retry_policy(retry: int | RetryPolicy | None) -> RetryPolicy | None:
-    if retry is None or isinstance(retry, RetryPolicy):
-        return retry
-    return RetryPolicy(max_attempts=retry, retry_on=Exception)
-
-
-def _should_retry(policy: RetryPolicy, error: Exception) -> bool:
-    retry_on = policy.retry_on
-    if isinstance(retry_on, type):
-        return isinstance(error, retry_on)
-    if isinstance(retry_on, Sequence):
-        return isinstance(error, tuple(retry_on))
-    return bool(retry_on(error))
-
-
-def _backoff(policy: RetryPolicy, attempt: int) -> float:
-    interval = min(policy.max_interval, policy.initial_interval * policy.backoff_factor**attempt)
-    return interval + random.uniform(0, 1) if policy.jitter else interval
-
-
 class AgentRunner:
     """Calls one agent: builds its model or runnable once, then runs turns.
 
@@ -279,7 +254,7 @@ class AgentRunner:
         """Prepare `agent` for calls; raise `TeamConfigError` if its model can't be built."""
         self.agent = agent
         self.prices = prices
-        self.retry = _retry_policy(agent.retry)
+        self.retry = retry_policy(agent.retry)
         self._system = SystemMessage(agent.instructions) if agent.instructions else None
         self._kind: Literal["model", "graph", "runnable", "function", "coroutine"]
         self._target: Any
@@ -337,61 +312,6 @@ class AgentRunner:
             return await target.ainvoke({"messages": view}, config)
         return await target.ainvoke(view, config)
 
-    def _timed_out(self) -> AgentTimeoutError:
-        return AgentTimeoutError(
-            f"Agent '{self.agent.name}' timed out after {self.agent.timeout} s",
-            agent=self.agent.name,
-        )
-
-    def _in_thread(self, view: list[BaseMessage], config: RunnableConfig) -> Future[Any]:
-        """Start a sync call in a daemon thread and return its future.
-
-        A thread cannot be cancelled: on timeout the call is abandoned, not stopped. A
-        daemon thread, because a pool's workers (`asyncio.to_thread`'s included) are
-        joined at exit, so one hung call would keep the process from ever exiting.
-        """
-        future: Future[Any] = Future()
-        context = contextvars.copy_context()
-
-        def call() -> None:
-            if not future.set_running_or_notify_cancel():
-                return  # abandoned before it started
-            try:
-                future.set_result(context.run(self._sync_call, view, config))
-            except BaseException as error:  # handed to the caller, raised there
-                future.set_exception(error)
-
-        threading.Thread(target=call, name=f"orchestra-{self.agent.name}", daemon=True).start()
-        return future
-
-    def _call_with_timeout(self, view: list[BaseMessage], config: RunnableConfig) -> Any:
-        if self.agent.timeout is None:
-            return self._sync_call(view, config)
-        future = self._in_thread(view, config)
-        try:
-            return future.result(timeout=self.agent.timeout)
-        except FutureTimeout:
-            # Since 3.11 FutureTimeout is the builtin TimeoutError: when the future is
-            # done, the agent itself raised it, and it is the agent's error, not ours.
-            if future.done():
-                raise
-            raise self._timed_out() from None
-
-    async def _acall_with_timeout(self, view: list[BaseMessage], config: RunnableConfig) -> Any:
-        if self.agent.timeout is None:
-            return await self._async_call(view, config)
-        deadline = asyncio.timeout(self.agent.timeout)
-        try:
-            async with deadline:
-                if self._kind == "function":
-                    return await asyncio.wrap_future(self._in_thread(view, config))
-                return await self._async_call(view, config)
-        except TimeoutError:
-            # Only our deadline is a timeout of the agent; its own TimeoutError propagates.
-            if not deadline.expired():
-                raise
-            raise self._timed_out() from None
-
     # -- a turn ------------------------------------------------------------------
 
     def invoke(self, view: list[BaseMessage], config: RunnableConfig) -> TurnResult:
@@ -402,39 +322,26 @@ class AgentRunner:
                 f"Agent '{self.agent.name}' is an async function: run the graph with "
                 "ainvoke/astream, or give a sync callable"
             )
-        attempt = 0
-        while True:
-            start = time.perf_counter()
-            try:
-                raw = self._call_with_timeout(view, config)
-                return self._result(raw, len(view), time.perf_counter() - start)
-            except GraphBubbleUp:
-                raise
-            except Exception as error:
-                attempt += 1
-                if not self._again(error, attempt):
-                    raise
-                time.sleep(_backoff(self.retry, attempt - 1))  # type: ignore[arg-type]
+        start = time.perf_counter()
+        raw = attempt(
+            lambda: self._sync_call(view, config),
+            who=self.agent.name,
+            retry=self.retry,
+            timeout=self.agent.timeout,
+        )
+        return self._result(raw, len(view), time.perf_counter() - start)
 
     async def ainvoke(self, view: list[BaseMessage], config: RunnableConfig) -> TurnResult:
         """Run one turn on `view` (async), with retries and timeout."""
-        attempt = 0
-        while True:
-            start = time.perf_counter()
-            try:
-                raw = await self._acall_with_timeout(view, config)
-                return self._result(raw, len(view), time.perf_counter() - start)
-            except GraphBubbleUp:
-                raise
-            except Exception as error:
-                attempt += 1
-                if not self._again(error, attempt):
-                    raise
-                await asyncio.sleep(_backoff(self.retry, attempt - 1))  # type: ignore[arg-type]
-
-    def _again(self, error: Exception, attempt: int) -> bool:
-        policy = self.retry
-        return policy is not None and attempt < policy.max_attempts and _should_retry(policy, error)
+        start = time.perf_counter()
+        raw = await aattempt(
+            lambda: self._async_call(view, config),
+            who=self.agent.name,
+            retry=self.retry,
+            timeout=self.agent.timeout,
+            sync=(lambda: self._target(view)) if self._kind == "function" else None,
+        )
+        return self._result(raw, len(view), time.perf_counter() - start)
 
     def _result(self, raw: Any, view_len: int, latency: float) -> TurnResult:
         name = self.agent.name

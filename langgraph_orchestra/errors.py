@@ -6,7 +6,7 @@ Every error derives from `OrchestraError` and also from the builtin it refines, 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 __all__ = [
@@ -19,6 +19,7 @@ __all__ = [
     "OutputValidationError",
     "ScriptError",
     "SpecError",
+    "StructuredOutputError",
     "TeamConfigError",
     "UnknownThreadError",
 ]
@@ -80,6 +81,21 @@ class OutputValidationError(AgentError):
 
     def _fields(self) -> dict[str, Any]:
         return {"agent": self.agent, "output": self.output}
+
+
+class StructuredOutputError(AgentError):
+    """A participant gave no valid structured answer within its re-asks.
+
+    Attributes:
+        usage: The usage of the calls made (they were paid for), by participant.
+    """
+
+    def __init__(self, message: str, *, agent: str, usage: Mapping[str, Any] | None = None) -> None:
+        super().__init__(message, agent=agent)
+        self.usage = dict(usage or {})
+
+    def _fields(self) -> dict[str, Any]:
+        return {"agent": self.agent, "usage": self.usage}
 
 
 class SpecError(TeamConfigError):

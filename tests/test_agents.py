@@ -44,7 +44,7 @@ from langgraph_orchestra import (
     create_concurrent,
     create_sequential,
 )
-from langgraph_orchestra import agents as agents_module
+from langgraph_orchestra import calls as calls_module
 from langgraph_orchestra.agents import RESERVED_NAMES, check_team
 from langgraph_orchestra.nodes.approval import REVIEWER
 from langgraph_orchestra.nodes.escalation import ESCALATE
@@ -404,7 +404,7 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     """Record the runner's backoff sleeps instead of sleeping."""
     recorded: list[float] = []
     fake_time = SimpleNamespace(perf_counter=time.perf_counter, sleep=recorded.append)
-    monkeypatch.setattr(agents_module, "time", fake_time)
+    monkeypatch.setattr(calls_module, "time", fake_time)
     return recorded
 
 
