@@ -11,13 +11,15 @@ Example:
     ```
 """
 
-from langgraph_orchestra.agents import Agent, AgentRunner, Approval, OnError
+from langgraph_orchestra.agents import Agent, Approval, OnError
 from langgraph_orchestra.checkpoint import aopen_checkpointer, open_checkpointer
 from langgraph_orchestra.conditions import (
     AllOf,
     AnyOf,
+    BudgetScope,
     Condition,
     CostBudget,
+    ExternalStop,
     FunctionCondition,
     MaxRounds,
     TextMention,
@@ -35,15 +37,18 @@ from langgraph_orchestra.errors import (
     OutputValidationError,
     ScriptError,
     SpecError,
+    StructuredOutputError,
     TeamConfigError,
     UnknownThreadError,
 )
 from langgraph_orchestra.graphs import create_concurrent, create_sequential
 from langgraph_orchestra.nodes import (
+    AggregatorFn,
     ApprovalDecision,
     ApprovalRequest,
     EscalationDecision,
     EscalationRequest,
+    Validator,
 )
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.state import (
@@ -51,7 +56,9 @@ from langgraph_orchestra.state import (
     ConcurrentState,
     ExceptionRecord,
     OrchestraState,
+    RunStart,
     SequentialState,
+    StopReason,
     Usage,
 )
 from langgraph_orchestra.tracing import DEFAULT_PRICES, ModelPrice
@@ -61,14 +68,15 @@ __all__ = [
     "DEFAULT_PROMPTS",
     "Agent",
     "AgentError",
-    "AgentRunner",
     "AgentTimeoutError",
+    "AggregatorFn",
     "AllOf",
     "AnyOf",
     "Approval",
     "ApprovalDecision",
     "ApprovalRequest",
     "AuditRecord",
+    "BudgetScope",
     "CheckpointerError",
     "ConcurrentState",
     "Condition",
@@ -78,6 +86,7 @@ __all__ = [
     "EscalationDecision",
     "EscalationRequest",
     "ExceptionRecord",
+    "ExternalStop",
     "FunctionCondition",
     "MaxRounds",
     "ModelPrice",
@@ -87,15 +96,19 @@ __all__ = [
     "OrchestraState",
     "OutputValidationError",
     "Prompts",
+    "RunStart",
     "ScriptError",
     "SequentialState",
     "SpecError",
+    "StopReason",
+    "StructuredOutputError",
     "TeamConfigError",
     "TextMention",
     "Timeout",
     "TokenBudget",
     "UnknownThreadError",
     "Usage",
+    "Validator",
     "Window",
     "aopen_checkpointer",
     "create_concurrent",

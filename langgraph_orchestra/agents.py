@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
-from typing import Any, Literal, NamedTuple, TypeAlias, cast
+from typing import Any, Literal, NamedTuple, TypeAlias, cast, get_args
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
@@ -21,6 +21,7 @@ from langgraph.types import RetryPolicy
 from langgraph_orchestra.calls import aattempt, attempt, retry_policy
 from langgraph_orchestra.context import ContextPolicy, resolve_context
 from langgraph_orchestra.errors import TeamConfigError
+from langgraph_orchestra.names import RESERVED_NAMES, RESERVED_PREFIXES
 from langgraph_orchestra.state.records import Usage
 from langgraph_orchestra.tracing import ModelPrice, usage_of
 
@@ -40,29 +41,9 @@ OnError: TypeAlias = Literal["raise", "continue", "escalate"]
 Approval: TypeAlias = Literal["before", "after", "both"]
 """Where a human approval gate sits around an agent's turn."""
 
-RESERVED_NAMES = frozenset(
-    {
-        "human",
-        "reviewer",
-        "user",
-        "system",
-        "assistant",
-        "tool",
-        "finalize",
-        "dispatch",
-        "fanout",
-        "aggregate",
-        "escalate",
-        "manager",
-        "orchestra",
-    }
-)
-"""Names an agent may not take: they name people, roles or the patterns' own nodes."""
-
-_RESERVED_PREFIXES = ("approve_", "authorize_", "__")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
-_ON_ERROR = ("raise", "continue", "escalate")
-_APPROVAL = ("before", "after", "both")
+_ON_ERROR = get_args(OnError)
+_APPROVAL = get_args(Approval)
 
 
 @dataclass(frozen=True)
@@ -112,11 +93,11 @@ class Agent:
                 f"Invalid agent name {name!r}: use 1-64 letters, digits, '_' or '-', "
                 "starting with a letter"
             )
-        if name.lower() in RESERVED_NAMES or name.startswith(_RESERVED_PREFIXES):
+        if name.lower() in RESERVED_NAMES or name.startswith(RESERVED_PREFIXES):
             raise TeamConfigError(
                 f"Agent name '{name}' is reserved: pick another name (reserved: "
                 f"{sorted(RESERVED_NAMES)} and names starting with "
-                f"{list(_RESERVED_PREFIXES)})"
+                f"{list(RESERVED_PREFIXES)})"
             )
         if (self.model is None) == (self.runnable is None):
             which = "both" if self.model is not None else "neither"

@@ -13,21 +13,23 @@ Example:
 from __future__ import annotations
 
 import math
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal, TypeAlias, get_args
 
 from langchain_core.messages import BaseMessage
-from langchain_core.messages.utils import count_tokens_approximately
 
 from langgraph_orchestra.errors import TeamConfigError
 
 __all__ = [
     "AllOf",
     "AnyOf",
+    "BudgetScope",
     "Condition",
     "CostBudget",
+    "ExternalStop",
     "FunctionCondition",
     "MaxRounds",
     "TextMention",
@@ -63,7 +65,7 @@ def _check_condition(other: object) -> Condition:
     if not isinstance(other, Condition):
         raise TeamConfigError(
             f"Cannot combine a condition with {type(other).__name__}: use MaxRounds, "
-            "TextMention, TokenBudget, CostBudget, Timeout or FunctionCondition"
+            "TextMention, TokenBudget, CostBudget, Timeout, ExternalStop or FunctionCondition"
         )
     return other
 
@@ -156,9 +158,22 @@ class TextMention(Condition):
         return None
 
 
-def _total(state: State, *keys: str) -> float:
-    usage: Mapping[str, Mapping[str, float]] = state.get("usage") or {}
+BudgetScope: TypeAlias = Literal["run", "thread"]
+"""What a budget counts: the current run's usage, or the whole thread's."""
+
+_SCOPES: tuple[BudgetScope, ...] = get_args(BudgetScope)
+
+
+def _total(state: State, scope: BudgetScope, *keys: str) -> float:
+    usage: Mapping[str, Mapping[str, float]] = (
+        state.get("run_usage" if scope == "run" else "usage") or {}
+    )
     return sum(u[k] for u in usage.values() for k in keys)
+
+
+def _check_scope(scope: object, owner: str) -> None:
+    if scope not in _SCOPES:
+        raise TeamConfigError(f"{owner} scope={scope!r}: allowed {list(_SCOPES)}")
 
 
 @dataclass(frozen=True)
@@ -166,30 +181,25 @@ class TokenBudget(Condition):
     """A token budget: a termination condition and a context policy in one.
 
     As a termination condition it stops the run (`"budget"`) once the participants
-    together have used `tokens` input + output tokens, managers included. As an agent's
+    together have used `tokens` input + output tokens in the current run (or the whole
+    thread, `scope="thread"`), managers included. As an agent's
     `context=` it shows the agent the task plus the most recent messages that fit in
     `tokens` (approximate count), so prompts stay bounded however long the run.
     """
 
     tokens: int
     """The budget, in tokens."""
+    scope: BudgetScope = "run"
+    """Count the current run (`"run"`) or every run of the thread (`"thread"`)."""
 
     def __post_init__(self) -> None:
         _positive(self.tokens, "TokenBudget tokens")
+        _check_scope(self.scope, "TokenBudget")
 
     def __call__(self, state: State) -> str | None:
         """Return `"budget"` when the team has used the budget."""
-        return "budget" if _total(state, "input_tokens", "output_tokens") >= self.tokens else None
-
-    def fits(self, messages: Sequence[BaseMessage]) -> int:
-        """Return how many of the latest `messages` fit in the budget (at least one)."""
-        used, count = 0, 0
-        for message in reversed(messages):
-            used += count_tokens_approximately([message])
-            if used > self.tokens and count:
-                break
-            count += 1
-        return count
+        used = _total(state, self.scope, "input_tokens", "output_tokens")
+        return "budget" if used >= self.tokens else None
 
 
 @dataclass(frozen=True)
@@ -198,21 +208,23 @@ class CostBudget(Condition):
 
     usd: float
     """The budget in US dollars."""
+    scope: BudgetScope = "run"
+    """Count the current run (`"run"`) or every run of the thread (`"thread"`)."""
 
     def __post_init__(self) -> None:
         _positive(self.usd, "CostBudget usd")
+        _check_scope(self.scope, "CostBudget")
 
     def __call__(self, state: State) -> str | None:
         """Return `"budget"` when the cost budget is spent."""
-        return "budget" if _total(state, "cost_usd") >= self.usd else None
+        return "budget" if _total(state, self.scope, "cost_usd") >= self.usd else None
 
 
 @dataclass(frozen=True)
 class Timeout(Condition):
-    """Stops (`"timeout"`) once `seconds` have passed since the run's first audit record.
+    """Stops (`"timeout"`) once `seconds` have passed since the current run started.
 
-    The audit trail is kept across the runs of a thread: the current run's records are
-    those after the latest `termination` record.
+    The run's start is `state["run"]["started_at"]`, written by the node that starts it.
     """
 
     seconds: float
@@ -223,17 +235,54 @@ class Timeout(Condition):
 
     def __call__(self, state: State) -> str | None:
         """Return `"timeout"` when the run is older than the limit."""
-        audit: Sequence[Mapping[str, Any]] = state.get("audit") or ()
-        first = None
-        for i in range(len(audit) - 1, -1, -1):
-            if audit[i]["kind"] == "termination":
-                break
-            first = audit[i]
-        if first is None:
+        run = state.get("run")
+        if not run:
             return None
-        started = datetime.fromisoformat(first["ts"])
+        started = datetime.fromisoformat(run["started_at"])
         elapsed = (datetime.now(UTC) - started).total_seconds()
         return "timeout" if elapsed >= self.seconds else None
+
+
+class ExternalStop(Condition):
+    """A stop the caller sets from another task or thread, honoured after the current turn.
+
+    The run ends cleanly with its real latest answer and `stop_reason="stopped"`.
+
+    The handle is shared by every run of the graphs built with it: use one per run (or
+    `clear()` it before the next).
+
+    Example:
+        ```python
+        stop = ExternalStop()
+        team = create_group_chat(agents, termination=stop).compile()
+        threading.Timer(30, stop.set).start()
+        team.invoke({"messages": [("user", "Plan the launch")]})
+        ```
+    """
+
+    def __init__(self, reason: str = "stopped") -> None:
+        """Make an unset stop that reports `reason` once set."""
+        self.reason = reason
+        self._event = threading.Event()
+
+    def set(self) -> None:
+        """Ask the runs to stop after their current turn."""
+        self._event.set()
+
+    def clear(self) -> None:
+        """Let runs go on again."""
+        self._event.clear()
+
+    def is_set(self) -> bool:
+        """Whether a stop was asked."""
+        return self._event.is_set()
+
+    def __call__(self, state: State) -> str | None:
+        """Return the reason once the stop is set."""
+        return self.reason if self._event.is_set() else None
+
+    def __repr__(self) -> str:
+        return f"ExternalStop(reason={self.reason!r}, set={self.is_set()})"
 
 
 @dataclass(frozen=True)

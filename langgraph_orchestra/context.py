@@ -33,6 +33,7 @@ __all__ = [
     "Window",
     "is_input",
     "resolve_context",
+    "run_task",
     "task_index",
 ]
 
@@ -101,6 +102,23 @@ def task_index(messages: Sequence[BaseMessage]) -> int | None:
     return None
 
 
+def run_task(state: Mapping[str, Any]) -> int | None:
+    """Return the index of the current run's input, as recorded at the run's start.
+
+    Falls back to `task_index` when the state has no usable record (a state built by
+    hand, or messages removed since the run started).
+    """
+    messages: Sequence[BaseMessage] = state["messages"]
+    run = state.get("run")
+    if run:
+        index = run.get("task")
+        if index is None:
+            return None
+        if index < len(messages) and messages[index].id == run.get("task_id"):
+            return int(index)
+    return task_index(messages)
+
+
 def _latest(messages: Sequence[BaseMessage], agent: str, k: int) -> list[tuple[int, BaseMessage]]:
     """Return up to `k` latest visible messages as (index, view) pairs, oldest first."""
     found: list[tuple[int, BaseMessage]] = []
@@ -115,9 +133,10 @@ def _latest(messages: Sequence[BaseMessage], agent: str, k: int) -> list[tuple[i
 
 
 def _with_task(
-    messages: Sequence[BaseMessage], picked: list[tuple[int, BaseMessage]]
+    state: Mapping[str, Any], picked: list[tuple[int, BaseMessage]]
 ) -> list[BaseMessage]:
-    task = task_index(messages)
+    messages: Sequence[BaseMessage] = state["messages"]
+    task = run_task(state)
     if task is not None and (not picked or picked[0][0] > task):
         return [messages[task], *(m for _, m in picked)]
     return [m for _, m in picked]
@@ -128,15 +147,14 @@ def _full(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
 
 
 def _last(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
-    messages = state["messages"]
-    return _with_task(messages, _latest(messages, agent, 1))
+    return _with_task(state, _latest(state["messages"], agent, 1))
 
 
 def _own(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
     messages: Sequence[BaseMessage] = state["messages"]
     last = _latest(messages, agent, 1)
     last_index = last[0][0] if last else -1
-    task = task_index(messages)
+    task = run_task(state)
     picked: list[BaseMessage] = []
     for i, message in enumerate(messages):
         if i == task or i == last_index:
@@ -152,8 +170,7 @@ def _own(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
 
 def _window(k: int) -> View:
     def view(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
-        messages = state["messages"]
-        return _with_task(messages, _latest(messages, agent, k))
+        return _with_task(state, _latest(state["messages"], agent, k))
 
     return view
 
@@ -162,8 +179,8 @@ def _budget(budget: TokenBudget) -> View:
     limit = budget.tokens
 
     def view(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
-        # Walk back only as far as the budget reaches (as `TokenBudget.fits` counts), so
-        # a turn's cost does not grow with the length of the transcript.
+        # Walk back only as far as the budget reaches, so a turn's cost does not grow
+        # with the length of the transcript.
         messages: Sequence[BaseMessage] = state["messages"]
         picked: list[tuple[int, BaseMessage]] = []
         used = 0
@@ -176,7 +193,7 @@ def _budget(budget: TokenBudget) -> View:
                 break
             picked.append((i, seen))
         picked.reverse()
-        return _with_task(messages, picked)
+        return _with_task(state, picked)
 
     return view
 

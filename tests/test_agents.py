@@ -33,7 +33,6 @@ from langgraph.types import Interrupt, RetryPolicy
 from langgraph_orchestra import (
     Agent,
     AgentError,
-    AgentRunner,
     AgentTimeoutError,
     MaxRounds,
     ModelPrice,
@@ -45,8 +44,8 @@ from langgraph_orchestra import (
     create_sequential,
 )
 from langgraph_orchestra import calls as calls_module
-from langgraph_orchestra.agents import RESERVED_NAMES, check_team
-from langgraph_orchestra.nodes.approval import REVIEWER
+from langgraph_orchestra.agents import RESERVED_NAMES, AgentRunner, check_team
+from langgraph_orchestra.names import REVIEWER
 from langgraph_orchestra.nodes.escalation import ESCALATE
 from langgraph_orchestra.nodes.fanout import AGGREGATE, DISPATCH, FANOUT
 from langgraph_orchestra.nodes.route import FINALIZE
@@ -783,7 +782,8 @@ _HUNG_CALLS = """
 import asyncio
 import threading
 from langchain_core.messages import HumanMessage
-from langgraph_orchestra import Agent, AgentRunner, AgentTimeoutError
+from langgraph_orchestra import Agent, AgentTimeoutError
+from langgraph_orchestra.agents import AgentRunner
 
 def hangs(messages):
     threading.Event().wait()  # never returns

@@ -33,7 +33,14 @@ from langgraph_orchestra import (
 )
 from langgraph_orchestra.prompts import REVISION_REQUEST, SYNTHESIS_ITEM, SYNTHESIS_REQUEST
 from langgraph_orchestra.runs import consumed_replies, read_thread
-from langgraph_orchestra.state import add_exceptions, add_usage, append, merge_dict
+from langgraph_orchestra.state import (
+    RunStart,
+    add_count,
+    add_exceptions,
+    add_usage,
+    append,
+    merge_dict,
+)
 from langgraph_orchestra.testing import ScriptedModel
 
 TASK = "Should we ship on Friday?"
@@ -967,8 +974,8 @@ def test_state_schema_without_the_concurrent_keys_is_refused() -> None:
 
     _raises(
         "concurrent state_schema Plain lacks the keys ['audit', 'dispatched', 'exceptions', "
-        "'final', 'outbox', 'results', 'stop_reason', 'usage']: extend ConcurrentState (or declare "
-        "them with the same reducers)",
+        "'final', 'outbox', 'results', 'round', 'run', 'run_usage', 'stop_reason', 'usage']: "
+        "extend ConcurrentState (or declare them with the same reducers)",
         state_schema=Plain,
     )
 
@@ -1108,6 +1115,9 @@ class PydanticTeamState(BaseModel):
     audit: Annotated[list[AuditRecord], append] = Field(default_factory=list)
     exceptions: Annotated[list[ExceptionRecord], add_exceptions] = Field(default_factory=list)
     usage: Annotated[dict[str, Usage], add_usage] = Field(default_factory=dict)
+    run_usage: Annotated[dict[str, Usage], add_usage] = Field(default_factory=dict)
+    run: RunStart | None = None
+    round: Annotated[int, add_count] = 0
     final: str | None = None
     stop_reason: str | None = None
     results: Annotated[dict[str, str | None], merge_dict] = Field(default_factory=dict)

@@ -7,13 +7,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
-from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.messages import AIMessage
 
 from langgraph_orchestra import (
     AllOf,
     AnyOf,
     CostBudget,
+    ExternalStop,
     FunctionCondition,
     MaxRounds,
     TeamConfigError,
@@ -74,48 +74,69 @@ def test_text_mention_reads_content_blocks_and_custom_reason() -> None:
     assert TextMention("give up", reason="stalled")({"messages": [message]}) == "stalled"
 
 
-def test_token_budget_counts_everyones_input_and_output() -> None:
-    state = {"usage": {"writer": usage(60, 30), "manager": usage(5, 5)}}
+def test_token_budget_counts_everyones_input_and_output_in_the_run() -> None:
+    state = {"run_usage": {"writer": usage(60, 30), "manager": usage(5, 5)}}
     assert TokenBudget(100)(state) == "budget"
     assert TokenBudget(101)(state) is None
     assert TokenBudget(10)({}) is None
 
 
-def test_token_budget_fits_the_latest_messages() -> None:
-    messages: list[BaseMessage] = [HumanMessage("x " * 50), AIMessage("short"), AIMessage("tiny")]
-    last_two = count_tokens_approximately(messages[1:2]) + count_tokens_approximately(messages[2:])
-    assert TokenBudget(last_two).fits(messages) == 2
-    assert TokenBudget(last_two - 1).fits(messages) == 1
-    assert TokenBudget(100_000).fits(messages) == 3
-    # At least one, however small the budget.
-    assert TokenBudget(1).fits(messages[:1]) == 1
-    assert TokenBudget(1).fits([]) == 0
+def test_budgets_count_the_run_unless_asked_for_the_thread() -> None:
+    # An earlier run on the thread used 1000 tokens and $1; this run 10 tokens and $0.01.
+    state = {
+        "usage": {"writer": usage(600, 400, cost_usd=1.0)},
+        "run_usage": {"writer": usage(6, 4, cost_usd=0.01)},
+    }
+    assert TokenBudget(100)(state) is None
+    assert TokenBudget(100, scope="thread")(state) == "budget"
+    assert CostBudget(0.5)(state) is None
+    assert CostBudget(0.5, scope="thread")(state) == "budget"
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: TokenBudget(5, scope="all"), lambda: CostBudget(1, scope="x")]
+)
+def test_budget_scope_is_checked(make: Any) -> None:
+    with pytest.raises(TeamConfigError, match=r"scope='(all|x)': allowed \['run', 'thread'\]"):
+        make()
 
 
 def test_cost_budget_counts_everyones_cost() -> None:
-    state = {"usage": {"writer": usage(cost_usd=0.30), "manager": usage(cost_usd=0.25)}}
+    state = {"run_usage": {"writer": usage(cost_usd=0.30), "manager": usage(cost_usd=0.25)}}
     assert CostBudget(0.55)(state) == "budget"
     assert CostBudget(0.56)(state) is None
-    assert CostBudget(0.01)({"usage": {}}) is None
+    assert CostBudget(0.01)({"run_usage": {}}) is None
+
+
+def _run(ago: float) -> dict[str, Any]:
+    started = (datetime.now(UTC) - timedelta(seconds=ago)).isoformat()
+    return {"run": {"id": "r", "started_at": started, "task": 0, "task_id": None}}
 
 
 def test_timeout_after_the_limit() -> None:
-    assert Timeout(60)({"audit": [record(ago=120), record()]}) == "timeout"
-    assert Timeout(60)({"audit": [record(ago=5), record()]}) is None
+    assert Timeout(60)(_run(ago=120)) == "timeout"
+    assert Timeout(60)(_run(ago=5)) is None
 
 
-def test_timeout_without_audit_has_not_started() -> None:
+def test_timeout_without_a_run_has_not_started() -> None:
     assert Timeout(1)({}) is None
-    assert Timeout(1)({"audit": []}) is None
+    # The audit trail no longer says when a run started: the run record does.
+    assert Timeout(1)({"audit": [record(ago=3600)]}) is None
 
 
-def test_timeout_counts_from_the_current_run_of_the_thread() -> None:
-    # The audit trail spans the thread's runs: an hour-old finished run does not count.
-    earlier_run = [record(ago=3600), record("termination", ago=3590)]
-    assert Timeout(60)({"audit": [*earlier_run, record(ago=1)]}) is None
-    assert Timeout(60)({"audit": [*earlier_run, record(ago=61), record()]}) == "timeout"
-    # Between runs (nothing recorded since the last termination): not started.
-    assert Timeout(60)({"audit": earlier_run}) is None
+def test_external_stop() -> None:
+    stop = ExternalStop()
+    assert stop({}) is None
+    assert not stop.is_set()
+    stop.set()
+    assert stop({}) == "stopped"
+    assert (MaxRounds(5) | stop)({"round": 1}) == "stopped"
+    stop.clear()
+    assert stop({}) is None
+    assert ExternalStop("cancelled_by_user").__call__({}) is None
+    late = ExternalStop("cancelled_by_user")
+    late.set()
+    assert late({}) == "cancelled_by_user"
 
 
 @pytest.mark.parametrize(
@@ -162,14 +183,14 @@ def test_nested_combinations() -> None:
     assert stop({"round": 3, **said("x")}) == "approved"
     assert stop({"round": 1, **said("x")}) is None
     stop = MaxRounds(10) | (TextMention("DONE") & CostBudget(1.0))
-    assert stop({"round": 1, **said("DONE"), "usage": {"a": usage(cost_usd=2)}}) == "budget"
-    assert stop({"round": 1, **said("DONE"), "usage": {"a": usage(cost_usd=0.5)}}) is None
+    assert stop({"round": 1, **said("DONE"), "run_usage": {"a": usage(cost_usd=2)}}) == "budget"
+    assert stop({"round": 1, **said("DONE"), "run_usage": {"a": usage(cost_usd=0.5)}}) is None
 
 
 def _combine_error(kind: str) -> str:
     return re.escape(
         f"Cannot combine a condition with {kind}: use MaxRounds, TextMention, TokenBudget, "
-        "CostBudget, Timeout or FunctionCondition"
+        "CostBudget, Timeout, ExternalStop or FunctionCondition"
     )
 
 

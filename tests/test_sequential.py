@@ -31,7 +31,7 @@ from langgraph_orchestra import (
     create_concurrent,
     create_sequential,
 )
-from langgraph_orchestra.state import add_exceptions, add_usage, append
+from langgraph_orchestra.state import RunStart, add_count, add_exceptions, add_usage, append
 from langgraph_orchestra.testing import ScriptedModel
 
 # --- helpers ---------------------------------------------------------------------------
@@ -418,14 +418,14 @@ class _PartialModel(BaseModel):
         (
             {"agents": [Agent("a", runnable=_echo("a"))], "state_schema": _Partial},
             "sequential state_schema _Partial lacks the keys ['audit', 'exceptions', "
-            "'stop_reason', 'usage']: extend SequentialState (or declare them with the "
-            "same reducers)",
+            "'round', 'run', 'run_usage', 'stop_reason', 'usage']: extend SequentialState "
+            "(or declare them with the same reducers)",
         ),
         (
             {"agents": [Agent("a", runnable=_echo("a"))], "state_schema": _PartialModel},
             "sequential state_schema _PartialModel lacks the keys ['exceptions', 'final', "
-            "'stop_reason', 'usage']: extend SequentialState (or declare them with the "
-            "same reducers)",
+            "'round', 'run', 'run_usage', 'stop_reason', 'usage']: extend SequentialState "
+            "(or declare them with the same reducers)",
         ),
         (
             {"agents": [Agent("a", runnable=_echo("a"))], "state_schema": {"messages": list}},
@@ -484,6 +484,9 @@ class BriefModelState(BaseModel):
     audit: Annotated[list[AuditRecord], append] = Field(default_factory=list)
     exceptions: Annotated[list[ExceptionRecord], add_exceptions] = Field(default_factory=list)
     usage: Annotated[dict[str, Usage], add_usage] = Field(default_factory=dict)
+    run_usage: Annotated[dict[str, Usage], add_usage] = Field(default_factory=dict)
+    run: RunStart | None = None
+    round: Annotated[int, add_count] = 0
     final: str | None = None
     stop_reason: str | None = None
     brief: str = ""

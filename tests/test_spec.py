@@ -124,7 +124,7 @@ MALFORMED = {
         [
             "team.yaml: agents[0].name: the name 'approve_it' is reserved; pick another "
             "(reserved: aggregate, assistant, dispatch, escalate, fanout, finalize, human, "
-            "manager, orchestra, reviewer, system, tool, user and names starting with "
+            "manager, orchestra, reviewer, start, system, tool, user and names starting with "
             "approve_, authorize_, __)"
         ],
     ),

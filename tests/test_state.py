@@ -18,8 +18,10 @@ from langgraph_orchestra.state import (
     ConcurrentState,
     ExceptionRecord,
     OrchestraState,
+    RunStart,
     SequentialState,
     Usage,
+    add_count,
     add_exceptions,
     add_usage,
     append,
@@ -157,6 +159,9 @@ def test_base_schema_channels_and_reducers() -> None:
         "audit": append,
         "exceptions": add_exceptions,
         "usage": add_usage,
+        "run_usage": add_usage,
+        "run": None,
+        "round": add_count,
         "final": None,
         "stop_reason": None,
     }
@@ -181,6 +186,9 @@ class PydanticState(BaseModel):
     audit: list[AuditRecord] = []
     exceptions: list[ExceptionRecord] = []
     usage: dict[str, Usage] = {}
+    run_usage: dict[str, Usage] = {}
+    run: RunStart | None = None
+    round: int = 0
     final: str | None = None
     stop_reason: str | None = None
     ticket: str = ""
@@ -211,8 +219,14 @@ def test_pydantic_model_with_all_fields_is_accepted() -> None:
 @pytest.mark.parametrize(
     ("schema", "missing"),
     [
-        (PydanticPartial, ["audit", "exceptions", "stop_reason", "usage"]),
-        (TypedPartial, ["audit", "exceptions", "final", "stop_reason"]),
+        (
+            PydanticPartial,
+            ["audit", "exceptions", "round", "run", "run_usage", "stop_reason", "usage"],
+        ),
+        (
+            TypedPartial,
+            ["audit", "exceptions", "final", "round", "run", "run_usage", "stop_reason"],
+        ),
     ],
 )
 def test_missing_keys_are_refused(schema: type[Any], missing: list[str]) -> None:

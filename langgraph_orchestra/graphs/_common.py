@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from langgraph_orchestra.conditions import Condition
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.nodes.turn import Validator
 
-__all__ = ["check_max_revisions", "check_validators"]
+__all__ = ["check_max_revisions", "check_termination", "check_validators"]
 
 
 def check_max_revisions(max_revisions: int) -> int:
@@ -36,3 +37,14 @@ def check_validators(
                 )
         checked[name] = items
     return checked
+
+
+def check_termination(termination: object, *, pattern: str) -> Condition | None:
+    """Return `termination` if it is a `Condition` or `None`."""
+    if termination is None or isinstance(termination, Condition):
+        return termination
+    raise TeamConfigError(
+        f"{pattern} termination must be a condition (MaxRounds, TextMention, TokenBudget, "
+        f"CostBudget, Timeout, ExternalStop, FunctionCondition, combined with | and &), "
+        f"got {termination!r}"
+    )

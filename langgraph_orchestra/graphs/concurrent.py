@@ -10,9 +10,15 @@ from langchain_core.messages import BaseMessage
 from langgraph.graph import END, START, StateGraph
 
 from langgraph_orchestra.agents import Agent, check_team
-from langgraph_orchestra.context import ContextPolicy, View, resolve_context, task_index
+from langgraph_orchestra.conditions import Condition
+from langgraph_orchestra.context import ContextPolicy, View, resolve_context, run_task
 from langgraph_orchestra.errors import TeamConfigError
-from langgraph_orchestra.graphs._common import check_max_revisions, check_validators
+from langgraph_orchestra.graphs._common import (
+    check_max_revisions,
+    check_termination,
+    check_validators,
+)
+from langgraph_orchestra.names import AGGREGATE, DISPATCH, FANOUT, FINALIZE
 from langgraph_orchestra.nodes.aggregate import (
     AggregateNode,
     AggregatorFn,
@@ -20,9 +26,10 @@ from langgraph_orchestra.nodes.aggregate import (
     partial_results,
     quorum_size,
 )
-from langgraph_orchestra.nodes.fanout import AGGREGATE, DISPATCH, FANOUT, FanOutNode
+from langgraph_orchestra.nodes.fanout import FanOutNode, hold_turn
 from langgraph_orchestra.nodes.finalize import FinalizeNode
-from langgraph_orchestra.nodes.route import FINALIZE, Route
+from langgraph_orchestra.nodes.route import Route
+from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.nodes.turn import Validator
 from langgraph_orchestra.nodes.wiring import add_agent, add_escalation
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
@@ -43,7 +50,7 @@ def _task_view(view: View) -> View:
 
     def branch_view(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
         messages: Sequence[BaseMessage] = state["messages"]
-        task = task_index(messages)
+        task = run_task(state)
         if task is None or task == len(messages) - 1:
             return view(state, agent)
         return view({**state, "messages": messages[: task + 1]}, agent)
@@ -59,6 +66,7 @@ def create_concurrent(
     max_concurrency: int | None = None,
     timeout: float | None = None,
     context: ContextPolicy = "full",
+    termination: Condition | None = None,
     validators: Mapping[str, Validator | Sequence[Validator]] | None = None,
     max_revisions: int = 3,
     state_schema: type[Any] | None = None,
@@ -87,6 +95,9 @@ def create_concurrent(
         timeout: Seconds per branch attempt, for agents that set no `timeout`.
         context: Default context policy for branches that set none (applied to the
             transcript as it was when the fan-out started).
+        termination: A condition asked before branches start and before the
+            synthesizer's turn: when it fires the run ends with the outputs so far
+            joined as `final` and the condition's reason as `stop_reason`.
         validators: Output checks per agent name.
         max_revisions: Revisions a reviewer may ask per output before a rejection stops
             the run.
@@ -137,6 +148,9 @@ def create_concurrent(
     needed = quorum_size(quorum, len(team))
     checks = check_validators(validators, [*names, *([synthesizer.name] if synthesizer else [])])
     check_max_revisions(max_revisions)
+    condition = check_termination(termination, pattern=PATTERN)
+    speakers = [synthesizer.name] if synthesizer else names
+    stop = Termination(condition, speakers=speakers) if condition is not None else None
     schema = check_state_schema(state_schema, ConcurrentState, pattern=PATTERN)
     view = resolve_context(context, owner=PATTERN)
     price_table = merge_prices(prices)
@@ -150,20 +164,24 @@ def create_concurrent(
             stop=joins,
             view=_task_view(resolve_context(agent.context) if agent.context is not None else view),
             results=True,
+            # A turn accepted without a gate is held in the outbox until the fan-out closes.
+            write=None if agent.approves_after else hold_turn,
         )
         for agent in team
     ]
     builder: StateGraph[Any, Any, Any, Any] = StateGraph(schema)
     builder.add_node(
         FANOUT,
-        FanOutNode(routes, max_concurrency=max_concurrency, first=True),
+        FanOutNode(
+            routes, max_concurrency=max_concurrency, first=True, begins=True, termination=stop
+        ),
         metadata={"pattern": PATTERN},
         destinations=(*(r.entry for r in routes), AGGREGATE),
     )
     if max_concurrency is not None:
         builder.add_node(
             DISPATCH,
-            FanOutNode(routes, max_concurrency=max_concurrency, first=False),
+            FanOutNode(routes, max_concurrency=max_concurrency, first=False, termination=stop),
             metadata={"pattern": PATTERN},
             destinations=(*(r.entry for r in routes), AGGREGATE),
         )
@@ -193,6 +211,7 @@ def create_concurrent(
             quorum=needed,
             synthesizer=synth_route,
             prompts=prompts,
+            termination=stop,
         ),
         defer=True,
         metadata={"pattern": PATTERN},

@@ -8,10 +8,17 @@ from typing import Any
 from langgraph.graph import END, START, StateGraph
 
 from langgraph_orchestra.agents import Agent, check_team
+from langgraph_orchestra.conditions import Condition
 from langgraph_orchestra.context import ContextPolicy, resolve_context
-from langgraph_orchestra.graphs._common import check_max_revisions, check_validators
+from langgraph_orchestra.graphs._common import (
+    check_max_revisions,
+    check_termination,
+    check_validators,
+)
+from langgraph_orchestra.names import FINALIZE, authorize_node
 from langgraph_orchestra.nodes.finalize import FinalizeNode
-from langgraph_orchestra.nodes.route import FINALIZE, Route
+from langgraph_orchestra.nodes.route import Route
+from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.nodes.turn import Validator
 from langgraph_orchestra.nodes.wiring import add_agent, add_escalation
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
@@ -27,6 +34,7 @@ def create_sequential(
     agents: Sequence[Agent],
     *,
     context: ContextPolicy = "last",
+    termination: Condition | None = None,
     validators: Mapping[str, Validator | Sequence[Validator]] | None = None,
     max_revisions: int = 3,
     state_schema: type[Any] | None = None,
@@ -44,6 +52,9 @@ def create_sequential(
     Args:
         agents: The steps, in order.
         context: Default context policy for agents that set none.
+        termination: A condition asked before each step (after the previous one): when
+            it fires the run ends with the latest output as `final` and the condition's
+            reason as `stop_reason`.
         validators: Output checks per agent name: a callable `str -> object` or a
             sequence of them (see `Validator`).
         max_revisions: How many times a reviewer may send an output back before a
@@ -77,22 +88,26 @@ def create_sequential(
     names = [a.name for a in team]
     checks = check_validators(validators, names)
     check_max_revisions(max_revisions)
+    condition = check_termination(termination, pattern=PATTERN)
+    stop = Termination(condition, speakers=names) if condition is not None else None
     schema = check_state_schema(state_schema, SequentialState, pattern=PATTERN)
     view = resolve_context(context, owner=PATTERN)
     price_table = merge_prices(prices)
 
-    entries = [f"authorize_{a.name}" if a.approves_before else a.name for a in team]
+    entries = [authorize_node(a.name) if a.approves_before else a.name for a in team]
     routes = [
         Route(
             agent=agent,
             node=agent.name,
             next=entries[i + 1] if i + 1 < len(team) else FINALIZE,
             view=resolve_context(agent.context) if agent.context is not None else view,
+            begins=i == 0,
+            termination=stop,
         )
         for i, agent in enumerate(team)
     ]
     builder: StateGraph[Any, Any, Any, Any] = StateGraph(schema)
-    for i, route in enumerate(routes):
+    for route in routes:
         add_agent(
             builder,
             route,
@@ -101,7 +116,6 @@ def create_sequential(
             prompts=prompts,
             max_revisions=max_revisions,
             validators=checks.get(route.agent.name, ()),
-            resets={"final": None, "stop_reason": None} if i == 0 else None,
         )
     add_escalation(builder, routes, pattern=PATTERN)
     if any(a.approval or a.on_error != "raise" for a in team):

@@ -13,6 +13,7 @@ from langgraph_orchestra.nodes.aggregate import (
 )
 from langgraph_orchestra.nodes.approval import (
     APPROVAL_ACTIONS,
+    ApprovalAction,
     ApprovalDecision,
     ApprovalNode,
     ApprovalRequest,
@@ -21,6 +22,7 @@ from langgraph_orchestra.nodes.approval import (
 from langgraph_orchestra.nodes.escalation import (
     ESCALATE,
     ESCALATION_ACTIONS,
+    EscalationAction,
     EscalationDecision,
     EscalationNode,
     EscalationRequest,
@@ -32,9 +34,12 @@ from langgraph_orchestra.nodes.fanout import (
     FANOUT,
     FanOutNode,
     branch_outcomes,
+    hold_turn,
 )
-from langgraph_orchestra.nodes.finalize import FinalizeNode, closing
-from langgraph_orchestra.nodes.route import FINALIZE, Route
+from langgraph_orchestra.nodes.finalize import FinalizeNode
+from langgraph_orchestra.nodes.route import FINALIZE, Route, Turn, record_turn
+from langgraph_orchestra.nodes.run import begin_run, counted, in_run, starting
+from langgraph_orchestra.nodes.termination import Termination, closing, latest_output
 from langgraph_orchestra.nodes.turn import AgentNode, Validator, run_validators
 from langgraph_orchestra.nodes.wiring import add_agent, add_escalation
 
@@ -49,25 +54,36 @@ __all__ = [
     "AgentNode",
     "AggregateNode",
     "AggregatorFn",
+    "ApprovalAction",
     "ApprovalDecision",
     "ApprovalNode",
     "ApprovalRequest",
+    "EscalationAction",
     "EscalationDecision",
     "EscalationNode",
     "EscalationRequest",
     "FanOutNode",
     "FinalizeNode",
     "Route",
+    "Termination",
+    "Turn",
     "Validator",
     "add_agent",
     "add_escalation",
+    "begin_run",
     "branch_outcomes",
     "closing",
     "concat",
+    "counted",
     "escalation",
+    "hold_turn",
+    "in_run",
+    "latest_output",
     "majority_vote",
     "partial_results",
     "quorum_size",
+    "record_turn",
     "review",
     "run_validators",
+    "starting",
 ]

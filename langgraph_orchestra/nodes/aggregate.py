@@ -13,9 +13,10 @@ from langgraph.graph import END
 from langgraph.types import Command, Overwrite
 
 from langgraph_orchestra.errors import TeamConfigError
-from langgraph_orchestra.nodes.fanout import AGGREGATE, branch_outcomes
-from langgraph_orchestra.nodes.finalize import closing
+from langgraph_orchestra.names import AGGREGATE
+from langgraph_orchestra.nodes.fanout import branch_outcomes
 from langgraph_orchestra.nodes.route import Route, as_mapping
+from langgraph_orchestra.nodes.termination import Termination, closing
 from langgraph_orchestra.prompts import Prompts
 from langgraph_orchestra.state.records import AuditRecord, BranchTurn, Usage, audit_record
 from langgraph_orchestra.state.reducers import add_usage
@@ -108,6 +109,7 @@ class AggregateNode:
         quorum: int,
         synthesizer: Route | None = None,
         prompts: Prompts,
+        termination: Termination | None = None,
     ) -> None:
         """Build the node.
 
@@ -118,12 +120,15 @@ class AggregateNode:
             synthesizer: Route of the synthesizing agent, if any; it sees its context
                 view of the task, then the request with the answers.
             prompts: Prompt templates (the synthesis request).
+            termination: Asked before the synthesizer's turn: a stop ends the run with
+                the branches' outputs joined.
         """
         self.order = tuple(order)
         self.aggregator = aggregator
         self.quorum = quorum
         self.synthesizer = synthesizer
         self.prompts = prompts
+        self.termination = termination
 
     def __call__(self, state: Any) -> Command[Any]:
         """Aggregate and route."""
@@ -140,6 +145,16 @@ class AggregateNode:
             "quorum": self.quorum,
         }
         reason = state.get("stop_reason")
+        if not reason and self.synthesizer is not None and self.termination is not None:
+            # The counts as they stand once the held turns are flushed.
+            flushed = {
+                **state,
+                "messages": [*state["messages"], *update.get("messages", ())],
+                "run_usage": add_usage(state.get("run_usage"), update.get("run_usage")),
+                "usage": add_usage(state.get("usage"), update.get("usage")),
+                "round": state.get("round", 0) + update.get("round", 0),
+            }
+            reason = self.termination(flushed)
         if reason or len(outputs) < self.quorum:
             reason = reason or "quorum_not_met"
             record = audit_record("routing", None, decision="partial", **detail)
@@ -186,6 +201,8 @@ class AggregateNode:
             "messages": messages,
             "audit": audit,
             "usage": usage,
+            "run_usage": usage,
+            "round": len(results),
             "results": results,
             "outbox": Overwrite({}),
         }

@@ -3,32 +3,35 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langgraph.graph import END
 from langgraph.types import Command, Send, interrupt
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from typing_extensions import TypedDict
 
 from langgraph_orchestra.errors import OrchestraError
+from langgraph_orchestra.names import REVIEWER, authorize_node, review_node
 from langgraph_orchestra.nodes.route import Route, as_mapping
+from langgraph_orchestra.nodes.run import begin_run, in_run, starting
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.state.records import AuditRecord, audit_record
 
 __all__ = [
     "APPROVAL_ACTIONS",
-    "REVIEWER",
+    "ApprovalAction",
     "ApprovalDecision",
     "ApprovalNode",
     "ApprovalRequest",
     "review",
 ]
 
-APPROVAL_ACTIONS = ("approve", "reject", "edit", "respond")
-"""The decisions a reviewer can take."""
+ApprovalAction = Literal["approve", "reject", "edit", "respond"]
+"""A reviewer's decision."""
 
-REVIEWER = "reviewer"
-"""The message name of what a reviewer adds to the transcript."""
+APPROVAL_ACTIONS: tuple[ApprovalAction, ...] = get_args(ApprovalAction)
+"""The decisions a reviewer can take."""
 
 
 class ApprovalRequest(TypedDict):
@@ -63,7 +66,7 @@ class ApprovalDecision(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    action: Literal["approve", "reject", "edit", "respond"]
+    action: ApprovalAction
     """The decision."""
     feedback: str = ""
     """Why, for `reject`: the agent sees it when it revises."""
@@ -101,7 +104,6 @@ class ApprovalNode:
         *,
         max_revisions: int = 3,
         prompts: Prompts = DEFAULT_PROMPTS,
-        resets: Mapping[str, Any] | None = None,
     ) -> None:
         """Build the gate for `route.agent`, placed `when` relative to its turn.
 
@@ -110,15 +112,13 @@ class ApprovalNode:
             when: `"before"` (authorize the turn) or `"after"` (review its output).
             max_revisions: Revisions allowed per output before a rejection stops the run.
             prompts: Prompt templates (the revision request).
-            resets: State written with a before-gate's decision when the gate can be the
-                first node of a run (run-scoped fields such as `final`, `stop_reason`).
         """
         self.route = route
         self.when = when
         self.max_revisions = max_revisions
         self.prompts = prompts
-        self.resets = dict(resets or {})
-        self.__name__ = f"{'authorize' if when == 'before' else 'approve'}_{route.agent.name}"
+        name = route.agent.name
+        self.__name__ = authorize_node(name) if when == "before" else review_node(name)
 
     def __call__(self, state: Any) -> Command[Any]:
         """Ask for a decision and route on it."""
@@ -153,11 +153,24 @@ class ApprovalNode:
     def _before(self, state: Mapping[str, Any]) -> Command[Any]:
         route = self.route
         name = route.agent.name
-        view: list[BaseMessage] = (
-            list(state["view"]) if "view" in state else route.view(state, name)
-        )
+        begin: dict[str, Any] = {}
+        if "view" in state:
+            view: list[BaseMessage] = list(state["view"])
+        else:
+            if route.begins:
+                begin = begin_run(state)
+                state = in_run(state, begin)
+            if route.termination is not None:
+                # Asked before the human is: a finished budget needs no decision.
+                reason = route.termination(state)
+                if reason is not None:
+                    return Command(
+                        update=starting(route.termination.stop(state, reason), begin),
+                        goto=END,
+                    )
+            view = route.view(state, name)
         decision = self._ask(view[-1].text if view else "", 0)
-        update: dict[str, Any] = {**self.resets, "audit": [self._record(decision)]}
+        update: dict[str, Any] = {**begin, "audit": [self._record(decision)]}
         if decision.action == "approve":
             return Command(update=update, goto=route.run(view))
         if decision.action == "edit":

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from langchain_core.messages import AIMessage, BaseMessage
 from langgraph.types import Command, Send, interrupt
@@ -11,22 +11,24 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from typing_extensions import TypedDict
 
 from langgraph_orchestra.errors import OrchestraError
+from langgraph_orchestra.names import ESCALATE
 from langgraph_orchestra.nodes.route import Route
 from langgraph_orchestra.state.records import ExceptionRecord, audit_record
 
 __all__ = [
     "ESCALATE",
     "ESCALATION_ACTIONS",
+    "EscalationAction",
     "EscalationDecision",
     "EscalationNode",
     "EscalationRequest",
     "escalation",
 ]
 
-ESCALATE = "escalate"
-"""Name of the escalation node."""
+EscalationAction = Literal["retry", "skip", "supply", "abort"]
+"""A human's resolution of an escalated failure."""
 
-ESCALATION_ACTIONS = ("retry", "skip", "supply", "abort")
+ESCALATION_ACTIONS: tuple[EscalationAction, ...] = get_args(EscalationAction)
 """The decisions a human can take on an escalated failure."""
 
 
@@ -60,7 +62,7 @@ class EscalationDecision(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    action: Literal["retry", "skip", "supply", "abort"]
+    action: EscalationAction
     """The decision."""
     content: str | None = None
     """The output to use, for `supply`."""

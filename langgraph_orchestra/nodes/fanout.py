@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from langgraph.types import Command, Overwrite
+from langgraph.types import Command, Overwrite, Send
 
-from langgraph_orchestra.nodes.route import Route, as_mapping
-from langgraph_orchestra.state.records import audit_record
+from langgraph_orchestra.errors import OrchestraError
+from langgraph_orchestra.names import AGGREGATE, DISPATCH, FANOUT
+from langgraph_orchestra.nodes.route import Route, Turn, as_mapping
+from langgraph_orchestra.nodes.run import begin_run, in_run, starting
+from langgraph_orchestra.nodes.termination import Termination
+from langgraph_orchestra.state.records import BranchTurn, audit_record
 
-__all__ = ["AGGREGATE", "DISPATCH", "FANOUT", "FanOutNode", "branch_outcomes"]
-
-FANOUT = "fanout"
-"""Name of the node that starts a fan-out run."""
-DISPATCH = "dispatch"
-"""Name of the node that starts further branches as earlier ones finish."""
-AGGREGATE = "aggregate"
-"""Name of the (deferred) node that combines the branches' results."""
+__all__ = ["AGGREGATE", "DISPATCH", "FANOUT", "FanOutNode", "branch_outcomes", "hold_turn"]
 
 
 def branch_outcomes(state: Mapping[str, Any]) -> dict[str, str | None]:
@@ -26,52 +23,121 @@ def branch_outcomes(state: Mapping[str, Any]) -> dict[str, str | None]:
     return {**(state.get("results") or {}), **{n: t["text"] for n, t in outbox.items()}}
 
 
+def hold_turn(turn: Turn) -> dict[str, Any]:
+    """Write a branch's accepted turn to the outbox, in one write (`Route.write`).
+
+    The aggregator moves held turns into `messages`, `usage`, `audit` and `round` in team
+    order when the fan-out closes: one write per branch instead of five keeps wide
+    fan-outs cheap.
+    """
+    held: BranchTurn = {
+        "text": turn.text,
+        "messages": turn.messages,  # type: ignore[typeddict-item]
+        "usage": turn.usage,
+        "audit": [turn.record],
+    }
+    return {"outbox": {turn.agent: held}}
+
+
 class FanOutNode:
     """Starts the branches that have not run yet, within the concurrency limit.
 
-    As `fanout` (`first=True`) it also resets the run-scoped state, so a thread can run
-    many tasks. As `dispatch` it is reached each time branches finish and fills the
-    free slots; with nothing left to start it hands over to `aggregate`, which LangGraph
-    defers until every branch (and every gate or escalation of one) is done.
+    As `fanout` (`first=True`) it starts a fan-out: it clears the previous fan-out's
+    results, and with `begins=True` it also starts the run (a fan-out inside a loop
+    pattern does not). As `dispatch` it is reached each time branches finish and fills
+    the free slots; with nothing left to start it hands over to `aggregate`, which
+    LangGraph defers until every branch (and every gate or escalation of one) is done.
+
+    The branches are all of `routes`, or those `select(state)` names at run time (in
+    the order given; each agent at most once per fan-out).
     """
 
     def __init__(
-        self, routes: Sequence[Route], *, max_concurrency: int | None, first: bool
+        self,
+        routes: Sequence[Route],
+        *,
+        max_concurrency: int | None,
+        first: bool,
+        begins: bool = False,
+        select: Callable[[Mapping[str, Any]], Sequence[str]] | None = None,
+        termination: Termination | None = None,
+        join: str = AGGREGATE,
     ) -> None:
-        """Build the node over the branches' routes."""
-        self.routes = tuple(routes)
+        """Build the node over the branches' routes.
+
+        Args:
+            routes: Every branch that may run.
+            max_concurrency: Most branches running at once; `None` for all.
+            first: Whether this node starts the fan-out (else it dispatches more).
+            begins: Whether it also starts the run.
+            select: Names the branches to run, at run time; `None` runs all. The
+                selection is kept in the state's `planned` field, which the pattern's
+                state then declares (`list[str]`, no reducer).
+            termination: Asked before starting branches: a stop goes to `join` with the
+                reason set, so the fan-out closes with what it has.
+            join: The node that closes the fan-out.
+        """
+        self.routes = {r.agent.name: r for r in routes}
         self.max_concurrency = max_concurrency
         self.first = first
+        self.begins = begins
+        self.select = select
+        self.termination = termination
+        self.join = join
         self.__name__ = FANOUT if first else DISPATCH
+
+    def _planned(self, state: Mapping[str, Any]) -> list[str]:
+        if not self.first:
+            return list(state.get("planned") or self.routes)
+        if self.select is None:
+            return list(self.routes)
+        names = list(dict.fromkeys(self.select(state)))
+        unknown = [n for n in names if n not in self.routes]
+        if unknown:
+            raise OrchestraError(
+                f"Fan-out selected unknown branches {unknown}; known: {list(self.routes)}"
+            )
+        return names
 
     def __call__(self, state: Any) -> Command[Any]:
         """Start what can start now."""
         state = as_mapping(state)
+        begin: dict[str, Any] = {}
+        if self.begins:
+            begin = begin_run(state)
+            state = in_run(state, begin)
+        reason = self.termination(state) if self.termination is not None else None
+        if reason is None and not self.first and state.get("stop_reason"):
+            return Command(goto=self.join)
+        if reason is not None:
+            update: dict[str, Any] = {"stop_reason": reason}
+            if self.first:
+                update.update(results=Overwrite({}), outbox=Overwrite({}), dispatched=Overwrite([]))
+            return Command(update=starting(update, begin), goto=self.join)
+        planned = self._planned(state)
         if self.first:
             dispatched: list[str] = []
             in_flight = 0
         else:
-            if state.get("stop_reason"):
-                return Command(goto=AGGREGATE)
             dispatched = list(state.get("dispatched") or ())
             outcomes = branch_outcomes(state)
             in_flight = sum(1 for name in dispatched if name not in outcomes)
         started = set(dispatched)
-        pending = [r for r in self.routes if r.agent.name not in started]
-        if not pending:
-            return Command(goto=AGGREGATE)
+        pending = [self.routes[n] for n in planned if n not in started]
+        if not pending and not self.first:
+            return Command(goto=self.join)
         room = len(pending)
         if self.max_concurrency is not None:
             room = min(room, max(0, self.max_concurrency - in_flight))
         batch = pending[:room]
         names = [r.agent.name for r in batch]
-        update: dict[str, Any] = {
+        update = {
             "dispatched": Overwrite(names) if self.first else names,
             "audit": [audit_record("routing", None, dispatched=names)],
         }
         if self.first:
-            update.update(results=Overwrite({}), outbox=Overwrite({}), final=None, stop_reason=None)
-        return Command(
-            update=update,
-            goto=[r.start(r.view(state, r.agent.name)) for r in batch],
-        )
+            update.update(results=Overwrite({}), outbox=Overwrite({}))
+            if self.select is not None:
+                update["planned"] = Overwrite(planned)
+        goto: list[Send] | str = [r.start(r.view(state, r.agent.name)) for r in batch]
+        return Command(update=starting(update, begin), goto=goto or self.join)

@@ -2,39 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage
-
-from langgraph_orchestra.context import is_input
 from langgraph_orchestra.nodes.route import FINALIZE, as_mapping
-from langgraph_orchestra.state.records import AuditRecord, audit_record
+from langgraph_orchestra.nodes.termination import closing, latest_output
 
-__all__ = ["FinalizeNode", "closing"]
-
-
-def closing(
-    final: str | None, reason: str, *, before: Sequence[AuditRecord] = ()
-) -> dict[str, Any]:
-    """Return the update that ends a run with `final` and `reason`.
-
-    `before` are audit records of the same step, kept ahead of the termination record.
-    """
-    return {
-        "final": final,
-        "stop_reason": reason,
-        "audit": [*before, audit_record("termination", None, reason=reason)],
-    }
+__all__ = ["FinalizeNode"]
 
 
 class FinalizeNode:
     """Writes `final` and `stop_reason` and the `termination` audit record.
 
     `final` is the answer already set by the pattern (an aggregator's) or else the latest
-    output of a participant in this run (after the run's input):
-    the real last or partial answer, never a canned string, and `None` when the run
-    produced none. `stop_reason` is what stopped the run, `"completed"` when nothing did.
+    output of a participant in this run (after the run's input): the real last or partial
+    answer, never a canned string, and `None` when the run produced none. `stop_reason`
+    is what stopped the run, `"completed"` when nothing did.
     """
 
     __name__ = FINALIZE
@@ -60,17 +43,7 @@ class FinalizeNode:
         state = as_mapping(state)
         final = state.get("final")
         if final is None:
-            final = self._latest_output(state["messages"])
+            final = latest_output(state, self.speakers)
         if final is None and self.fallback is not None:
             final = self.fallback(state)
         return closing(final, state.get("stop_reason") or "completed")
-
-    def _latest_output(self, messages: Sequence[BaseMessage]) -> str | None:
-        for message in reversed(messages):
-            if isinstance(message, AIMessage):
-                if message.name in self.speakers:
-                    return message.text
-            elif is_input(message):
-                # The input that started this run: what comes before is an earlier run's.
-                return None
-        return None

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from langchain_core.messages import BaseMessage
 from langgraph.types import Send
 
 from langgraph_orchestra.agents import Agent
 from langgraph_orchestra.context import View
+from langgraph_orchestra.names import FINALIZE, authorize_node, review_node
+from langgraph_orchestra.state.records import AuditRecord, Usage
 
-__all__ = ["FINALIZE", "Route", "as_mapping"]
+if TYPE_CHECKING:
+    from langgraph_orchestra.nodes.termination import Termination
 
-FINALIZE = "finalize"
-"""Name of the node that ends a run."""
+__all__ = ["FINALIZE", "Route", "Turn", "as_mapping", "record_turn"]
 
 
 def as_mapping(state: Any) -> Mapping[str, Any]:
@@ -23,12 +25,40 @@ def as_mapping(state: Any) -> Mapping[str, Any]:
     return state if isinstance(state, Mapping) else dict(state)
 
 
+class Turn(NamedTuple):
+    """An accepted agent turn, before it is written to the state."""
+
+    agent: str
+    """The agent's name."""
+    text: str
+    """Its output text (the last message's)."""
+    messages: list[BaseMessage]
+    """Its new messages, named after it."""
+    usage: dict[str, Usage]
+    """Its usage by participant (a nested team reports its members)."""
+    record: AuditRecord
+    """The `turn` audit record."""
+
+
+def record_turn(turn: Turn) -> dict[str, Any]:
+    """Return the update that writes `turn` into the transcript, usage, audit and round."""
+    return {
+        "messages": turn.messages,
+        "usage": turn.usage,
+        "run_usage": turn.usage,
+        "audit": [turn.record],
+        "round": 1,
+    }
+
+
 @dataclass(frozen=True)
 class Route:
     """Where an agent's turn sits in a pattern.
 
     The agent's turn node, its approval gates and the escalation node all read the same
-    route, so a decision taken at any of them sends the run to the same place.
+    route, so a decision taken at any of them sends the run to the same place. The turn
+    node itself knows no pattern: what a pattern adds is here (where to go next, how an
+    accepted turn is written, whether the turn starts the run, when to stop).
     """
 
     agent: Agent
@@ -42,18 +72,26 @@ class Route:
     stop: str = FINALIZE
     """Where the run goes when it must stop (rejected, aborted)."""
     results: bool = False
-    """Whether this is a fan-out branch: outcomes are written to `state["results"]`, and a
-    turn accepted without a gate to `state["outbox"]` (see `ConcurrentState`)."""
+    """Whether this is a fan-out branch: outcomes are written to `state["results"]`."""
+    write: Callable[[Turn], dict[str, Any]] | None = None
+    """How an accepted turn without an after-gate is written; `None`: `record_turn` plus
+    the outcome (a fan-out holds its branches' turns in an outbox instead)."""
+    then: Callable[[Turn], str | None] | None = None
+    """Where the run goes after an accepted turn, computed from it (`None`: `next`)."""
+    begins: bool = False
+    """Whether the agent's entry (its before-gate, else its turn) starts the run."""
+    termination: Termination | None = None
+    """Asked before a turn that starts from the state: a reason ends the run there."""
 
     @property
     def review(self) -> str | None:
         """Name of the agent's after-gate node, if it has one."""
-        return f"approve_{self.agent.name}" if self.agent.approves_after else None
+        return review_node(self.agent.name) if self.agent.approves_after else None
 
     @property
     def authorize(self) -> str | None:
         """Name of the agent's before-gate node, if it has one."""
-        return f"authorize_{self.agent.name}" if self.agent.approves_before else None
+        return authorize_node(self.agent.name) if self.agent.approves_before else None
 
     @property
     def entry(self) -> str:
@@ -71,3 +109,17 @@ class Route:
     def done(self, text: str | None) -> dict[str, Any]:
         """Return the state update that records the agent's outcome (`None`: no output)."""
         return {"results": {self.agent.name: text}} if self.results else {}
+
+    def accept(self, turn: Turn) -> dict[str, Any]:
+        """Return the update that writes an accepted turn (no after-gate)."""
+        if self.write is not None:
+            return self.write(turn)
+        return {**record_turn(turn), **self.done(turn.text)}
+
+    def after(self, turn: Turn) -> str:
+        """Return where the run goes after the accepted `turn`."""
+        if self.then is not None:
+            target = self.then(turn)
+            if target is not None:
+                return target
+        return self.next

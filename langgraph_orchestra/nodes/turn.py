@@ -12,11 +12,12 @@ from langgraph.graph import END
 from langgraph.types import Command
 
 from langgraph_orchestra.agents import AgentRunner, TurnResult
-from langgraph_orchestra.errors import AgentError, OutputValidationError
+from langgraph_orchestra.errors import AgentError, OutputValidationError, StructuredOutputError
 from langgraph_orchestra.nodes.approval import review
 from langgraph_orchestra.nodes.escalation import escalation
-from langgraph_orchestra.nodes.finalize import closing
-from langgraph_orchestra.nodes.route import FINALIZE, Route, as_mapping
+from langgraph_orchestra.nodes.route import FINALIZE, Route, Turn, as_mapping, record_turn
+from langgraph_orchestra.nodes.run import begin_run, counted, in_run, starting
+from langgraph_orchestra.nodes.termination import closing
 from langgraph_orchestra.state.records import (
     ExceptionRecord,
     ExceptionStatus,
@@ -55,14 +56,16 @@ def run_validators(agent: str, text: str, validators: Sequence[Validator]) -> No
 
 
 class AgentNode(Runnable[Any, Command[Any]]):
-    """Runs one turn of an agent and routes on the outcome.
+    """Runs one turn of an agent and routes on the outcome; it knows no pattern.
 
     Input is the pattern's state (the view is computed with the route's context policy)
     or a `{"view": [...]}` payload sent by a gate, the escalation node or a fan-out.
-    On success the agent's messages, usage and a `turn` audit record are written and the
-    run goes to the agent's after-gate or to `route.next`. On failure the agent's
-    `on_error` decides: raise `AgentError`; record it and go on (`continue`); or record it
-    and go to the `escalate` node for a human.
+    A turn that starts from the state first asks the route's termination rule (a stop
+    ends the run there, with the latest real answer) and, at a run's entry, records the
+    run's start. On success the accepted turn is written as the route says (`accept`)
+    and the run goes to the agent's after-gate or where the route sends it (`after`).
+    On failure the agent's `on_error` decides: raise `AgentError`; record it and go on
+    (`continue`); or record it and go to the `escalate` node for a human.
     """
 
     def __init__(
@@ -72,7 +75,6 @@ class AgentNode(Runnable[Any, Command[Any]]):
         *,
         pattern: str,
         validators: Sequence[Validator] = (),
-        resets: Mapping[str, Any] | None = None,
     ) -> None:
         """Build the node.
 
@@ -81,19 +83,30 @@ class AgentNode(Runnable[Any, Command[Any]]):
             runner: The agent's runner.
             pattern: Pattern name, for tracing.
             validators: Checks on the output text, in order.
-            resets: State written with the first update of a run (run-scoped fields).
         """
         self.route = route
         self.runner = runner
         self.pattern = pattern
         self.validators = tuple(validators)
-        self.resets = dict(resets or {})
         self.agent_name: str = route.agent.name
 
-    def _view(self, state: Any) -> tuple[list[BaseMessage], int]:
-        if isinstance(state, Mapping) and "view" in state:
-            return list(state["view"]), state.get("revision", 0)
-        return self.route.view(as_mapping(state), self.agent_name), 0
+    def _enter(
+        self, input: Any
+    ) -> tuple[list[BaseMessage], int, dict[str, Any] | None, Command[Any] | None]:
+        """Return the view, the revision, the run's start (if this turn begins it), or a stop."""
+        if isinstance(input, Mapping) and "view" in input:
+            return list(input["view"]), input.get("revision", 0), None, None
+        state = as_mapping(input)
+        route = self.route
+        begin = begin_run(state) if route.begins else None
+        if begin is not None:
+            state = in_run(state, begin)
+        if route.termination is not None:
+            reason = route.termination(state)
+            if reason is not None:
+                stop = route.termination.stop(state, reason)
+                return [], 0, None, Command(update=starting(stop, begin or {}), goto=END)
+        return route.view(state, self.agent_name), 0, begin, None
 
     def _config(self, config: RunnableConfig | None) -> RunnableConfig:
         if not self.runner.traced:
@@ -104,7 +117,9 @@ class AgentNode(Runnable[Any, Command[Any]]):
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Command[Any]:
         """Run the turn synchronously."""
-        view, revision = self._view(input)
+        view, revision, begin, stopped = self._enter(input)
+        if stopped is not None:
+            return stopped
         result: TurnResult | None = None
         try:
             result = self.runner.invoke(view, self._config(config))
@@ -112,14 +127,16 @@ class AgentNode(Runnable[Any, Command[Any]]):
         except GraphBubbleUp:
             raise  # an interrupt from a nested team: it must reach the parent graph
         except Exception as error:
-            return self._failed(error, view, result)
-        return self._succeeded(result, text, view, revision)
+            return self._failed(error, view, result, begin)
+        return self._succeeded(result, text, view, revision, begin)
 
     async def ainvoke(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Command[Any]:
         """Run the turn asynchronously."""
-        view, revision = self._view(input)
+        view, revision, begin, stopped = self._enter(input)
+        if stopped is not None:
+            return stopped
         result: TurnResult | None = None
         try:
             result = await self.runner.ainvoke(view, self._config(config))
@@ -127,8 +144,8 @@ class AgentNode(Runnable[Any, Command[Any]]):
         except GraphBubbleUp:
             raise  # an interrupt from a nested team: it must reach the parent graph
         except Exception as error:
-            return self._failed(error, view, result)
-        return self._succeeded(result, text, view, revision)
+            return self._failed(error, view, result, begin)
+        return self._succeeded(result, text, view, revision, begin)
 
     def _check(self, messages: list[BaseMessage]) -> str:
         text = messages[-1].text
@@ -137,40 +154,43 @@ class AgentNode(Runnable[Any, Command[Any]]):
         return text
 
     def _succeeded(
-        self, result: TurnResult, text: str, view: list[BaseMessage], revision: int
+        self,
+        result: TurnResult,
+        text: str,
+        view: list[BaseMessage],
+        revision: int,
+        begin: dict[str, Any] | None,
     ) -> Command[Any]:
         route = self.route
         messages, usage = result
-        turn = usage.get(self.agent_name)
+        own = usage.get(self.agent_name)
         detail: dict[str, Any] = {"messages": len(messages)}
-        if turn is not None:
-            detail["latency_s"] = round(turn["latency_s"], 6)
-            detail["tokens"] = turn["input_tokens"] + turn["output_tokens"]
-        record = audit_record("turn", self.agent_name, **detail)
-        if route.results and route.review is None:
-            # A fan-out branch: one write, flushed in team order by the aggregator.
-            turn_out = {"text": text, "messages": messages, "usage": usage, "audit": [record]}
-            return Command(update={"outbox": {self.agent_name: turn_out}}, goto=route.next)
-        update: dict[str, Any] = {
-            **self.resets,
-            "messages": messages,
-            "usage": usage,
-            "audit": [record],
-        }
+        if own is not None:
+            detail["latency_s"] = round(own["latency_s"], 6)
+            detail["tokens"] = own["input_tokens"] + own["output_tokens"]
+        turn = Turn(
+            self.agent_name, text, messages, usage, audit_record("turn", self.agent_name, **detail)
+        )
         if route.review is not None:
             draft = messages[-1]
             if not isinstance(draft, AIMessage):
                 draft = AIMessage(text, name=self.agent_name)
+            update = starting(record_turn(turn), begin or {})
             return Command(update=update, goto=review(route.review, view, draft, revision))
-        update.update(route.done(text))
-        if route.next == FINALIZE:
+        update = starting(route.accept(turn), begin or {})
+        target = route.after(turn)
+        if target == FINALIZE:
             # The run ends here: close it in this step rather than in one more superstep.
-            update.update(closing(text, "completed", before=update["audit"]))
+            update.update(closing(text, "completed", before=update.get("audit", ())))
             return Command(update=update, goto=END)
-        return Command(update=update, goto=route.next)
+        return Command(update=update, goto=target)
 
     def _failed(
-        self, error: Exception, view: list[BaseMessage], refused: TurnResult | None = None
+        self,
+        error: Exception,
+        view: list[BaseMessage],
+        refused: TurnResult | None = None,
+        begin: dict[str, Any] | None = None,
     ) -> Command[Any]:
         """Apply the agent's `on_error`; `refused` is a turn whose output a validator refused."""
         agent = self.route.agent
@@ -194,7 +214,7 @@ class AgentNode(Runnable[Any, Command[Any]]):
         if isinstance(error, OutputValidationError):
             record["output"] = error.output
         update: dict[str, Any] = {
-            **self.resets,
+            "round": 1,  # the agent's turn was used: a loop of failures stays bounded
             "exceptions": [record],
             "audit": [
                 audit_record(
@@ -209,7 +229,10 @@ class AgentNode(Runnable[Any, Command[Any]]):
         }
         if refused is not None:
             # The refused turn's calls were made (and paid for): count them.
-            update["usage"] = refused.usage
+            update.update(counted(refused.usage))
+        elif isinstance(error, StructuredOutputError) and error.usage:
+            update.update(counted(error.usage))
+        update = starting(update, begin or {})
         if status == "continued":
             update.update(self.route.done(None))
             return Command(update=update, goto=self.route.next)

@@ -8,8 +8,9 @@ from typing import Any
 from langgraph.graph import END, StateGraph
 
 from langgraph_orchestra.agents import AgentRunner
+from langgraph_orchestra.names import ESCALATE
 from langgraph_orchestra.nodes.approval import ApprovalNode
-from langgraph_orchestra.nodes.escalation import ESCALATE, EscalationNode
+from langgraph_orchestra.nodes.escalation import EscalationNode
 from langgraph_orchestra.nodes.route import FINALIZE, Route
 from langgraph_orchestra.nodes.turn import AgentNode, Validator
 from langgraph_orchestra.prompts import Prompts
@@ -27,16 +28,19 @@ def add_agent(
     prompts: Prompts,
     max_revisions: int,
     validators: Sequence[Validator] = (),
-    resets: Mapping[str, Any] | None = None,
+    destinations: Sequence[str] = (),
 ) -> None:
     """Add `route.agent`'s turn node and its approval gates to `builder`.
 
     Edges are not added: the nodes route themselves with `Command`, to the destinations
-    declared here (so drawings show them).
+    declared here (so drawings show them); `destinations` adds the places `route.then`
+    may send the run.
     """
     agent = route.agent
     # Where a failure goes: the escalate node, or on with what is left (`continue`).
     failed = {"raise": (), "continue": (route.next,), "escalate": (ESCALATE,)}[agent.on_error]
+    # A termination rule ends a run at the turn (or its before-gate) that it stops.
+    stops = (END,) if route.termination is not None else ()
     builder.add_node(
         route.node,
         AgentNode(
@@ -44,22 +48,22 @@ def add_agent(
             AgentRunner(agent, prices=prices),
             pattern=pattern,
             validators=validators,
-            resets=resets,
         ),
         metadata=node_metadata(pattern, agent.name),
         destinations=_unique(
-            route.review or (END if route.next == FINALIZE else route.next), *failed
+            route.review or (END if route.next == FINALIZE else route.next),
+            *destinations,
+            *failed,
+            *stops,
         ),
     )
     if route.authorize:
         builder.add_node(
             route.authorize,
             # The before-gate is the run's first node when its agent comes first.
-            ApprovalNode(
-                route, "before", max_revisions=max_revisions, prompts=prompts, resets=resets
-            ),
+            ApprovalNode(route, "before", max_revisions=max_revisions, prompts=prompts),
             metadata=node_metadata(pattern, agent.name),
-            destinations=_unique(route.node, route.next, route.stop),
+            destinations=_unique(route.node, route.next, route.stop, *stops),
         )
     if route.review:
         builder.add_node(

@@ -6,11 +6,18 @@ from langgraph_orchestra.state.records import (
     BranchTurn,
     ExceptionRecord,
     ExceptionStatus,
+    RunStart,
     StopReason,
     Usage,
     audit_record,
 )
-from langgraph_orchestra.state.reducers import add_exceptions, add_usage, append, merge_dict
+from langgraph_orchestra.state.reducers import (
+    add_count,
+    add_exceptions,
+    add_usage,
+    append,
+    merge_dict,
+)
 from langgraph_orchestra.state.schemas import (
     ConcurrentState,
     OrchestraState,
@@ -26,9 +33,11 @@ __all__ = [
     "ExceptionRecord",
     "ExceptionStatus",
     "OrchestraState",
+    "RunStart",
     "SequentialState",
     "StopReason",
     "Usage",
+    "add_count",
     "add_exceptions",
     "add_usage",
     "append",

@@ -19,6 +19,7 @@ __all__ = [
     "BranchTurn",
     "ExceptionRecord",
     "ExceptionStatus",
+    "RunStart",
     "StopReason",
     "Usage",
     "audit_record",
@@ -44,6 +45,9 @@ StopReason = Literal[
     "quorum_not_met",
     "error",
     "condition",
+    "stopped",
+    "approved",
+    "max_revisions",
 ]
 """Why a run ended."""
 
@@ -99,6 +103,19 @@ class Usage(TypedDict):
     """Wall time spent in calls, in seconds."""
     cost_usd: float
     """Cost from the price table; 0 for models it does not list."""
+
+
+class RunStart(TypedDict):
+    """The start of the current run, written once by the node that starts it."""
+
+    id: str
+    """Unique id of the run."""
+    started_at: str
+    """UTC timestamp of the run's start, ISO 8601 (`Timeout` counts from it)."""
+    task: int | None
+    """Index in `messages` of the run's input (the task), `None` when it has none."""
+    task_id: str | None
+    """Id of that message, to tell a stale index from a good one."""
 
 
 class BranchTurn(TypedDict):

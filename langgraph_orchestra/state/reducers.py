@@ -7,7 +7,7 @@ from typing import Any, TypeVar
 
 from langgraph_orchestra.state.records import ExceptionRecord, Usage
 
-__all__ = ["add_exceptions", "add_usage", "append", "merge_dict"]
+__all__ = ["add_count", "add_exceptions", "add_usage", "append", "merge_dict"]
 
 T = TypeVar("T")
 
@@ -65,3 +65,8 @@ def add_usage(
 def merge_dict(left: Mapping[str, Any] | None, right: Mapping[str, Any] | None) -> dict[str, Any]:
     """Merge `right` into `left`, key by key."""
     return {**(left or {}), **(right or {})}
+
+
+def add_count(left: int | None, right: int | None) -> int:
+    """Add `right` to the count `left`."""
+    return (left or 0) + (right or 0)

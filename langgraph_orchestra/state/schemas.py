@@ -9,8 +9,20 @@ from langgraph.graph.message import add_messages
 from typing_extensions import TypedDict
 
 from langgraph_orchestra.errors import TeamConfigError
-from langgraph_orchestra.state.records import AuditRecord, BranchTurn, ExceptionRecord, Usage
-from langgraph_orchestra.state.reducers import add_exceptions, add_usage, append, merge_dict
+from langgraph_orchestra.state.records import (
+    AuditRecord,
+    BranchTurn,
+    ExceptionRecord,
+    RunStart,
+    Usage,
+)
+from langgraph_orchestra.state.reducers import (
+    add_count,
+    add_exceptions,
+    add_usage,
+    append,
+    merge_dict,
+)
 
 __all__ = ["ConcurrentState", "OrchestraState", "SequentialState", "check_state_schema"]
 
@@ -29,7 +41,14 @@ class OrchestraState(TypedDict):
     exceptions: NotRequired[Annotated[list[ExceptionRecord], add_exceptions]]
     """The exception queue."""
     usage: NotRequired[Annotated[dict[str, Usage], add_usage]]
-    """Model usage per participant, managers and aggregators included."""
+    """Model usage per participant over the thread's runs, managers and aggregators
+    included."""
+    run_usage: NotRequired[Annotated[dict[str, Usage], add_usage]]
+    """The same, for the current run only (budgets count this by default)."""
+    run: NotRequired[RunStart]
+    """The current run's start: id, time and the index of its input."""
+    round: NotRequired[Annotated[int, add_count]]
+    """Agent turns taken in the current run (a round is one speaker turn)."""
     final: NotRequired[str | None]
     """The answer: the real last (or partial) output when the run ended."""
     stop_reason: NotRequired[str | None]

@@ -1,0 +1,77 @@
+"""The library's own names, in one place: node names, prefixes and reserved names.
+
+The patterns, the spec, the CLI and `Agent`'s checks all read them from here.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AGGREGATE",
+    "AUTHORIZE_PREFIX",
+    "DISPATCH",
+    "ESCALATE",
+    "FANOUT",
+    "FINALIZE",
+    "MANAGER",
+    "RESERVED_NAMES",
+    "RESERVED_PREFIXES",
+    "REVIEWER",
+    "REVIEW_PREFIX",
+    "START_RUN",
+    "authorize_node",
+    "review_node",
+]
+
+FINALIZE = "finalize"
+"""The node that ends a run."""
+FANOUT = "fanout"
+"""The node that starts a fan-out run."""
+DISPATCH = "dispatch"
+"""The node that starts further branches as earlier ones finish."""
+AGGREGATE = "aggregate"
+"""The (deferred) node that combines the branches' results."""
+ESCALATE = "escalate"
+"""The node where a human resolves an agent's failure."""
+MANAGER = "manager"
+"""The node (and usage participant) of a loop pattern's manager."""
+START_RUN = "start"
+"""The first node of a loop pattern's run: records the run's start."""
+REVIEWER = "reviewer"
+"""The message name of what a reviewer adds to the transcript."""
+
+AUTHORIZE_PREFIX = "authorize_"
+"""Prefix of an agent's before-gate node."""
+REVIEW_PREFIX = "approve_"
+"""Prefix of an agent's after-gate node."""
+RESERVED_PREFIXES = (REVIEW_PREFIX, AUTHORIZE_PREFIX, "__")
+"""Prefixes an agent name may not start with."""
+
+RESERVED_NAMES = frozenset(
+    {
+        "human",
+        REVIEWER,
+        "user",
+        "system",
+        "assistant",
+        "tool",
+        FINALIZE,
+        DISPATCH,
+        FANOUT,
+        AGGREGATE,
+        ESCALATE,
+        MANAGER,
+        START_RUN,
+        "orchestra",
+    }
+)
+"""Names an agent may not take: they name people, roles or the patterns' own nodes."""
+
+
+def authorize_node(agent: str) -> str:
+    """Return the name of `agent`'s before-gate node."""
+    return f"{AUTHORIZE_PREFIX}{agent}"
+
+
+def review_node(agent: str) -> str:
+    """Return the name of `agent`'s after-gate node."""
+    return f"{REVIEW_PREFIX}{agent}"

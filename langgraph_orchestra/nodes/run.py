@@ -1,0 +1,63 @@
+"""The start of a run, recorded once in state, and the updates that count a turn.
+
+A thread holds many runs. The node that starts a run (a pattern's entry) writes
+`begin_run(state)`: the run's id, start time and input, and fresh run-scoped fields
+(`final`, `stop_reason`, `run_usage`, `round`). Everything else reads `state["run"]`
+rather than working the start out again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from langgraph.types import Overwrite
+
+from langgraph_orchestra.context import task_index
+from langgraph_orchestra.state.records import RunStart, Usage, new_id, now
+
+__all__ = ["RUN_SCOPED", "begin_run", "counted", "in_run", "starting"]
+
+RUN_SCOPED = ("run_usage", "round")
+"""Accumulating fields that a run's start resets."""
+
+
+def begin_run(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the update that starts a run on `state` (its input is the latest user message)."""
+    messages = state["messages"]
+    task = task_index(messages)
+    run: RunStart = {
+        "id": new_id(),
+        "started_at": now(),
+        "task": task,
+        "task_id": messages[task].id if task is not None else None,
+    }
+    return {
+        "run": run,
+        "final": None,
+        "stop_reason": None,
+        "run_usage": Overwrite({}),
+        "round": Overwrite(0),
+    }
+
+
+def in_run(state: Mapping[str, Any], begin: Mapping[str, Any]) -> dict[str, Any]:
+    """Return `state` as the run started by `begin` sees it (for views computed right away)."""
+    return {**state, "run": begin["run"]}
+
+
+def starting(update: Mapping[str, Any], begin: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge the first update of a run into its start (`begin`; empty: no start), in one write."""
+    if not begin:
+        return dict(update)
+    merged = {**begin, **update}
+    for key in RUN_SCOPED:
+        if key in update:
+            # The run's first count replaces the previous run's.
+            merged[key] = Overwrite(update[key])
+    return merged
+
+
+def counted(usage: Mapping[str, Usage]) -> dict[str, Any]:
+    """Return the update that records `usage` in the thread's and the run's totals."""
+    return {"usage": usage, "run_usage": usage}
