@@ -1,7 +1,7 @@
 """The `orchestra` command line: run, resume, inspect and draw teams.
 
 The commands are thin: team files are read and built by `langgraph_orchestra.spec`,
-threads are read and resumed with `langgraph_orchestra.runs`; this module prints.
+threads are read and resumed with `langgraph_orchestra.threads`; this module prints.
 
 Exit codes: 0 done; 1 the run failed (an agent raised); 2 a user mistake (bad team
 file, unknown thread, missing API key or extra, unreachable store), always one line
@@ -36,7 +36,17 @@ from langgraph_orchestra.checkpoint import describe_store, open_checkpointer
 from langgraph_orchestra.errors import AgentError, CheckpointerError, OrchestraError
 from langgraph_orchestra.nodes.approval import ApprovalDecision
 from langgraph_orchestra.nodes.escalation import EscalationDecision
-from langgraph_orchestra.runs import (
+from langgraph_orchestra.spec import (
+    PATTERNS,
+    AgentSpec,
+    TeamSpec,
+    build_team,
+    example_path,
+    load_spec,
+    sample_team,
+    validate_spec,
+)
+from langgraph_orchestra.threads import (
     PendingInterrupt,
     RunInfo,
     ThreadInfo,
@@ -48,16 +58,6 @@ from langgraph_orchestra.runs import (
     resume_value,
     run_config,
     usage_rows,
-)
-from langgraph_orchestra.spec import (
-    PATTERNS,
-    AgentSpec,
-    TeamSpec,
-    build_team,
-    example_path,
-    load_spec,
-    sample_team,
-    validate_spec,
 )
 
 __all__ = ["DEFAULT_STORE", "EXIT_FAILED", "EXIT_USAGE", "EXIT_WAITING", "app", "main"]

@@ -32,9 +32,9 @@ from langgraph_orchestra import (
     create_concurrent,
 )
 from langgraph_orchestra.prompts import REVISION_REQUEST, SYNTHESIS_ITEM, SYNTHESIS_REQUEST
-from langgraph_orchestra.runs import consumed_replies, read_thread
 from langgraph_orchestra.state import add_exceptions, add_usage, append, merge_dict
 from langgraph_orchestra.testing import ScriptedModel
+from langgraph_orchestra.threads import consumed_replies, read_thread
 
 TASK = "Should we ship on Friday?"
 INPUT = {"messages": [("user", TASK)]}
