@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from langgraph_orchestra.cli import DEFAULT_STORE, app
+from langgraph_orchestra.nodes import APPROVAL_ACTIONS, ESCALATION_ACTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 SEQUENTIAL = str(ROOT / "examples" / "sequential.yaml")
@@ -545,3 +546,10 @@ def test_postgres_store(postgres_url: str) -> None:
     assert {"thread_id": thread, "status": "done"}.items() <= next(
         t for t in listed if t["thread_id"] == thread
     ).items()
+
+
+def test_resume_has_a_flag_for_every_decision_action() -> None:
+    help_text = invoke("resume", "--help").stdout
+    for action in (*APPROVAL_ACTIONS, *ESCALATION_ACTIONS):
+        flag = "--answer" if action == "respond" else f"--{action}"
+        assert flag in help_text, action

@@ -32,7 +32,6 @@ from langgraph_orchestra import (
     create_concurrent,
 )
 from langgraph_orchestra.prompts import REVISION_REQUEST, SYNTHESIS_ITEM, SYNTHESIS_REQUEST
-from langgraph_orchestra.runs import consumed_replies, read_thread
 from langgraph_orchestra.state import (
     RunStart,
     add_count,
@@ -42,6 +41,7 @@ from langgraph_orchestra.state import (
     merge_dict,
 )
 from langgraph_orchestra.testing import ScriptedModel
+from langgraph_orchestra.threads import consumed_replies, read_thread
 
 TASK = "Should we ship on Friday?"
 INPUT = {"messages": [("user", TASK)]}

@@ -4,7 +4,8 @@ A run started from a team file records in its checkpoint metadata what another p
 needs to pick the thread up (`RunInfo`: the team file, pattern, model override and base
 URL). `read_thread` and `list_threads` read threads back from any checkpointer without
 building the graph (no model, API key or team file needed); `resume_value` turns a
-human's decision into the `Command` that resumes the pending interrupts.
+human's decision into the `Command` that resumes the pending interrupts; `drive` runs a
+thread to its next pause or its end, reporting progress, and says where it stands.
 
 Example:
     ```python
@@ -17,16 +18,17 @@ Example:
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
-from langgraph.types import Command, StateSnapshot
+from langgraph.pregel import Pregel
+from langgraph.types import Command, StateSnapshot, StreamMode
 
-from langgraph_orchestra.errors import DecisionError, UnknownThreadError
+from langgraph_orchestra.errors import DecisionError, TeamConfigError, UnknownThreadError
 from langgraph_orchestra.nodes.approval import ApprovalDecision
 from langgraph_orchestra.nodes.escalation import EscalationDecision
 from langgraph_orchestra.state.records import Usage
@@ -35,12 +37,16 @@ from langgraph_orchestra.state.reducers import add_usage
 __all__ = [
     "THREAD_STATUSES",
     "PendingInterrupt",
+    "RunEvent",
     "RunInfo",
     "ThreadInfo",
     "ThreadStatus",
     "UsageRow",
+    "adrive",
+    "aread_thread",
     "consumed_replies",
     "describe_audit",
+    "drive",
     "list_threads",
     "new_thread_id",
     "read_thread",
@@ -63,6 +69,9 @@ _INTERRUPT = "__interrupt__"
 _RESUME = "__resume__"
 _ERROR = "__error__"
 _SPECIAL = frozenset({_INTERRUPT, _RESUME, _ERROR})
+# Keys of an `updates` stream chunk that are not nodes: the interrupts, and the flag of
+# updates replayed from the cache.
+_NOT_NODES = frozenset({_INTERRUPT, "__metadata__"})
 
 _KIND_NAMES = {"approval": "an approval", "exception": "a failed agent's escalation"}
 
@@ -310,6 +319,20 @@ def _run_info(tuples: Iterable[CheckpointTuple]) -> RunInfo:
     return RunInfo()
 
 
+def _thread_config(thread_id: str) -> RunnableConfig:
+    return {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
+
+
+def _top_level(
+    saver: BaseCheckpointSaver[Any], thread_id: str, items: Iterable[CheckpointTuple]
+) -> list[CheckpointTuple]:
+    """The thread's own checkpoints, newest first (not its subgraphs')."""
+    history = [t for t in items if not t.config["configurable"].get("checkpoint_ns")]
+    if not history:
+        raise UnknownThreadError(thread_id, _where(saver))
+    return history
+
+
 def read_thread(
     saver: BaseCheckpointSaver[Any], thread_id: str, *, graph: Any = None
 ) -> ThreadInfo:
@@ -328,14 +351,29 @@ def read_thread(
     Raises:
         UnknownThreadError: No such thread in the store.
     """
-    config: RunnableConfig = {"configurable": {"thread_id": thread_id, "checkpoint_ns": ""}}
-    history = [t for t in saver.list(config) if not t.config["configurable"].get("checkpoint_ns")]
-    if not history:
-        raise UnknownThreadError(thread_id, _where(saver))
+    config = _thread_config(thread_id)
+    history = _top_level(saver, thread_id, saver.list(config))
     run = _run_info(history)
     if graph is not None:
         return _from_snapshot(thread_id, graph.get_state(config), run)
     latest = saver.get_tuple(config) or history[0]
+    return _from_tuple(thread_id, latest, run)
+
+
+async def aread_thread(
+    saver: BaseCheckpointSaver[Any], thread_id: str, *, graph: Any = None
+) -> ThreadInfo:
+    """Read a thread's latest state from an async checkpointer (see `read_thread`).
+
+    Raises:
+        UnknownThreadError: No such thread in the store.
+    """
+    config = _thread_config(thread_id)
+    history = _top_level(saver, thread_id, [t async for t in saver.alist(config)])
+    run = _run_info(history)
+    if graph is not None:
+        return _from_snapshot(thread_id, await graph.aget_state(config), run)
+    latest = await saver.aget_tuple(config) or history[0]
     return _from_tuple(thread_id, latest, run)
 
 
@@ -366,6 +404,138 @@ def new_thread_id(saver: BaseCheckpointSaver[Any], team: str) -> str:
 def run_config(thread_id: str, run: RunInfo) -> RunnableConfig:
     """Return the config of a run (or resume) on `thread_id`, recording `run`."""
     return {"configurable": {"thread_id": thread_id}, "metadata": run.metadata()}
+
+
+@dataclass(frozen=True)
+class RunEvent:
+    """A step of a driven run: a node started, or a node finished with its update."""
+
+    kind: Literal["started", "finished"]
+    """`started` when one of the node's tasks begins, `finished` with what it wrote."""
+    node: str
+    """The node (an agent's node is named after the agent)."""
+    update: Mapping[str, Any] = field(default_factory=dict)
+    """What the finished node wrote to the state; empty when it started."""
+    audit: tuple[Mapping[str, Any], ...] = ()
+    """The audit records the step adds, each reported once: a fan-out branch's turn is
+    reported when the branch finishes, not again when the fan-out closes."""
+
+
+def _held_ids(values: Mapping[str, Any]) -> set[str]:
+    """Ids of the audit records of fan-out branch turns held in the outbox."""
+    outbox = values.get("outbox")
+    turns = outbox.values() if isinstance(outbox, Mapping) else ()
+    return {str(record.get("id")) for turn in turns for record in turn.get("audit") or ()}
+
+
+class _Events:
+    """Turns `tasks` and `updates` stream chunks into run events."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        # Held turns' records were reported when their branch finished; the fan-out's
+        # close moves them into `audit` again.
+        self.reported = _held_ids(values)
+
+    def __call__(self, mode: str, chunk: Any) -> Iterator[RunEvent]:
+        if mode == "tasks":
+            if "input" in chunk:  # a task result has no input: its update follows
+                yield RunEvent("started", str(chunk["name"]))
+            return
+        for node, value in chunk.items():
+            if node in _NOT_NODES:
+                continue
+            # Several tasks of one node in one step stream their updates as a list.
+            for update in value if isinstance(value, list) else (value,):
+                update = update if isinstance(update, Mapping) else {}
+                yield RunEvent("finished", node, update, self._audit(update))
+
+    def _audit(self, update: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+        records = [r for r in update.get("audit") or () if str(r.get("id")) not in self.reported]
+        held = _held_ids(update)
+        outbox = update.get("outbox")
+        for turn in outbox.values() if isinstance(outbox, Mapping) else ():
+            records += [r for r in turn.get("audit") or () if str(r.get("id")) not in self.reported]
+        self.reported |= held
+        return tuple(records)
+
+
+_STREAM_MODES: list[StreamMode] = ["tasks", "updates"]
+
+
+def _saver(graph: Pregel[Any, Any, Any, Any]) -> BaseCheckpointSaver[Any]:
+    saver = graph.checkpointer
+    if not isinstance(saver, BaseCheckpointSaver):
+        raise TeamConfigError(
+            f"drive needs a graph compiled with a checkpointer, got checkpointer={saver!r}; "
+            "compile it with .compile(checkpointer=...) (e.g. open_checkpointer(url))"
+        )
+    return saver
+
+
+def drive(
+    graph: Pregel[Any, Any, Any, Any],
+    input: Any,
+    config: RunnableConfig,
+    *,
+    on_event: Callable[[RunEvent], None] | None = None,
+) -> ThreadInfo:
+    """Run a thread until it pauses for a human or ends; return where it stands.
+
+    Args:
+        graph: The team, compiled with a checkpointer.
+        input: A state update such as `{"messages": [("user", task)]}`, a
+            `Command(resume=...)` (see `resume_value`), or `None` to run a failed step
+            again.
+        config: The run's config, with the `thread_id` (see `run_config`).
+        on_event: Called with each `RunEvent` (node started, node finished with its
+            update), in order, while the run goes on: for progress.
+
+    Returns:
+        The thread afterwards: `waiting for approval` with its `interrupts`, or `done`
+        with `final` and `stop_reason`.
+
+    Raises:
+        TeamConfigError: The graph has no checkpointer.
+
+    Errors the run raises (an `AgentError`, a refused decision) propagate unchanged.
+
+    Example:
+        ```python
+        info = drive(team, {"messages": [("user", "Where is my refund?")]}, config)
+        if info.status == "waiting for approval":
+            approve = ApprovalDecision(action="approve", reviewer="ana")
+            info = drive(team, resume_value(info.interrupts, approve), config)
+        print(info.final, info.stop_reason)
+        ```
+    """
+    saver = _saver(graph)
+    events = _Events(graph.get_state(config).values) if on_event is not None else None
+    for mode, chunk in graph.stream(input, config, stream_mode=_STREAM_MODES):
+        if on_event is not None and events is not None:
+            for event in events(mode, chunk):
+                on_event(event)
+    return read_thread(saver, str(config["configurable"]["thread_id"]), graph=graph)
+
+
+async def adrive(
+    graph: Pregel[Any, Any, Any, Any],
+    input: Any,
+    config: RunnableConfig,
+    *,
+    on_event: Callable[[RunEvent], None] | None = None,
+) -> ThreadInfo:
+    """Run a thread until it pauses for a human or ends, asynchronously (see `drive`).
+
+    Raises:
+        TeamConfigError: The graph has no checkpointer.
+    """
+    saver = _saver(graph)
+    events = _Events((await graph.aget_state(config)).values) if on_event is not None else None
+    async for mode, chunk in graph.astream(input, config, stream_mode=_STREAM_MODES):
+        if on_event is not None and events is not None:
+            for event in events(mode, chunk):
+                on_event(event)
+    return await aread_thread(saver, str(config["configurable"]["thread_id"]), graph=graph)
 
 
 def consumed_replies(values: Mapping[str, Any]) -> dict[str, int]:

@@ -1,19 +1,13 @@
-"""The `orchestra` command line: run, resume, inspect and draw teams.
+"""The `orchestra` commands: each reads its arguments, calls the library, prints.
 
-The commands are thin: team files are read and built by `langgraph_orchestra.spec`,
-threads are read and resumed with `langgraph_orchestra.runs`; this module prints.
-
-Exit codes: 0 done; 1 the run failed (an agent raised); 2 a user mistake (bad team
-file, unknown thread, missing API key or extra, unreachable store), always one line
-`error: ...` and a `hint: ...`, never a traceback; 3 the run waits for a human decision
-and stdin is not a terminal (the `orchestra resume ...` command to continue is printed).
+Team files are read and built by `langgraph_orchestra.spec`, threads are read, resumed
+and driven by `langgraph_orchestra.threads`; `decisions` turns flags and answers into
+decisions and `rendering` prints.
 """
 
 from __future__ import annotations
 
-import getpass
 import json
-import shlex
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -25,30 +19,32 @@ import yaml
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.types import Command
-from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
-from rich.prompt import Prompt
-from rich.table import Table
 
 from langgraph_orchestra.checkpoint import describe_store, open_checkpointer
-from langgraph_orchestra.errors import AgentError, CheckpointerError, OrchestraError
-from langgraph_orchestra.nodes.approval import ApprovalDecision
-from langgraph_orchestra.nodes.escalation import EscalationDecision
-from langgraph_orchestra.runs import (
-    PendingInterrupt,
-    RunInfo,
-    ThreadInfo,
-    consumed_replies,
-    describe_audit,
-    list_threads,
-    new_thread_id,
-    read_thread,
-    resume_value,
-    run_config,
-    usage_rows,
+from langgraph_orchestra.cli.decisions import (
+    ask_decision,
+    auto_decision,
+    decision_from_flags,
+    resume_commands,
+    reviewer_name,
 )
+from langgraph_orchestra.cli.rendering import (
+    Progress,
+    audit_table,
+    one_line_usage,
+    output_console,
+    print_error,
+    print_final,
+    print_thread,
+    print_waiting,
+    show_interrupts,
+    threads_table,
+    usage_table,
+)
+from langgraph_orchestra.errors import AgentError, CheckpointerError, OrchestraError
 from langgraph_orchestra.spec import (
     PATTERNS,
     AgentSpec,
@@ -59,8 +55,28 @@ from langgraph_orchestra.spec import (
     sample_team,
     validate_spec,
 )
+from langgraph_orchestra.threads import (
+    PendingInterrupt,
+    RunInfo,
+    ThreadInfo,
+    consumed_replies,
+    drive,
+    list_threads,
+    new_thread_id,
+    read_thread,
+    resume_value,
+    run_config,
+)
 
-__all__ = ["DEFAULT_STORE", "EXIT_FAILED", "EXIT_USAGE", "EXIT_WAITING", "app", "main"]
+__all__ = [
+    "DEFAULT_STORE",
+    "EXIT_FAILED",
+    "EXIT_USAGE",
+    "EXIT_WAITING",
+    "STORE_ENV",
+    "app",
+    "main",
+]
 
 DEFAULT_STORE = ".orchestra/state.db"
 """Where state goes unless `--store` or `ORCHESTRA_STORE` says otherwise."""
@@ -116,26 +132,12 @@ InteractiveOption = Annotated[
 ]
 
 
-# -- output and errors ---------------------------------------------------------------
-
-
-def _out() -> Console:
-    # Lines are not wrapped (commands stay copyable); panels and tables are printed with
-    # `soft_wrap=False` so they fit the terminal.
-    return Console(highlight=False, soft_wrap=True)
-
-
-def _err() -> Console:
-    return Console(stderr=True, highlight=False, soft_wrap=True)
+# -- errors and the store -------------------------------------------------------------
 
 
 def _fail(message: str, hint: str | None = None, *, code: int = EXIT_USAGE) -> typer.Exit:
-    """Print `error: ...` (one line per problem) and `hint: ...`; return the exit."""
-    err = _err()
-    for line in message.splitlines() or [""]:
-        err.print(f"[red]error:[/red] {escape(line)}")
-    if hint:
-        err.print(f"[yellow]hint:[/yellow] {escape(hint)}")
+    """Print `error: ...` and `hint: ...`; return the exit."""
+    print_error(message, hint)
     return typer.Exit(code)
 
 
@@ -186,269 +188,13 @@ def _store_args(ctx: typer.Context, store: str) -> list[str]:
     return [] if store == DEFAULT_STORE else ["--store", store]
 
 
-# -- progress -------------------------------------------------------------------------
-
-
-class _Progress:
-    """Prints agent starts, finished turns, decisions and the end of a run."""
-
-    def __init__(self, console: Console, agents: Sequence[str]) -> None:
-        self.console = console
-        self.agents = set(agents)
-        self.working: list[str] = []
-        self.status: Any = None
-
-    def __enter__(self) -> _Progress:
-        if self.console.is_terminal:
-            self.status = self.console.status("")
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.status is not None:
-            self.status.stop()
-
-    def _refresh(self) -> None:
-        if self.status is None:
-            return
-        if self.working:
-            self.status.update(f"working: {', '.join(self.working)}")
-            self.status.start()
-        else:
-            self.status.stop()
-
-    def task(self, event: Mapping[str, Any]) -> None:
-        name = str(event.get("name", ""))
-        if "input" in event and name in self.agents:
-            self.console.print(f"[cyan]▶[/cyan] {escape(name)} working…")
-            self.working.append(name)
-            self._refresh()
-
-    def update(self, chunk: Mapping[str, Any]) -> None:
-        for node, update in chunk.items():
-            if node == "__interrupt__" or not isinstance(update, Mapping):
-                continue
-            for record in update.get("audit") or ():
-                self.record(record)
-            # A fan-out branch's turn is held in the outbox until the fan-out closes.
-            outbox = update.get("outbox")
-            for turn in outbox.values() if isinstance(outbox, Mapping) else ():
-                for record in turn.get("audit") or ():
-                    self.record(record)
-
-    def record(self, record: Mapping[str, Any]) -> None:
-        kind = record.get("kind")
-        agent = str(record.get("agent") or "")
-        detail: Mapping[str, Any] = record.get("detail") or {}
-        if agent in self.working and kind in ("turn", "exception"):
-            self.working.remove(agent)
-            self._refresh()
-        if kind == "turn":
-            tokens = f"{detail.get('tokens', 0):>6} tokens" if "tokens" in detail else ""
-            latency = float(detail.get("latency_s", 0.0))
-            self.console.print(
-                f"[green]✓[/green] {escape(agent):<16} {latency:6.2f} s  {tokens}".rstrip()
-            )
-        elif kind == "approval":
-            text = f"{detail.get('action')} by {detail.get('reviewer')}"
-            if detail.get("feedback"):
-                text += f": {detail['feedback']}"
-            self.console.print(f"[green]✓[/green] {escape(agent)} approval: {escape(text)}")
-        elif kind == "exception":
-            mark = "[red]✗[/red]" if "error" in detail else "[green]✓[/green]"
-            self.console.print(f"{mark} {escape(agent)} {escape(describe_audit(record))}")
-        elif kind == "termination":
-            self.console.print(f"[bold]■[/bold] run ended: {escape(str(detail.get('reason')))}")
-        elif kind in ("routing", "handoff", "plan"):
-            self.console.print(f"[dim]→ {escape(describe_audit(record))}[/dim]")
-
-
-def _stream(
-    graph: Any, payload: Any, config: RunnableConfig, console: Console, agents: Sequence[str]
-) -> None:
-    """Run `graph` on `payload` until it ends or pauses, printing progress."""
-    with _Progress(console, agents) as progress:
-        for mode, chunk in graph.stream(payload, config, stream_mode=["tasks", "updates"]):
-            if mode == "tasks":
-                progress.task(chunk)
-            else:
-                progress.update(chunk)
+# -- running a team -------------------------------------------------------------------
 
 
 def _agent_names(spec: TeamSpec) -> list[str]:
     names = [a.name for a in spec.agents]
     names += [v.name for v in spec.options.values() if isinstance(v, AgentSpec)]
     return names
-
-
-# -- interrupts and decisions ---------------------------------------------------------
-
-
-def _show_interrupts(console: Console, interrupts: Sequence[PendingInterrupt]) -> None:
-    for pending in interrupts:
-        value = pending.value
-        short = pending.id[:8]
-        if pending.kind == "approval":
-            when = "output" if value.get("when") == "after" else "turn (before it runs)"
-            title = f"{pending.agent}'s {when} waits for approval"
-            revision = value.get("revision", 0)
-            if revision:
-                title += f" (revision {revision} of {value.get('max_revisions')})"
-            body = str(value.get("content", ""))
-        elif pending.kind == "exception":
-            title = f"{pending.agent} failed and waits for a decision"
-            body = f"{value.get('error_type')}: {value.get('error')}"
-        else:
-            title, body = f"interrupt {pending.kind}", json.dumps(value, default=str)
-        console.print(f"[yellow]⏸[/yellow] {escape(title)}  [dim](interrupt {short})[/dim]")
-        console.print(
-            Panel(escape(body), title=escape(pending.agent), expand=False), soft_wrap=False
-        )
-
-
-def _resume_commands(
-    thread_id: str, interrupts: Sequence[PendingInterrupt], store_args: Sequence[str]
-) -> list[str]:
-    base = ["orchestra", "resume", thread_id]
-    kinds = {i.kind for i in interrupts}
-    lines: list[list[str]] = []
-    if "approval" in kinds:
-        lines += [
-            [*base, "--approve"],
-            [*base, "--reject", "what to change"],
-            [*base, "--edit", "replacement.txt"],
-            [*base, "--answer", "your answer"],
-        ]
-    if "exception" in kinds:
-        lines += [
-            [*base, "--retry"],
-            [*base, "--skip"],
-            [*base, "--supply", "the output to use"],
-            [*base, "--abort"],
-        ]
-    return [shlex.join([*line, *store_args]) for line in lines]
-
-
-def _ask(console: Console, pending: PendingInterrupt, reviewer: str) -> dict[str, Any]:
-    """Prompt for a decision on one interrupt; return the resume payload."""
-    decision: ApprovalDecision | EscalationDecision
-    if pending.kind == "exception":
-        action = Prompt.ask(
-            f"{escape(pending.agent)}: decision",
-            console=console,
-            choices=["retry", "skip", "supply", "abort"],
-            default="retry",
-        )
-        content = _text(console, "output to use") if action == "supply" else None
-        decision = EscalationDecision(
-            action=action,  # type: ignore[arg-type]
-            content=content,
-            reviewer=reviewer,
-        )
-    else:
-        action = Prompt.ask(
-            f"{escape(pending.agent)}: decision",
-            console=console,
-            choices=["approve", "reject", "edit", "answer"],
-            default="approve",
-        )
-        feedback, content = "", None
-        if action == "reject":
-            feedback = _text(console, "feedback for the agent")
-        elif action == "edit":
-            content = _text(console, "replacement text")
-        elif action == "answer":
-            content = _text(console, "your answer")
-        decision = ApprovalDecision(
-            action="respond" if action == "answer" else action,  # type: ignore[arg-type]
-            feedback=feedback,
-            content=content,
-            reviewer=reviewer,
-        )
-    return decision.model_dump(exclude_none=True)
-
-
-def _text(console: Console, label: str) -> str:
-    """Ask for a non-empty line of text."""
-    while True:
-        text = Prompt.ask(label, console=console).strip()
-        if text:
-            return text
-
-
-def _auto(console: Console, pending: PendingInterrupt) -> dict[str, Any]:
-    if pending.kind == "exception":
-        console.print("[yellow]auto-skipping the failed agent (non-interactive)[/yellow]")
-        return EscalationDecision(action="skip", reviewer="demo").model_dump(exclude_none=True)
-    console.print(
-        "[yellow]auto-approving (non-interactive; pass --interactive to decide yourself)[/yellow]"
-    )
-    return ApprovalDecision(action="approve", reviewer="demo").model_dump(exclude_none=True)
-
-
-def _reviewer() -> str:
-    try:
-        return getpass.getuser() or "human"
-    except (KeyError, OSError):  # no user name in the environment or password database
-        return "human"
-
-
-# -- results --------------------------------------------------------------------------
-
-
-def _print_final(console: Console, info: ThreadInfo) -> None:
-    reason = info.stop_reason or "-"
-    console.print(
-        Panel(escape(info.final or "(no answer)"), title=f"final answer · {reason}"),
-        soft_wrap=False,
-    )
-
-
-def _audit_table(info: ThreadInfo) -> Table:
-    table = Table(title=f"audit trail · {info.thread_id}", title_justify="left")
-    for column in ("#", "time", "kind", "agent", "detail"):
-        table.add_column(column, overflow="fold")
-    for i, record in enumerate(info.audit, start=1):
-        ts = str(record.get("ts", ""))
-        table.add_row(
-            str(i),
-            ts[11:19] if len(ts) >= 19 else ts,
-            str(record.get("kind", "")),
-            escape(str(record.get("agent") or "")),
-            escape(describe_audit(record)),
-        )
-    return table
-
-
-def _usage_table(info: ThreadInfo) -> Table:
-    table = Table(title=f"usage · {info.thread_id}", title_justify="left")
-    table.add_column("participant")
-    for column in ("calls", "input tokens", "output tokens", "latency (s)", "cost ($)"):
-        table.add_column(column, justify="right")
-    rows = usage_rows(info.usage)
-    for row in rows:
-        total = row.participant == "total" and row is rows[-1]
-        table.add_row(
-            escape(row.participant),
-            str(row.calls),
-            str(row.input_tokens),
-            str(row.output_tokens),
-            f"{row.latency_s:.2f}",
-            f"{row.cost_usd:.4f}",
-            style="bold" if total else None,
-            end_section=row is rows[-2] if len(rows) > 1 else False,
-        )
-    return table
-
-
-def _one_line_usage(info: ThreadInfo) -> str:
-    total = usage_rows(info.usage)[-1]
-    return (
-        f"{total.calls} model calls · {total.input_tokens + total.output_tokens} tokens · "
-        f"${total.cost_usd:.4f}"
-    )
-
-
-# -- running a team -------------------------------------------------------------------
 
 
 def _build(
@@ -466,7 +212,6 @@ def _build(
 def _drive(
     *,
     console: Console,
-    saver: BaseCheckpointSaver[Any],
     graph: Any,
     payload: Any,
     config: RunnableConfig,
@@ -477,7 +222,8 @@ def _drive(
     thread_id = str(config["configurable"]["thread_id"])
     while True:
         try:
-            _stream(graph, payload, config, console, agents)
+            with Progress(console, agents) as progress:
+                info = drive(graph, payload, config, on_event=progress)
         except AgentError as error:
             raise _fail(
                 f"the run failed: {error}",
@@ -485,33 +231,21 @@ def _drive(
                 f"orchestra resume {thread_id} --retry",
                 code=EXIT_FAILED,
             ) from None
-        info = read_thread(saver, thread_id, graph=graph)
         if not info.interrupts:
             return info
-        _show_interrupts(console, info.interrupts)
+        show_interrupts(console, info.interrupts)
         if decide is None:
             return info
         payload = Command(resume={p.id: decide(p) for p in info.interrupts})
 
 
-def _finish(
-    console: Console, info: ThreadInfo, store_args: Sequence[str], *, waiting_exit: bool = True
-) -> None:
+def _finish(console: Console, info: ThreadInfo, store_args: Sequence[str]) -> None:
     """Print where the run stands; exit 3 if it waits for a decision."""
     if info.interrupts:
-        console.print("\nThe run waits for a decision. Continue it with one of:")
-        for line in _resume_commands(info.thread_id, info.interrupts, store_args):
-            console.print(f"  {escape(line)}")
-        if len(info.interrupts) > 1:
-            console.print(
-                "  (a decision applies to every pending interrupt of its kind; add "
-                "--interrupt ID to decide one)"
-            )
-        if waiting_exit:
-            raise typer.Exit(EXIT_WAITING)
-        return
-    _print_final(console, info)
-    console.print(f"[dim]{_one_line_usage(info)} · thread {info.thread_id}[/dim]")
+        print_waiting(console, info, resume_commands(info.thread_id, info.interrupts, store_args))
+        raise typer.Exit(EXIT_WAITING)
+    print_final(console, info)
+    console.print(f"[dim]{one_line_usage(info)} · thread {info.thread_id}[/dim]")
 
 
 @app.command()
@@ -540,7 +274,7 @@ def run(
     In a terminal, approvals are asked for on the spot. Otherwise the run is saved,
     the `orchestra resume` command to continue is printed and the exit code is 3.
     """
-    console = _out()
+    console = output_console()
     with _user_errors():
         spec = load_spec(team)
     task = sys.stdin.read() if input == "-" else input
@@ -571,15 +305,14 @@ def run(
             f"{escape(describe_store(store))}"
         )
         ask = _interactive(interactive)
-        reviewer = _reviewer()
+        reviewer = reviewer_name()
         result = _drive(
             console=console,
-            saver=saver,
             graph=graph,
             payload={"messages": [("user", task)]},
             config=run_config(thread_id, info),
             agents=_agent_names(spec),
-            decide=(lambda p: _ask(console, p, reviewer)) if ask else None,
+            decide=(lambda p: ask_decision(console, p, reviewer)) if ask else None,
         )
     _finish(console, result, store_args)
 
@@ -589,63 +322,6 @@ def _existing(saver: BaseCheckpointSaver[Any], thread_id: str) -> ThreadInfo | N
         return read_thread(saver, thread_id)
     except LookupError:
         return None
-
-
-def _decision(
-    *,
-    approve: bool,
-    reject: str | None,
-    edit: Path | None,
-    answer: str | None,
-    retry: bool,
-    skip: bool,
-    supply: str | None,
-    abort: bool,
-    reviewer: str,
-) -> ApprovalDecision | EscalationDecision | None:
-    given = {
-        "--approve": approve,
-        "--reject": reject is not None,
-        "--edit": edit is not None,
-        "--answer": answer is not None,
-        "--retry": retry,
-        "--skip": skip,
-        "--supply": supply is not None,
-        "--abort": abort,
-    }
-    chosen = [flag for flag, on in given.items() if on]
-    if len(chosen) > 1:
-        raise _fail(
-            f"give one decision, got {', '.join(chosen)}",
-            "approvals: --approve, --reject TEXT, --edit FILE, --answer TEXT; escalated "
-            "failures: --retry, --skip, --supply TEXT, --abort",
-        )
-    if not chosen:
-        return None
-    try:
-        if approve:
-            return ApprovalDecision(action="approve", reviewer=reviewer)
-        if reject is not None:
-            return ApprovalDecision(action="reject", feedback=reject, reviewer=reviewer)
-        if edit is not None:
-            text = sys.stdin.read() if str(edit) == "-" else edit.read_text(encoding="utf-8")
-            return ApprovalDecision(action="edit", content=text.strip(), reviewer=reviewer)
-        if answer is not None:
-            return ApprovalDecision(action="respond", content=answer, reviewer=reviewer)
-        if supply is not None:
-            return EscalationDecision(action="supply", content=supply, reviewer=reviewer)
-        return EscalationDecision(
-            action="retry" if retry else "skip" if skip else "abort", reviewer=reviewer
-        )
-    except ValidationError as error:
-        problem = error.errors()[0]
-        raise _fail(
-            f"{chosen[0]}: {problem['msg']}", "give a non-empty text (or file) for the decision"
-        ) from None
-    except OSError as error:
-        raise _fail(
-            f"--edit: cannot read {edit}: {error.strerror}", "give a readable file"
-        ) from None
 
 
 @app.command()
@@ -726,19 +402,20 @@ def resume(
     failures take --retry, --skip, --supply TEXT or --abort. Without a flag, the
     decision is asked for in a terminal.
     """
-    console = _out()
-    who = reviewer or _reviewer()
-    decision = _decision(
-        approve=approve,
-        reject=reject,
-        edit=edit,
-        answer=answer,
-        retry=retry,
-        skip=skip,
-        supply=supply,
-        abort=abort,
-        reviewer=who,
-    )
+    console = output_console()
+    who = reviewer or reviewer_name()
+    given = {
+        "approve": approve,
+        "reject": reject,
+        "edit": edit,
+        "respond": answer,
+        "retry": retry,
+        "skip": skip,
+        "supply": supply,
+        "abort": abort,
+    }
+    with _user_errors():
+        decision = decision_from_flags(given, who)
     ask = _interactive(interactive)
     store_args = _store_args(ctx, store)
     with _store(store) as saver:
@@ -782,14 +459,14 @@ def resume(
             if not ask:
                 raise _fail(
                     f"thread '{thread}' waits for a decision and none was given",
-                    "; ".join(_resume_commands(thread, current.interrupts, store_args)[:1])
+                    "; ".join(resume_commands(thread, current.interrupts, store_args)[:1])
                     + " (see orchestra resume --help for the others)",
                 )
-            _show_interrupts(console, current.interrupts)
+            show_interrupts(console, current.interrupts)
             targets = [
                 p for p in current.interrupts if interrupt is None or p.id.startswith(interrupt)
             ]
-            payload = Command(resume={p.id: _ask(console, p, who) for p in targets})
+            payload = Command(resume={p.id: ask_decision(console, p, who) for p in targets})
         else:
             with _user_errors():
                 payload = resume_value(current.interrupts, decision, interrupt_id=interrupt)
@@ -799,12 +476,11 @@ def resume(
         )
         result = _drive(
             console=console,
-            saver=saver,
             graph=graph,
             payload=payload,
             config=run_config(thread, run_info),
             agents=_agent_names(spec),
-            decide=(lambda p: _ask(console, p, who)) if ask else None,
+            decide=(lambda p: ask_decision(console, p, who)) if ask else None,
         )
     _finish(console, result, store_args)
 
@@ -830,24 +506,12 @@ def threads(
         ]
         typer.echo(json.dumps(rows, indent=2))
         return
-    console = _out()
+    console = output_console()
     if not found:
         console.print(f"no threads in {escape(describe_store(store))}")
         console.print("start one with: orchestra run TEAM.yaml -i TEXT  (or: orchestra demo)")
         return
-    table = Table(title=f"threads · {describe_store(store)}", title_justify="left")
-    for column in ("thread", "team", "pattern", "status", "last update (UTC)"):
-        table.add_column(column, overflow="fold")
-    colors = {"done": "green", "failed": "red", "waiting for approval": "yellow"}
-    for t in found:
-        table.add_row(
-            escape(t.thread_id),
-            escape(t.run.team or "-"),
-            escape(t.run.pattern or "-"),
-            f"[{colors.get(t.status, 'cyan')}]{t.status}[/]",
-            t.updated[:19].replace("T", " "),
-        )
-    console.print(table, soft_wrap=False)
+    console.print(threads_table(found, describe_store(store)), soft_wrap=False)
 
 
 @app.command()
@@ -873,27 +537,12 @@ def show(
     if as_json:
         typer.echo(json.dumps(info.to_json(), indent=2, default=str))
         return
-    console = _out()
-    team = f"{info.run.team} ({info.run.pattern})" if info.run.team else "-"
-    console.print(
-        f"[bold]thread {escape(info.thread_id)}[/bold] · team {escape(team)} · "
-        f"{info.status}" + (f" ({info.stop_reason})" if info.stop_reason else "")
-    )
-    console.print(f"[dim]updated {info.updated[:19].replace('T', ' ')} UTC[/dim]")
-    if info.error:
-        console.print(f"[red]error:[/red] {escape(info.error)}")
-    if info.interrupts:
-        _show_interrupts(console, info.interrupts)
-        for line in _resume_commands(info.thread_id, info.interrupts, [])[:1]:
-            console.print(
-                f"continue with: {escape(line)}  (see orchestra resume --help)", soft_wrap=True
-            )
-    elif info.final is not None or info.stop_reason:
-        _print_final(console, info)
+    console = output_console()
+    print_thread(console, info, resume_commands(info.thread_id, info.interrupts, [])[:1])
     if audit:
-        console.print(_audit_table(info), soft_wrap=False)
+        console.print(audit_table(info), soft_wrap=False)
     if usage:
-        console.print(_usage_table(info), soft_wrap=False)
+        console.print(usage_table(info), soft_wrap=False)
 
 
 @app.command()
@@ -929,7 +578,7 @@ def validate(
     for agent in spec.agents:
         gate = f" (approval {agent.approval})" if agent.approval else ""
         parts.append(f"{agent.name}{gate}")
-    _out().print(
+    output_console().print(
         f"[green]✓[/green] {escape(str(team))}: {spec.pattern} team '{escape(spec.name)}' with "
         f"{len(spec.agents)} agents: {escape(', '.join(parts))}"
     )
@@ -959,7 +608,7 @@ def demo(
     Shows the progress, an approval and the decision taken, the resume from the store,
     the final answer, the audit trail and the usage table.
     """
-    console = _out()
+    console = output_console()
     with _user_errors():
         spec = load_spec(example_path(pattern))
     builder = _build(spec, model, base_url, None)
@@ -988,7 +637,6 @@ def demo(
         config = run_config(thread_id, run_info)
         info = _drive(
             console=console,
-            saver=saver,
             graph=builder.compile(checkpointer=saver),
             payload={"messages": [("user", task)]},
             config=config,
@@ -997,7 +645,7 @@ def demo(
         )
     while info.interrupts:
         decisions = {
-            p.id: _ask(console, p, _reviewer()) if ask else _auto(console, p)
+            p.id: ask_decision(console, p, reviewer_name()) if ask else auto_decision(console, p)
             for p in info.interrupts
         }
         # Resume as another process would: reopen the store, rebuild the graph.
@@ -1009,7 +657,6 @@ def demo(
             graph = _build(spec, model, base_url, stored.values).compile(checkpointer=saver)
             info = _drive(
                 console=console,
-                saver=saver,
                 graph=graph,
                 payload=Command(resume=decisions),
                 config=config,
@@ -1017,9 +664,9 @@ def demo(
                 decide=None,
             )
     console.print()
-    _print_final(console, info)
-    console.print(_audit_table(info), soft_wrap=False)
-    console.print(_usage_table(info), soft_wrap=False)
+    print_final(console, info)
+    console.print(audit_table(info), soft_wrap=False)
+    console.print(usage_table(info), soft_wrap=False)
     console.print(
         f"[dim]next: orchestra show {thread_id} --audit --usage · orchestra threads · "
         f"orchestra demo {'concurrent' if pattern == 'sequential' else 'sequential'}[/dim]"
@@ -1029,7 +676,3 @@ def demo(
 def main() -> None:
     """Entry point of the `orchestra` console script."""
     app()
-
-
-if __name__ == "__main__":
-    main()

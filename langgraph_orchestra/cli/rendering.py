@@ -1,0 +1,260 @@
+"""What the `orchestra` command prints: progress, interrupts, answers, tables and errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.markup import escape
+from rich.panel import Panel
+from rich.table import Table
+
+from langgraph_orchestra.threads import (
+    PendingInterrupt,
+    RunEvent,
+    ThreadInfo,
+    ThreadStatus,
+    describe_audit,
+    usage_rows,
+)
+
+__all__ = [
+    "Progress",
+    "audit_table",
+    "error_console",
+    "one_line_usage",
+    "output_console",
+    "print_error",
+    "print_final",
+    "print_thread",
+    "print_waiting",
+    "show_interrupts",
+    "threads_table",
+    "usage_table",
+]
+
+_STATUS_COLORS: dict[ThreadStatus, str] = {
+    "running": "cyan",
+    "waiting for approval": "yellow",
+    "done": "green",
+    "failed": "red",
+}
+
+
+def output_console() -> Console:
+    """The console of the command's output."""
+    # Lines are not wrapped (commands stay copyable); panels and tables are printed with
+    # `soft_wrap=False` so they fit the terminal.
+    return Console(highlight=False, soft_wrap=True)
+
+
+def error_console() -> Console:
+    """The console of errors (stderr)."""
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def print_error(message: str, hint: str | None = None) -> None:
+    """Print `error: ...` (one line per problem) and `hint: ...` to stderr."""
+    err = error_console()
+    for line in message.splitlines() or [""]:
+        err.print(f"[red]error:[/red] {escape(line)}")
+    if hint:
+        err.print(f"[yellow]hint:[/yellow] {escape(hint)}")
+
+
+class Progress:
+    """Prints agent starts, finished turns, decisions and the end of a run.
+
+    Pass it as `on_event` to `drive`, inside `with Progress(...)`.
+    """
+
+    def __init__(self, console: Console, agents: Sequence[str]) -> None:
+        self.console = console
+        self.agents = set(agents)
+        self.working: list[str] = []
+        self.status: Any = None
+
+    def __enter__(self) -> Progress:
+        if self.console.is_terminal:
+            self.status = self.console.status("")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.status is not None:
+            self.status.stop()
+
+    def _refresh(self) -> None:
+        if self.status is None:
+            return
+        if self.working:
+            self.status.update(f"working: {', '.join(self.working)}")
+            self.status.start()
+        else:
+            self.status.stop()
+
+    def __call__(self, event: RunEvent) -> None:
+        """Print what a step of the run did."""
+        if event.kind == "started":
+            if event.node in self.agents:
+                self.console.print(f"[cyan]▶[/cyan] {escape(event.node)} working…")
+                self.working.append(event.node)
+                self._refresh()
+            return
+        for record in event.audit:
+            self._record(record)
+
+    def _record(self, record: Mapping[str, Any]) -> None:
+        kind = record.get("kind")
+        agent = str(record.get("agent") or "")
+        detail: Mapping[str, Any] = record.get("detail") or {}
+        if agent in self.working and kind in ("turn", "exception"):
+            self.working.remove(agent)
+            self._refresh()
+        if kind == "turn":
+            tokens = f"{detail.get('tokens', 0):>6} tokens" if "tokens" in detail else ""
+            latency = float(detail.get("latency_s", 0.0))
+            self.console.print(
+                f"[green]✓[/green] {escape(agent):<16} {latency:6.2f} s  {tokens}".rstrip()
+            )
+        elif kind == "approval":
+            text = f"{detail.get('action')} by {detail.get('reviewer')}"
+            if detail.get("feedback"):
+                text += f": {detail['feedback']}"
+            self.console.print(f"[green]✓[/green] {escape(agent)} approval: {escape(text)}")
+        elif kind == "exception":
+            mark = "[red]✗[/red]" if "error" in detail else "[green]✓[/green]"
+            self.console.print(f"{mark} {escape(agent)} {escape(describe_audit(record))}")
+        elif kind == "termination":
+            self.console.print(f"[bold]■[/bold] run ended: {escape(str(detail.get('reason')))}")
+        elif kind in ("routing", "handoff", "plan"):
+            self.console.print(f"[dim]→ {escape(describe_audit(record))}[/dim]")
+
+
+def show_interrupts(console: Console, interrupts: Sequence[PendingInterrupt]) -> None:
+    """Print each pending interrupt: what waits, and the content to decide on."""
+    for pending in interrupts:
+        value = pending.value
+        short = pending.id[:8]
+        if pending.kind == "approval":
+            when = "output" if value.get("when") == "after" else "turn (before it runs)"
+            title = f"{pending.agent}'s {when} waits for approval"
+            revision = value.get("revision", 0)
+            if revision:
+                title += f" (revision {revision} of {value.get('max_revisions')})"
+            body = str(value.get("content", ""))
+        elif pending.kind == "exception":
+            title = f"{pending.agent} failed and waits for a decision"
+            body = f"{value.get('error_type')}: {value.get('error')}"
+        else:
+            title, body = f"interrupt {pending.kind}", json.dumps(value, default=str)
+        console.print(f"[yellow]⏸[/yellow] {escape(title)}  [dim](interrupt {short})[/dim]")
+        console.print(
+            Panel(escape(body), title=escape(pending.agent), expand=False), soft_wrap=False
+        )
+
+
+def print_waiting(console: Console, info: ThreadInfo, commands: Sequence[str]) -> None:
+    """Print that the run waits for a decision, with the commands that give one."""
+    console.print("\nThe run waits for a decision. Continue it with one of:")
+    for line in commands:
+        console.print(f"  {escape(line)}")
+    if len(info.interrupts) > 1:
+        console.print(
+            "  (a decision applies to every pending interrupt of its kind; add "
+            "--interrupt ID to decide one)"
+        )
+
+
+def print_final(console: Console, info: ThreadInfo) -> None:
+    """Print the answer in a panel titled with the stop reason."""
+    reason = info.stop_reason or "-"
+    console.print(
+        Panel(escape(info.final or "(no answer)"), title=f"final answer · {reason}"),
+        soft_wrap=False,
+    )
+
+
+def print_thread(console: Console, info: ThreadInfo, commands: Sequence[str]) -> None:
+    """Print a thread: status, error, pending interrupts (with `commands`) or answer."""
+    team = f"{info.run.team} ({info.run.pattern})" if info.run.team else "-"
+    console.print(
+        f"[bold]thread {escape(info.thread_id)}[/bold] · team {escape(team)} · "
+        f"{info.status}" + (f" ({info.stop_reason})" if info.stop_reason else "")
+    )
+    console.print(f"[dim]updated {info.updated[:19].replace('T', ' ')} UTC[/dim]")
+    if info.error:
+        console.print(f"[red]error:[/red] {escape(info.error)}")
+    if info.interrupts:
+        show_interrupts(console, info.interrupts)
+        for line in commands:
+            console.print(
+                f"continue with: {escape(line)}  (see orchestra resume --help)", soft_wrap=True
+            )
+    elif info.final is not None or info.stop_reason:
+        print_final(console, info)
+
+
+def threads_table(found: Sequence[ThreadInfo], where: str) -> Table:
+    """A table of threads: id, team, pattern, status, last update."""
+    table = Table(title=f"threads · {where}", title_justify="left")
+    for column in ("thread", "team", "pattern", "status", "last update (UTC)"):
+        table.add_column(column, overflow="fold")
+    for t in found:
+        table.add_row(
+            escape(t.thread_id),
+            escape(t.run.team or "-"),
+            escape(t.run.pattern or "-"),
+            f"[{_STATUS_COLORS[t.status]}]{t.status}[/]",
+            t.updated[:19].replace("T", " "),
+        )
+    return table
+
+
+def audit_table(info: ThreadInfo) -> Table:
+    """A table of the thread's audit trail."""
+    table = Table(title=f"audit trail · {info.thread_id}", title_justify="left")
+    for column in ("#", "time", "kind", "agent", "detail"):
+        table.add_column(column, overflow="fold")
+    for i, record in enumerate(info.audit, start=1):
+        ts = str(record.get("ts", ""))
+        table.add_row(
+            str(i),
+            ts[11:19] if len(ts) >= 19 else ts,
+            str(record.get("kind", "")),
+            escape(str(record.get("agent") or "")),
+            escape(describe_audit(record)),
+        )
+    return table
+
+
+def usage_table(info: ThreadInfo) -> Table:
+    """A table of the thread's usage per participant, with totals."""
+    table = Table(title=f"usage · {info.thread_id}", title_justify="left")
+    table.add_column("participant")
+    for column in ("calls", "input tokens", "output tokens", "latency (s)", "cost ($)"):
+        table.add_column(column, justify="right")
+    rows = usage_rows(info.usage)
+    for row in rows:
+        total = row.participant == "total" and row is rows[-1]
+        table.add_row(
+            escape(row.participant),
+            str(row.calls),
+            str(row.input_tokens),
+            str(row.output_tokens),
+            f"{row.latency_s:.2f}",
+            f"{row.cost_usd:.4f}",
+            style="bold" if total else None,
+            end_section=row is rows[-2] if len(rows) > 1 else False,
+        )
+    return table
+
+
+def one_line_usage(info: ThreadInfo) -> str:
+    """The thread's total usage in one line: calls, tokens, cost."""
+    total = usage_rows(info.usage)[-1]
+    return (
+        f"{total.calls} model calls · {total.input_tokens + total.output_tokens} tokens · "
+        f"${total.cost_usd:.4f}"
+    )
