@@ -1,0 +1,4 @@
+"""The governance conformance suite: every pattern factory, the same governance checks.
+
+A pattern joins the suite with one `PatternCase` entry in `registry.CASES`.
+"""
