@@ -95,8 +95,8 @@ def create_concurrent(
         timeout: Seconds per branch attempt, for agents that set no `timeout`.
         context: Default context policy for branches that set none (applied to the
             transcript as it was when the fan-out started).
-        termination: A condition asked before branches start and before the
-            synthesizer's turn: when it fires the run ends with the outputs so far
+        termination: A condition asked before branches start and when they are done
+            (before the aggregator): when it fires the run ends with the outputs so far
             joined as `final` and the condition's reason as `stop_reason`.
         validators: Output checks per agent name.
         max_revisions: Revisions a reviewer may ask per output before a rejection stops

@@ -120,8 +120,8 @@ class AggregateNode:
             synthesizer: Route of the synthesizing agent, if any; it sees its context
                 view of the task, then the request with the answers.
             prompts: Prompt templates (the synthesis request).
-            termination: Asked before the synthesizer's turn: a stop ends the run with
-                the branches' outputs joined.
+            termination: Asked when the branches are done (before aggregating or the
+                synthesizer's turn): a stop ends the run with the outputs joined.
         """
         self.order = tuple(order)
         self.aggregator = aggregator
@@ -145,7 +145,7 @@ class AggregateNode:
             "quorum": self.quorum,
         }
         reason = state.get("stop_reason")
-        if not reason and self.synthesizer is not None and self.termination is not None:
+        if not reason and self.termination is not None:
             # The counts as they stand once the held turns are flushed.
             flushed = {
                 **state,
