@@ -57,7 +57,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, TypeAlias, cast
+from typing import Any, TypeAlias
 
 import yaml
 from langchain_core.language_models import BaseChatModel
@@ -68,8 +68,9 @@ from langgraph.graph import StateGraph
 from langgraph_orchestra.agents import RESERVED_NAMES, Agent
 from langgraph_orchestra.conditions import TokenBudget
 from langgraph_orchestra.context import ContextPolicy, Window
-from langgraph_orchestra.errors import ModelSetupError, SpecError, TeamConfigError
+from langgraph_orchestra.errors import SpecError, TeamConfigError
 from langgraph_orchestra.graphs import create_concurrent, create_sequential
+from langgraph_orchestra.models import PROVIDERS, chat_model
 
 __all__ = [
     "PATTERNS",
@@ -372,61 +373,6 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
     }
 )
 """The patterns a team file can use: name -> factory and allowed options."""
-
-PROVIDERS = (
-    "anthropic",
-    "anthropic_bedrock",
-    "azure_ai",
-    "azure_openai",
-    "baseten",
-    "bedrock",
-    "bedrock_converse",
-    "cohere",
-    "deepseek",
-    "fireworks",
-    "google_anthropic_vertex",
-    "google_genai",
-    "google_vertexai",
-    "groq",
-    "huggingface",
-    "ibm",
-    "litellm",
-    "meta",
-    "mistralai",
-    "nvidia",
-    "ollama",
-    "openai",
-    "openrouter",
-    "perplexity",
-    "together",
-    "upstage",
-    "xai",
-)
-"""Model providers of `init_chat_model` (langchain 1.x), the `provider` of `provider:model`."""
-
-# provider -> (module to import, pip install hint, API key variable or None)
-_PROVIDER_SETUP: Mapping[str, tuple[str, str, str | None]] = MappingProxyType(
-    {
-        "openai": (
-            "langchain_openai",
-            'pip install "langgraph-orchestra[openai]"',
-            "OPENAI_API_KEY",
-        ),
-        "anthropic": (
-            "langchain_anthropic",
-            "pip install langchain-anthropic",
-            "ANTHROPIC_API_KEY",
-        ),
-        "ollama": ("langchain_ollama", "pip install langchain-ollama", None),
-        "groq": ("langchain_groq", "pip install langchain-groq", "GROQ_API_KEY"),
-        "mistralai": ("langchain_mistralai", "pip install langchain-mistralai", "MISTRAL_API_KEY"),
-        "google_genai": (
-            "langchain_google_genai",
-            "pip install langchain-google-genai",
-            "GOOGLE_API_KEY",
-        ),
-    }
-)
 
 _TOP_KEYS = ("name", "description", "pattern", "options", "model", "example_input", "agents")
 _AGENT_KEYS = (
@@ -939,44 +885,6 @@ def validate_spec(path: str | os.PathLike[str]) -> TeamSpec:
 # -- building -----------------------------------------------------------------------
 
 
-def _real_model(model: str, base_url: str | None) -> BaseChatModel:
-    """Create a `provider:model` chat model, with a clear error if it can't be used."""
-    provider = model.split(":", 1)[0].replace("-", "_").lower()
-    setup = _PROVIDER_SETUP.get(provider)
-    kwargs: dict[str, Any] = {}
-    if base_url:
-        kwargs["base_url"] = base_url
-    if setup is not None:
-        module, install, key = setup
-        if importlib.util.find_spec(module) is None:
-            raise ModelSetupError(
-                f"model '{model}' needs the {module.replace('_', '-')} package, which is "
-                "not installed",
-                hint=install,
-            )
-        if key is not None and not os.environ.get(key):
-            if provider == "openai" and base_url:
-                # OpenAI-compatible local servers (Ollama, vLLM, llama.cpp) ignore the key,
-                # but the client refuses to start without one.
-                kwargs["api_key"] = "not-needed"
-            else:
-                raise ModelSetupError(
-                    f"model '{model}' needs the {key} environment variable, which is not set",
-                    hint=f"export {key}=...",
-                )
-    from langchain.chat_models import init_chat_model
-
-    try:
-        return cast(BaseChatModel, init_chat_model(model, **kwargs))
-    except ImportError as error:
-        raise ModelSetupError(
-            f"model '{model}' needs its provider package: {error}",
-            hint=f"pip install langchain-{provider.replace('_', '-')}",
-        ) from error
-    except Exception as error:
-        raise TeamConfigError(f"model '{model}' could not be created: {error}") from error
-
-
 def _chat_model(
     spec: AgentSpec,
     *,
@@ -987,7 +895,7 @@ def _chat_model(
     if isinstance(model_override, BaseChatModel):
         return model_override
     if model_override is not None:
-        return _real_model(model_override, base_url)
+        return chat_model(model_override, base_url=base_url)
     if isinstance(spec.model, ScriptedSpec):
         from langgraph_orchestra.testing import ScriptedModel
 
@@ -995,7 +903,7 @@ def _chat_model(
         return ScriptedModel(
             list(spec.model.replies[used:]), name=spec.name, latency=spec.model.latency
         )
-    return _real_model(spec.model, base_url)
+    return chat_model(spec.model, base_url=base_url)
 
 
 def _to_agent(spec: AgentSpec, model: BaseChatModel) -> Agent:
