@@ -9,7 +9,7 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
-from typing import Any, Literal, NamedTuple, TypeAlias, cast, get_args
+from typing import Any, Literal, NamedTuple, TypeAlias, get_args
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
@@ -21,6 +21,7 @@ from langgraph.types import RetryPolicy
 from langgraph_orchestra.calls import aattempt, attempt, retry_policy
 from langgraph_orchestra.context import ContextPolicy, resolve_context
 from langgraph_orchestra.errors import TeamConfigError
+from langgraph_orchestra.models import chat_model
 from langgraph_orchestra.names import RESERVED_NAMES, RESERVED_PREFIXES
 from langgraph_orchestra.state.records import Usage
 from langgraph_orchestra.tracing import ModelPrice, usage_of
@@ -240,7 +241,7 @@ class AgentRunner:
         self._kind: Literal["model", "graph", "runnable", "function", "coroutine"]
         self._target: Any
         if agent.model is not None:
-            model = _chat_model(agent)
+            model = chat_model(agent.model, owner=f"Agent '{agent.name}'")
             if agent.tools:
                 from langchain.agents import create_agent
 
@@ -378,35 +379,3 @@ def _bad_output(name: str, raw: Any) -> TypeError:
         f"Agent '{name}' returned {type(raw).__name__}: return a str, an AIMessage, "
         "a list of messages, or a dict with 'messages'"
     )
-
-
-def _chat_model(agent: Agent) -> BaseChatModel:
-    model = agent.model
-    if isinstance(model, BaseChatModel):
-        return model
-    from langchain.chat_models import init_chat_model
-
-    try:
-        return cast(BaseChatModel, init_chat_model(model))
-    except ImportError as error:
-        raise TeamConfigError(f"Agent '{agent.name}' model '{model}' {_missing(error)}") from error
-    except Exception as error:
-        raise TeamConfigError(
-            f"Agent '{agent.name}' model '{model}' could not be created: {error}"
-        ) from error
-
-
-def _missing(error: ImportError) -> str:
-    """Say which provider package `init_chat_model` missed and how to install it."""
-    # `init_chat_model` raises ImportError from the ModuleNotFoundError of the package.
-    cause = error.__cause__
-    module = cause.name if isinstance(cause, ModuleNotFoundError) else error.name
-    if not module:
-        return f"needs its provider package: {error}"
-    package = module.split(".", 1)[0].replace("_", "-")
-    command = (
-        'pip install "langgraph-orchestra[openai]"'
-        if package == "langchain-openai"
-        else f"pip install {package}"
-    )
-    return f"needs the provider package {package}, which is not installed: run {command}"

@@ -27,6 +27,7 @@ from langgraph_orchestra.conditions import Condition, TokenBudget
 from langgraph_orchestra.errors import TeamConfigError
 
 __all__ = [
+    "CONTEXT_NAMES",
     "ORCHESTRATION_NAMES",
     "ContextPolicy",
     "View",
@@ -62,6 +63,7 @@ View = Callable[[Mapping[str, Any], str], list[BaseMessage]]
 """A resolved policy: `(state, agent_name) -> messages the agent sees`."""
 
 CONTEXT_NAMES = ("full", "last", "own")
+"""The names of the built-in policies, as a team file writes them."""
 
 
 def _seen_by(message: BaseMessage, agent: str) -> BaseMessage | None:

@@ -878,42 +878,6 @@ needs_no_openai = pytest.mark.skipif(
 
 
 @needs_no_openai
-@pytest.mark.parametrize("model", ["openai:gpt-4o-mini", "gpt-4o-mini"])
-def test_openai_model_string_without_the_extra_gives_the_pip_hint(model: str) -> None:
-    agent = Agent("a", model=model)  # a string is only resolved when the team is built
-    with pytest.raises(TeamConfigError) as caught:
-        runner(agent)
-    assert str(caught.value) == (
-        f"Agent 'a' model '{model}' needs the provider package langchain-openai, which is not "
-        'installed: run pip install "langgraph-orchestra[openai]"'
-    )
-    assert isinstance(caught.value.__cause__, ImportError)
-
-
-@pytest.mark.skipif(
-    importlib.util.find_spec("langchain_anthropic") is not None,
-    reason="langchain-anthropic is installed",
-)
-def test_other_provider_string_names_its_package() -> None:
-    with pytest.raises(
-        TeamConfigError,
-        match=re.escape(
-            "Agent 'a' model 'anthropic:claude-sonnet-4' needs the provider package "
-            "langchain-anthropic, which is not installed: run pip install langchain-anthropic"
-        ),
-    ):
-        runner(Agent("a", model="anthropic:claude-sonnet-4"))
-
-
-def test_unknown_provider_string_is_a_config_error() -> None:
-    with pytest.raises(
-        TeamConfigError,
-        match=r"^Agent 'a' model 'nope:x' could not be created: Unable to infer model provider",
-    ):
-        runner(Agent("a", model="nope:x"))
-
-
-@needs_no_openai
 def test_factory_fails_on_a_missing_provider_before_any_call() -> None:
     with pytest.raises(TeamConfigError, match=re.escape("langgraph-orchestra[openai]")):
         create_sequential([Agent("a", model="openai:gpt-4o-mini")])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shlex
@@ -398,11 +399,9 @@ def test_store_from_the_environment(workdir: Path) -> None:
 
 
 def test_missing_model_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    import langgraph_orchestra.spec as spec_module
-
-    real = spec_module.importlib.util.find_spec
+    real = importlib.util.find_spec
     monkeypatch.setattr(
-        spec_module.importlib.util,
+        importlib.util,
         "find_spec",
         lambda name, *a: None if name == "langchain_openai" else real(name, *a),
     )
@@ -416,9 +415,7 @@ def test_missing_model_package(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_missing_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    import langgraph_orchestra.spec as spec_module
-
-    monkeypatch.setattr(spec_module.importlib.util, "find_spec", lambda name, *a: object())
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object())
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     result = invoke("demo", "--model", "openai:gpt-4o-mini")
     assert result.exit_code == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import sys
 import textwrap
@@ -15,8 +16,8 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
 from langgraph_orchestra import (
+    Agent,
     AgentError,
-    ModelSetupError,
     SpecError,
     TeamConfigError,
     TokenBudget,
@@ -114,18 +115,18 @@ MALFORMED = {
     ),
     "bad name": (
         "pattern: sequential\nagents: [{name: 'my writer', model: {scripted: [hi]}}]\n",
-        [
-            "team.yaml: agents[0].name: invalid name 'my writer'; use 1-64 letters, digits, "
-            "'_' or '-', starting with a letter"
+        [  # the Agent's own refusal
+            "team.yaml: agents[0].name: Invalid agent name 'my writer': use 1-64 letters, "
+            "digits, '_' or '-', starting with a letter"
         ],
     ),
     "reserved name": (
         "pattern: sequential\nagents: [{name: approve_it, model: {scripted: [hi]}}]\n",
-        [
-            "team.yaml: agents[0].name: the name 'approve_it' is reserved; pick another "
-            "(reserved: aggregate, assistant, dispatch, escalate, fanout, finalize, human, "
-            "manager, orchestra, reviewer, start, system, tool, user and names starting with "
-            "approve_, authorize_, __)"
+        [  # the Agent's own refusal
+            "team.yaml: agents[0].name: Agent name 'approve_it' is reserved: pick another name "
+            "(reserved: ['aggregate', 'assistant', 'dispatch', 'escalate', 'fanout', "
+            "'finalize', 'human', 'manager', 'orchestra', 'reviewer', 'start', 'system', 'tool', "
+            "'user'] and names starting with ['approve_', 'authorize_', '__'])"
         ],
     ),
     "unknown agent key": (
@@ -487,42 +488,6 @@ def test_malformed_model_override() -> None:
     ]
 
 
-def _package(present: bool, monkeypatch: pytest.MonkeyPatch) -> None:
-    import langgraph_orchestra.spec as spec_module
-
-    real = spec_module.importlib.util.find_spec
-
-    def find_spec(name: str, *args: Any) -> Any:
-        if name == "langchain_openai":
-            return object() if present else None
-        return real(name, *args)
-
-    monkeypatch.setattr(spec_module.importlib.util, "find_spec", find_spec)
-
-
-def test_missing_provider_package(monkeypatch: pytest.MonkeyPatch) -> None:
-    _package(False, monkeypatch)
-    spec = load_spec(sequential_team())
-    with pytest.raises(ModelSetupError) as caught:
-        build_team(spec, model_override="openai:gpt-4o-mini")
-    assert str(caught.value) == (
-        "model 'openai:gpt-4o-mini' needs the langchain-openai package, which is not installed"
-    )
-    assert caught.value.hint == 'pip install "langgraph-orchestra[openai]"'
-
-
-def test_missing_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    _package(True, monkeypatch)
-    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
-    spec = load_spec(sequential_team())
-    with pytest.raises(ModelSetupError) as caught:
-        build_team(spec, model_override="openai:gpt-4o-mini")
-    assert str(caught.value) == (
-        "model 'openai:gpt-4o-mini' needs the OPENAI_API_KEY environment variable, which is not set"
-    )
-    assert caught.value.hint == "export OPENAI_API_KEY=..."
-
-
 def test_patterns_registry_and_samples() -> None:
     assert sorted(PATTERNS) == ["concurrent", "sequential"]
     for name, pattern in PATTERNS.items():
@@ -537,7 +502,12 @@ def test_patterns_registry_and_samples() -> None:
 def test_base_url_for_an_openai_compatible_server(monkeypatch: pytest.MonkeyPatch) -> None:
     import langchain.chat_models
 
-    _package(True, monkeypatch)
+    real = importlib.util.find_spec
+    monkeypatch.setattr(  # langchain-openai looks installed
+        importlib.util,
+        "find_spec",
+        lambda name, *args: object() if name == "langchain_openai" else real(name, *args),
+    )
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     created: list[tuple[str, dict[str, Any]]] = []
 
@@ -551,3 +521,115 @@ def test_base_url_for_an_openai_compatible_server(monkeypatch: pytest.MonkeyPatc
     # a local server needs no key: a placeholder satisfies the OpenAI client
     expected = {"base_url": "http://127.0.0.1:11434/v1", "api_key": "not-needed"}
     assert created == [("openai:llama3.1", expected), ("openai:llama3.1", expected)]
+
+
+def test_problems_are_listed_in_file_order() -> None:
+    problems = problems_of(
+        """
+        agents:
+          - {timeout: 0, name: w, model: 'x:y', approval: never}
+        pattern: sequentail
+        """
+    )
+    assert [line.split(": ")[1] for line in problems] == [
+        "agents[0].timeout",
+        "agents[0].model",
+        "agents[0].approval",
+        "pattern",
+    ]
+
+
+def test_a_key_set_to_nothing_is_as_if_absent() -> None:
+    spec = load_spec(
+        write(
+            """
+            pattern: sequential
+            description:
+            options:
+            agents: [{name: w, model: {scripted: [hi]}, tools: ~, context: ~, retry: ~}]
+            """
+        )
+    )
+    (agent,) = spec.agents
+    assert (spec.description, dict(spec.options)) == ("", {})
+    assert (agent.tools, agent.context, agent.retry) == ((), None, None)
+
+
+@pytest.mark.parametrize(
+    "field, value", [("retry", 0), ("retry", "'2'"), ("timeout", -2), ("timeout", ".inf")]
+)
+def test_agent_field_rules_are_the_agents_own(field: str, value: Any) -> None:
+    problems = problems_of(
+        f"pattern: sequential\nagents: [{{name: w, model: {{scripted: [hi]}}, {field}: {value}}}]\n"
+    )
+    parsed = {"'2'": "2", ".inf": float("inf")}.get(value, value)
+    with pytest.raises(TeamConfigError) as refused:
+        Agent("w", runnable=lambda messages: "", **{field: parsed})
+    assert problems == [f"team.yaml: agents[0].{field}: {refused.value}"]
+
+
+def test_a_team_name_follows_the_agent_rules() -> None:
+    problems = problems_of(f"name: human\npattern: sequential\nagents: [{GOOD_AGENT}]\n")
+    assert len(problems) == 1
+    assert problems[0].startswith("team.yaml: name: Agent name 'human' is reserved: ")
+    assert problems[0].endswith(" (a team's name follows the rules of agent names)")
+
+
+def test_unknown_option_of_a_pattern_suggests_the_close_one() -> None:
+    assert problems_of(
+        f"pattern: concurrent\noptions: {{quorom: 1}}\nagents: [{GOOD_AGENT}]\n"
+    ) == [
+        "team.yaml: options.quorom: not an option of pattern 'concurrent' (did you mean "
+        "'quorum'?); allowed: aggregator, quorum, max_concurrency, timeout, context, "
+        "max_revisions"
+    ]
+
+
+def test_scripted_tool_calls_get_stable_ids_unique_in_the_team() -> None:
+    spec = load_spec(sequential_team())
+    finder = spec.agents[0]
+    assert isinstance(finder.model, ScriptedSpec)
+    call = finder.model.replies[0]
+    assert not isinstance(call, str | Exception)
+    assert [c["id"] for c in call.tool_calls] == ["call_finder_0_0"]
+    assert load_spec(sequential_team()) == spec  # the same file, the same ids
+
+
+def test_a_pattern_is_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import MappingProxyType
+
+    import langgraph_orchestra.spec.build as build_module
+    import langgraph_orchestra.spec.team as team_module
+    from langgraph_orchestra.graphs import create_sequential
+    from langgraph_orchestra.spec import Pattern
+    from langgraph_orchestra.spec._values import whole
+
+    def create_pair(agents: list[Agent], *, rounds: int = 1, judge: Agent | None = None) -> Any:
+        assert (rounds, judge and judge.name) == (2, "judge")
+        return create_sequential([*agents, judge])
+
+    patterns = MappingProxyType(
+        {
+            **PATTERNS,
+            "pair": Pattern(
+                create_pair, {"rounds": whole(1), "judge": AgentSpec}, "pair.yaml", "a pair"
+            ),
+        }
+    )
+    monkeypatch.setattr(team_module, "PATTERNS", patterns)
+    monkeypatch.setattr(build_module, "PATTERNS", patterns)
+    assert problems_of(
+        f"pattern: pair\noptions: {{rounds: 0, judge: {{name: judge}}}}\nagents: [{GOOD_AGENT}]\n"
+    ) == [
+        "team.yaml: options.rounds: expected a whole number >= 1, got 0",
+        "team.yaml: options.judge.model: missing; give 'provider:model' (e.g. "
+        "'openai:gpt-4o-mini') or {scripted: [replies]}, or a top-level model",
+    ]
+    spec = load_spec(
+        write(
+            "pattern: pair\noptions: {rounds: 2, judge: {name: judge, model: {scripted: [ok]}}}\n"
+            f"agents: [{GOOD_AGENT}]\n"
+        )
+    )
+    nodes = set(build_team(spec).compile().get_graph().nodes)
+    assert {"writer", "judge"} <= nodes

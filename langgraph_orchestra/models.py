@@ -1,0 +1,173 @@
+"""Chat models from `"provider:model"` strings: the one place a real model is made.
+
+`chat_model` is used by an `Agent`'s runner and by the team-file builder alike, so a
+missing provider package or API key is reported the same way everywhere: a
+`ModelSetupError` naming what is missing, with the exact command as its `hint`.
+
+Example:
+    ```python
+    from langgraph_orchestra.models import chat_model
+
+    model = chat_model("openai:llama3.1", base_url="http://127.0.0.1:11434/v1")
+    ```
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, NamedTuple, cast
+
+from langchain_core.language_models import BaseChatModel
+
+from langgraph_orchestra.errors import ModelSetupError, TeamConfigError
+
+__all__ = ["PROVIDERS", "chat_model"]
+
+PROVIDERS = (
+    "anthropic",
+    "anthropic_bedrock",
+    "azure_ai",
+    "azure_openai",
+    "baseten",
+    "bedrock",
+    "bedrock_converse",
+    "cohere",
+    "deepseek",
+    "fireworks",
+    "google_anthropic_vertex",
+    "google_genai",
+    "google_vertexai",
+    "groq",
+    "huggingface",
+    "ibm",
+    "litellm",
+    "meta",
+    "mistralai",
+    "nvidia",
+    "ollama",
+    "openai",
+    "openrouter",
+    "perplexity",
+    "together",
+    "upstage",
+    "xai",
+)
+"""Model providers of `init_chat_model` (langchain 1.x), the `provider` of `provider:model`."""
+
+
+class _Setup(NamedTuple):
+    """What a provider needs before `init_chat_model` can make its model."""
+
+    module: str
+    """The integration module to import."""
+    install: str
+    """The command that installs it."""
+    key: str | None
+    """The API key variable it reads, if any."""
+
+
+_OPENAI_EXTRA = 'pip install "langgraph-orchestra[openai]"'
+
+_PROVIDER_SETUP: Mapping[str, _Setup] = MappingProxyType(
+    {
+        "openai": _Setup("langchain_openai", _OPENAI_EXTRA, "OPENAI_API_KEY"),
+        "anthropic": _Setup(
+            "langchain_anthropic", "pip install langchain-anthropic", "ANTHROPIC_API_KEY"
+        ),
+        "ollama": _Setup("langchain_ollama", "pip install langchain-ollama", None),
+        "groq": _Setup("langchain_groq", "pip install langchain-groq", "GROQ_API_KEY"),
+        "mistralai": _Setup(
+            "langchain_mistralai", "pip install langchain-mistralai", "MISTRAL_API_KEY"
+        ),
+        "google_genai": _Setup(
+            "langchain_google_genai", "pip install langchain-google-genai", "GOOGLE_API_KEY"
+        ),
+    }
+)
+
+
+def chat_model(
+    model: str | BaseChatModel, *, base_url: str | None = None, owner: str | None = None
+) -> BaseChatModel:
+    """Return `model` as a chat model, creating it with `init_chat_model` if it is a string.
+
+    Before creating it, checks what the provider needs (its integration package, its API
+    key), so a missing piece is one clear error instead of a deep import or client error.
+
+    Args:
+        model: A chat model (returned as it is) or a `"provider:model"` string (a bare
+            model name works too when `init_chat_model` can infer its provider).
+        base_url: The base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp)
+            for `openai:` models; no API key is needed then.
+        owner: Who the model is for, to begin the error messages (`"Agent 'writer'"`).
+            With an owner, the messages also carry the fix (Python users see no hint).
+
+    Returns:
+        The chat model.
+
+    Raises:
+        ModelSetupError: The provider's package or API key is missing (`hint` holds the
+            command that fixes it).
+        TeamConfigError: `init_chat_model` refused the model.
+
+    Example:
+        ```python
+        model = chat_model("anthropic:claude-sonnet-4", owner="Agent 'writer'")
+        ```
+    """
+    if isinstance(model, BaseChatModel):
+        return model
+    subject = f"{owner} model '{model}'" if owner else f"model '{model}'"
+    provider = model.split(":", 1)[0].replace("-", "_").lower() if ":" in model else ""
+    kwargs: dict[str, Any] = {}
+    if base_url:
+        kwargs["base_url"] = base_url
+    setup = _PROVIDER_SETUP.get(provider)
+    if setup is not None:
+        if importlib.util.find_spec(setup.module) is None:
+            raise _missing_package(subject, setup.module, setup.install, owner)
+        if setup.key is not None and not os.environ.get(setup.key):
+            if provider == "openai" and base_url:
+                # OpenAI-compatible local servers (Ollama, vLLM, llama.cpp) ignore the key,
+                # but the client refuses to start without one.
+                kwargs["api_key"] = "not-needed"
+            else:
+                raise _setup_error(
+                    f"{subject} needs the {setup.key} environment variable, which is not set",
+                    f"export {setup.key}=...",
+                    owner,
+                )
+    from langchain.chat_models import init_chat_model
+
+    try:
+        return cast(BaseChatModel, init_chat_model(model, **kwargs))
+    except ImportError as error:
+        # `init_chat_model` raises ImportError from the ModuleNotFoundError of the package.
+        cause = error.__cause__
+        module = cause.name if isinstance(cause, ModuleNotFoundError) else error.name
+        if not module and provider:
+            module = f"langchain_{provider}"
+        if not module:
+            raise TeamConfigError(f"{subject} could not be created: {error}") from error
+        raise _missing_package(subject, module, None, owner) from error
+    except Exception as error:
+        raise TeamConfigError(f"{subject} could not be created: {error}") from error
+
+
+def _missing_package(
+    subject: str, module: str, install: str | None, owner: str | None
+) -> ModelSetupError:
+    package = module.split(".", 1)[0].replace("_", "-")
+    if install is None:
+        install = _OPENAI_EXTRA if package == "langchain-openai" else f"pip install {package}"
+    return _setup_error(
+        f"{subject} needs the {package} package, which is not installed", install, owner
+    )
+
+
+def _setup_error(message: str, hint: str, owner: str | None) -> ModelSetupError:
+    """A setup error; for an owner (the Python API, which prints no hint) it says the fix too."""
+    return ModelSetupError(f"{message}: run {hint}" if owner else message, hint=hint)

@@ -1,0 +1,140 @@
+"""The YAML values a team file shares between agents and pattern options.
+
+Each is a pydantic type (`Annotated[T, PlainValidator(check)]`) whose check takes the
+YAML value and returns what the library takes, or raises `ValueError` saying what was
+wrong and what is allowed. The rules themselves come from where the values are used:
+context names from `context.py`, `Window`'s and `TokenBudget`'s own checks.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
+
+from langchain_core.messages import BaseMessage
+from pydantic import PlainValidator
+
+from langgraph_orchestra.agents import Agent
+from langgraph_orchestra.conditions import TokenBudget
+from langgraph_orchestra.context import CONTEXT_NAMES, ContextPolicy, Window
+from langgraph_orchestra.errors import TeamConfigError
+from langgraph_orchestra.models import PROVIDERS
+from langgraph_orchestra.spec._problems import allowed, did_you_mean, problem, type_name
+
+__all__ = [
+    "MODEL_ALLOWED",
+    "UNNAMED",
+    "Context",
+    "Quorum",
+    "Seconds",
+    "check_model_string",
+    "parse_context",
+    "refused_by_agent",
+    "whole",
+]
+
+MODEL_ALLOWED = "give 'provider:model' (e.g. 'openai:gpt-4o-mini') or {scripted: [replies]}"
+"""What a model may be, for messages."""
+
+UNNAMED = "unnamed"
+"""The name a field's `Agent` check runs under when the agent's own name is not valid."""
+
+_MODEL = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):(\S.*)$")
+
+_CONTEXT_SHAPES: Mapping[str, Callable[[Any], Window | TokenBudget]] = {
+    "window": Window,
+    "token_budget": TokenBudget,
+}
+_CONTEXT_ALLOWED = f"{allowed(CONTEXT_NAMES)}, {{window: K}} or {{token_budget: N}}"
+
+
+def _no_op(messages: list[BaseMessage]) -> str:
+    """The stand-in runnable of an `Agent` built only to check one field."""
+    return ""
+
+
+def refused_by_agent(**fields: Any) -> None:
+    """Raise the `Agent`'s refusal of `fields` (with a name) as a `ValueError`."""
+    try:
+        Agent(**{"name": UNNAMED, **fields}, runnable=_no_op)
+    except TeamConfigError as error:
+        raise ValueError(str(error)) from None
+
+
+def check_model_string(value: str) -> str:
+    """Return `value` stripped if it is a `provider:model` string of a known provider."""
+    match = _MODEL.match(value.strip())
+    if not match:
+        raise ValueError(f"'{value}' is not a 'provider:model' string; {MODEL_ALLOWED}")
+    provider = match.group(1).replace("-", "_").lower()
+    if provider not in PROVIDERS:
+        raise ValueError(
+            f"unknown provider '{match.group(1)}' in '{value}'"
+            f"{did_you_mean(provider, PROVIDERS)}; allowed providers: {allowed(PROVIDERS)}"
+        )
+    return value.strip()
+
+
+def parse_context(value: Any) -> ContextPolicy:
+    """Turn a YAML context (`last`, `{window: K}`, `{token_budget: N}`) into a policy."""
+    if isinstance(value, str):
+        if value in CONTEXT_NAMES:
+            return value  # type: ignore[return-value]  # one of the Literal's names
+        raise ValueError(
+            f"unknown context '{value}'{did_you_mean(value, CONTEXT_NAMES)}; "
+            f"allowed: {_CONTEXT_ALLOWED}"
+        )
+    if isinstance(value, Mapping) and len(value) == 1:
+        ((key, amount),) = value.items()
+        if key in _CONTEXT_SHAPES:
+            try:
+                return _CONTEXT_SHAPES[key](amount)
+            except TeamConfigError as error:
+                raise problem(str(error), loc=(key,), value=amount) from None
+    raise ValueError(
+        f"expected a context policy, got {type_name(value)}; allowed: {_CONTEXT_ALLOWED}"
+    )
+
+
+def whole(minimum: int) -> Any:
+    """The type of a whole number >= `minimum`."""
+
+    def check(value: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"expected a whole number >= {minimum}, got {type_name(value)}")
+        return value
+
+    return Annotated[int, PlainValidator(check)]
+
+
+def _seconds(value: Any) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or value <= 0
+    ):
+        raise ValueError(f"expected a positive number of seconds, got {type_name(value)}")
+    return float(value)
+
+
+def _quorum(value: Any) -> float:
+    # The range depends on the number of branches: the factory checks it.
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(
+            "expected a count of branches (1, 2, ...) or a fraction (0 < q <= 1), "
+            f"got {type_name(value)}"
+        )
+    return value
+
+
+Seconds = Annotated[float, PlainValidator(_seconds)]
+"""The type of a positive number of seconds."""
+
+Quorum = Annotated[float, PlainValidator(_quorum)]
+"""The type of a quorum: a count of branches or a fraction."""
+
+Context = Annotated[ContextPolicy, PlainValidator(parse_context)]
+"""The type of a context policy."""

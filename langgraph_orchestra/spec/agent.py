@@ -1,0 +1,323 @@
+"""An agent of a team file: `AgentSpec`, its scripted model and its tools.
+
+The agent-level rules (name syntax and reserved names, retry and timeout ranges) are
+the `Agent` class's own: each field is checked by building an `Agent` with it, and the
+`Agent`'s refusal is the problem at that field. Approval and `on_error` values are the
+`Approval` and `OnError` types of `agents.py`.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import re
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, get_args
+
+from langchain_core.messages import AIMessage
+from langchain_core.tools import BaseTool
+from pydantic import (
+    Field,
+    PlainValidator,
+    SkipValidation,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from langgraph_orchestra.agents import Approval, OnError
+from langgraph_orchestra.spec._problems import (
+    Loc,
+    SpecModel,
+    allowed,
+    did_you_mean,
+    problems,
+    type_name,
+)
+from langgraph_orchestra.spec._values import (
+    MODEL_ALLOWED,
+    UNNAMED,
+    Context,
+    check_model_string,
+    refused_by_agent,
+)
+
+__all__ = ["AgentSpec", "ScriptedSpec", "ToolRef"]
+
+_REPLY_ALLOWED = "a string, {content: TEXT, tool_calls: [{name, args}]} or {error: TEXT}"
+_IMPORT_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
+
+
+def _a_list(value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"expected {what}, got {type_name(value)}")
+    return value
+
+
+# -- scripted models ------------------------------------------------------------------
+
+
+class _ToolCall(SpecModel):
+    """A tool call of a scripted reply."""
+
+    _expected: ClassVar[str] = "{name: TOOL, args: {...}}"
+    _missing: ClassVar[Mapping[str, str]] = {"name": "missing; give a string"}
+
+    name: str
+    """The tool's name."""
+    args: dict[str, Any] = Field(default_factory=dict)
+    """Its arguments."""
+    id: Any = None
+    """The call's id; made from its place in the file when not given."""
+
+
+class _Reply(SpecModel):
+    """A scripted reply with text and/or tool calls."""
+
+    content: str = ""
+    """The reply's text."""
+    tool_calls: tuple[_ToolCall, ...] = ()
+    """The tools it calls."""
+
+    @field_validator("tool_calls", mode="before")
+    @classmethod
+    def _calls(cls, value: Any) -> list[Any]:
+        return _a_list(value, "a list")
+
+
+def _reply(item: Any, info: ValidationInfo) -> str | AIMessage | Exception:
+    if isinstance(item, str):
+        return item
+    if not isinstance(item, Mapping):
+        raise ValueError(f"expected a reply, got {type_name(item)}; allowed: {_REPLY_ALLOWED}")
+    if "error" in item:
+        if set(item) != {"error"} or not isinstance(item["error"], str) or not item["error"]:
+            raise ValueError("an error reply is {error: TEXT} alone, with a non-empty text")
+        return RuntimeError(item["error"])
+    reply = _Reply.model_validate(item, context=info.context)
+    if not reply.content and not reply.tool_calls:
+        raise ValueError(f"empty reply; allowed: {_REPLY_ALLOWED}")
+    return AIMessage(
+        content=reply.content,
+        tool_calls=[
+            {
+                "name": call.name,
+                "args": call.args,
+                "id": str(call.id) if call.id is not None else None,
+            }
+            for call in reply.tool_calls
+        ],
+    )
+
+
+class ScriptedSpec(SpecModel):
+    """An offline model replaying `replies`, one per call (`ScriptedModel`).
+
+    In YAML: `{scripted: [replies], latency: SECONDS}`.
+    """
+
+    _missing: ClassVar[Mapping[str, str]] = {"scripted": "expected a list of replies, got nothing"}
+
+    replies: tuple[Annotated[str | AIMessage | Exception, PlainValidator(_reply)], ...] = Field(
+        alias="scripted"
+    )
+    """The replies: text, a message with tool calls, or an error the call raises."""
+    latency: float = 0.0
+    """Seconds each reply takes."""
+
+    @field_validator("replies", mode="before")
+    @classmethod
+    def _some(cls, value: Any) -> list[Any]:
+        replies = _a_list(value, "a list of replies")
+        if not replies:
+            raise ValueError("empty; give a list of at least one reply")
+        return replies
+
+    @field_validator("latency", mode="plain")
+    @classmethod
+    def _latency(cls, value: Any) -> float:
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+            or value < 0
+        ):
+            raise ValueError(f"expected seconds >= 0, got {type_name(value)}")
+        return float(value)
+
+
+# -- tools ----------------------------------------------------------------------------
+
+
+class ToolRef(SpecModel):
+    """A tool found by its import path."""
+
+    path: str
+    """The import path, `package.module:attr`."""
+    tool: SkipValidation[BaseTool | Callable[..., Any]]
+    """The imported tool: a `BaseTool` or a function."""
+
+    @property
+    def name(self) -> str:
+        """The tool's name as a model sees it."""
+        if isinstance(self.tool, BaseTool):
+            return self.tool.name
+        return str(getattr(self.tool, "__name__", type(self.tool).__name__))
+
+
+@contextmanager
+def _importable_from(folder: Path | None) -> Iterator[None]:
+    """Let modules in `folder` be imported, after everything on the Python path."""
+    entry = str(folder) if folder is not None else None
+    added = entry is not None and entry not in sys.path
+    if added:
+        sys.path.append(str(entry))
+        importlib.invalidate_caches()
+    try:
+        yield
+    finally:
+        if added:
+            sys.path.remove(str(entry))
+
+
+def _import_tool(value: Any, info: ValidationInfo) -> ToolRef:
+    """Import the tool at `value` (`package.module:attr`), also from the team's folder."""
+    if not isinstance(value, str) or not _IMPORT_PATH.match(value):
+        shown = f"'{value}'" if isinstance(value, str) else type_name(value)
+        raise ValueError(
+            f"{shown} is not an import path 'package.module:attr'; e.g. "
+            "'support_tools:lookup_order'"
+        )
+    module_name, attr = value.split(":", 1)
+    base = (info.context or {}).get("base")
+    with _importable_from(base):
+        try:
+            target: Any = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            missing = error.name or module_name
+            if module_name == missing or module_name.startswith(missing + "."):
+                raise ValueError(
+                    f"no module named '{missing}'; tool modules are imported from the "
+                    "Python path or the team file's folder"
+                ) from None
+            raise ValueError(f"importing module '{module_name}' failed: {error}") from None
+        except Exception as error:
+            raise ValueError(
+                f"importing module '{module_name}' failed: {type(error).__name__}: {error}"
+            ) from None
+    for i, part in enumerate(attr.split(".")):
+        if not hasattr(target, part):
+            owner = module_name if i == 0 else ".".join([module_name, *attr.split(".")[:i]])
+            names = [n for n in dir(target) if not n.startswith("_")]
+            raise ValueError(
+                f"'{owner}' has no attribute '{part}'{did_you_mean(part, names)}; "
+                "give the name of a tool it defines"
+            )
+        target = getattr(target, part)
+    if not isinstance(target, BaseTool) and (isinstance(target, type) or not callable(target)):
+        raise ValueError(
+            f"'{value}' is {type_name(target)}, not a tool; give a function or a langchain BaseTool"
+        )
+    return ToolRef(path=value, tool=target)
+
+
+# -- agents ---------------------------------------------------------------------------
+
+
+class AgentSpec(SpecModel):
+    """One agent of a team file (the YAML fields of `Agent`)."""
+
+    _expected: ClassVar[str] = "an agent mapping (name, model, ...)"
+    _missing: ClassVar[Mapping[str, str]] = {
+        "name": "missing; every agent needs a unique name",
+        "model": f"missing; {MODEL_ALLOWED}, or a top-level model",
+    }
+
+    name: str
+    """Unique name in the team."""
+    description: str = ""
+    """What it does."""
+    model: str | ScriptedSpec
+    """Its model: a `"provider:model"` string or a scripted model."""
+    instructions: str | None = None
+    """Its system prompt."""
+    tools: tuple[Annotated[ToolRef, PlainValidator(_import_tool)], ...] = ()
+    """Its tools."""
+    approval: Approval | None = None
+    """`before`, `after` or `both`: where a human approves."""
+    on_error: OnError = "raise"
+    """`raise`, `continue` or `escalate`."""
+    context: Context | None = None
+    """What it sees of the transcript; `None` for the pattern's default."""
+    retry: int | None = None
+    """Attempts per call."""
+    timeout: float | None = None
+    """Seconds per attempt."""
+
+    @field_validator("name", mode="after")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        refused_by_agent(name=value)
+        return value
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model(cls, value: Any, info: ValidationInfo) -> str | ScriptedSpec:
+        if isinstance(value, str):
+            return check_model_string(value)
+        if isinstance(value, Mapping):
+            if "scripted" not in value:
+                raise ValueError(f"a model mapping needs the key 'scripted'; {MODEL_ALLOWED}")
+            return ScriptedSpec.model_validate(value, context=info.context)
+        raise ValueError(f"expected a model, got {type_name(value)}; {MODEL_ALLOWED}")
+
+    @field_validator("tools", mode="before")
+    @classmethod
+    def _tools(cls, value: Any) -> list[Any]:
+        return _a_list(value, "a list of import paths")
+
+    @field_validator("approval", "on_error", mode="before")
+    @classmethod
+    def _choice(cls, value: Any, info: ValidationInfo) -> Any:
+        choices: tuple[str, ...] = get_args(Approval if info.field_name == "approval" else OnError)
+        if not isinstance(value, str) or value not in choices:
+            shown = f"'{value}'" if isinstance(value, str) else type_name(value)
+            hint = did_you_mean(value, choices) if isinstance(value, str) else ""
+            raise ValueError(f"{shown} is not allowed{hint}; allowed: {allowed(choices)}")
+        return value
+
+    @field_validator("retry", "timeout", mode="before")
+    @classmethod
+    def _agent_range(cls, value: Any, info: ValidationInfo) -> Any:
+        refused_by_agent(name=info.data.get("name", UNNAMED), **{str(info.field_name): value})
+        return value
+
+    @model_validator(mode="after")
+    def _scripted_calls(self) -> AgentSpec:
+        """Check that scripted tool calls name the agent's tools; give ids to calls."""
+        if not isinstance(self.model, ScriptedSpec):
+            return self
+        tools = [tool.name for tool in self.tools]
+        found: list[tuple[Loc, str, Any]] = []
+        for i, reply in enumerate(self.model.replies):
+            if not isinstance(reply, AIMessage):
+                continue
+            for j, call in enumerate(reply.tool_calls):
+                if call["name"] not in tools:
+                    message = (
+                        f"'{call['name']}' is not a tool of this agent"
+                        f"{did_you_mean(call['name'], tools)}; "
+                        f"allowed: {allowed(tools) or 'none (the agent has no tools)'}"
+                    )
+                    where = ("model", "scripted", i, "tool_calls", j, "name")
+                    found.append((where, message, call["name"]))
+                if call["id"] is None:
+                    # Stable across processes, unique in the team: a resumed thread's
+                    # replayed calls match the tool messages already in its transcript.
+                    call["id"] = f"call_{self.name}_{i}_{j}"
+        if found:
+            raise problems(found)
+        return self

@@ -1,0 +1,183 @@
+"""From a `TeamSpec` to the pattern's graph; the example teams."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from langchain_core.language_models import BaseChatModel
+from langgraph.graph import StateGraph
+
+from langgraph_orchestra.agents import Agent
+from langgraph_orchestra.errors import SpecError, TeamConfigError
+from langgraph_orchestra.models import chat_model
+from langgraph_orchestra.spec._problems import SPEC_HINT, allowed, did_you_mean
+from langgraph_orchestra.spec._values import check_model_string
+from langgraph_orchestra.spec.agent import AgentSpec, ScriptedSpec
+from langgraph_orchestra.spec.patterns import PATTERNS
+from langgraph_orchestra.spec.team import TeamSpec, load_spec
+
+__all__ = ["build_team", "example_path", "examples_dir", "sample_team", "validate_spec"]
+
+
+def _to_agent(spec: AgentSpec, model: BaseChatModel) -> Agent:
+    return Agent(
+        spec.name,
+        spec.description,
+        model=model,
+        instructions=spec.instructions,
+        tools=[t.tool for t in spec.tools],
+        approval=spec.approval,
+        on_error=spec.on_error,
+        context=spec.context,
+        retry=spec.retry,
+        timeout=spec.timeout,
+    )
+
+
+def _build(
+    spec: TeamSpec, model_for: Callable[[AgentSpec], BaseChatModel], *, source: str
+) -> StateGraph[Any, Any, Any, Any]:
+    """Create the agents (model errors propagate), then call the pattern's factory."""
+    pattern = PATTERNS[spec.pattern]
+    agents = [_to_agent(a, model_for(a)) for a in spec.agents]
+    options = {
+        key: _to_agent(value, model_for(value)) if isinstance(value, AgentSpec) else value
+        for key, value in spec.options.items()
+    }
+    try:
+        return pattern.factory(agents, **options)
+    except TeamConfigError as error:
+        raise SpecError(
+            [f"{source}: {spec.pattern}: {error}"], hint=SPEC_HINT.format(source=source)
+        ) from error
+
+
+def build_team(
+    spec: TeamSpec,
+    *,
+    model_override: str | BaseChatModel | None = None,
+    base_url: str | None = None,
+    consumed: Mapping[str, int] | None = None,
+) -> StateGraph[Any, Any, Any, Any]:
+    """Build the pattern's uncompiled graph for `spec`.
+
+    Args:
+        spec: The team.
+        model_override: A `"provider:model"` string (or a chat model) used by every
+            agent instead of its own.
+        base_url: The base URL of an OpenAI-compatible server (Ollama, vLLM,
+            llama.cpp) for `openai:` models; no API key is needed then.
+        consumed: Scripted replies already used, per agent, so a thread resumed in a
+            new process goes on where its scripts stopped.
+
+    Returns:
+        The graph; compile it with a checkpointer.
+
+    Raises:
+        ModelSetupError: A model's provider package or API key is missing.
+        SpecError: `model_override` is malformed, or the pattern factory refused the team.
+        TeamConfigError: A model could not be created.
+
+    Example:
+        ```python
+        graph = build_team(load_spec("team.yaml"), model_override="openai:gpt-4o-mini")
+        app = graph.compile(checkpointer=saver)
+        ```
+    """
+    if isinstance(model_override, str):
+        try:
+            check_model_string(model_override)
+        except ValueError as error:
+            raise SpecError(
+                [f"--model: {error}"],
+                hint="give --model as 'provider:model', e.g. openai:gpt-4o-mini",
+            ) from None
+    used = consumed or {}
+
+    def model_for(agent: AgentSpec) -> BaseChatModel:
+        if model_override is not None:
+            return chat_model(model_override, base_url=base_url)
+        if isinstance(agent.model, ScriptedSpec):
+            from langgraph_orchestra.testing import ScriptedModel
+
+            replies = list(agent.model.replies[used.get(agent.name, 0) :])
+            return ScriptedModel(replies, name=agent.name, latency=agent.model.latency)
+        return chat_model(agent.model, base_url=base_url)
+
+    source = str(spec.source) if spec.source else spec.name
+    return _build(spec, model_for, source=source)
+
+
+def validate_spec(path: str | os.PathLike[str]) -> TeamSpec:
+    """Check a team file fully: its fields, then the pattern factory's own checks.
+
+    The factory runs with a stand-in for every model, so no provider package, API key
+    or network is needed.
+
+    Raises:
+        SpecError: Listing the problems found.
+    """
+    spec = load_spec(path)
+    from langgraph_orchestra.testing import ScriptedModel
+
+    _build(spec, lambda agent: ScriptedModel([], name=agent.name), source=str(path))
+    return spec
+
+
+# -- examples -----------------------------------------------------------------------
+
+
+def examples_dir() -> Path | None:
+    """Return the folder of the example teams, or `None` if they are not installed.
+
+    Looks inside the package (a wheel that bundles them) and next to it (a source
+    checkout or an editable install).
+    """
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "examples", package.parent / "examples"):
+        if (candidate / PATTERNS["sequential"].example).is_file():
+            return candidate
+    return None
+
+
+def _unknown_pattern(pattern: str, hint: str) -> SpecError:
+    names = sorted(PATTERNS)
+    return SpecError(
+        [f"unknown pattern '{pattern}'{did_you_mean(pattern, names)}; allowed: {allowed(names)}"],
+        hint=hint,
+    )
+
+
+def example_path(pattern: str) -> Path:
+    """Return the example team file of `pattern`.
+
+    Raises:
+        SpecError: The pattern is unknown, or the examples are not installed.
+    """
+    if pattern not in PATTERNS:
+        raise _unknown_pattern(pattern, "list the patterns with: orchestra demo --help")
+    folder = examples_dir()
+    if folder is None:
+        raise SpecError(
+            ["the example teams are not installed (no examples/ folder next to the package)"],
+            hint="run from a clone of the repository: pip install -e .",
+        )
+    return folder / PATTERNS[pattern].example
+
+
+def sample_team(pattern: str) -> StateGraph[Any, Any, Any, Any]:
+    """Build a small built-in team of `pattern` (two agents), for drawing.
+
+    Raises:
+        SpecError: The pattern is unknown.
+    """
+    if pattern not in PATTERNS:
+        raise _unknown_pattern(pattern, "give a team file or one of the pattern names")
+    agents = [
+        Agent("first", "The first agent", runnable=lambda messages: "first"),
+        Agent("second", "The second agent", runnable=lambda messages: "second"),
+    ]
+    return PATTERNS[pattern].factory(agents)

@@ -1,0 +1,164 @@
+"""The one model factory: provider packages, API keys and base URLs, checked up front."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+from typing import Any
+
+import pytest
+
+from langgraph_orchestra import Agent, ModelSetupError, TeamConfigError
+from langgraph_orchestra.agents import AgentRunner
+from langgraph_orchestra.models import chat_model
+from langgraph_orchestra.testing import ScriptedModel
+from langgraph_orchestra.tracing import DEFAULT_PRICES
+
+needs_no_openai = pytest.mark.skipif(
+    importlib.util.find_spec("langchain_openai") is not None,
+    reason="langchain-openai is installed",
+)
+
+
+def runner(agent: Agent) -> AgentRunner:
+    return AgentRunner(agent, prices=DEFAULT_PRICES)
+
+
+def package(present: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `langchain_openai` look installed or not."""
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        if name == "langchain_openai":
+            return object() if present else None
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+
+
+def fake_init_chat_model(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, dict[str, Any]]]:
+    import langchain.chat_models
+
+    created: list[tuple[str, dict[str, Any]]] = []
+
+    def init_chat_model(model: str, **kwargs: Any) -> ScriptedModel:
+        created.append((model, kwargs))
+        return ScriptedModel([])
+
+    monkeypatch.setattr(langchain.chat_models, "init_chat_model", init_chat_model)
+    return created
+
+
+def test_a_chat_model_is_returned_as_it_is() -> None:
+    model = ScriptedModel([])
+    assert chat_model(model, base_url="http://x") is model
+
+
+def test_missing_provider_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    package(False, monkeypatch)
+    with pytest.raises(ModelSetupError) as caught:
+        chat_model("openai:gpt-4o-mini")
+    assert str(caught.value) == (
+        "model 'openai:gpt-4o-mini' needs the langchain-openai package, which is not installed"
+    )
+    assert caught.value.hint == 'pip install "langgraph-orchestra[openai]"'
+
+
+def test_missing_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    package(True, monkeypatch)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ModelSetupError) as caught:
+        chat_model("openai:gpt-4o-mini")
+    assert str(caught.value) == (
+        "model 'openai:gpt-4o-mini' needs the OPENAI_API_KEY environment variable, which is not set"
+    )
+    assert caught.value.hint == "export OPENAI_API_KEY=..."
+
+
+def test_an_owner_begins_the_message_and_gets_the_fix_in_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    package(True, monkeypatch)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(ModelSetupError) as caught:
+        chat_model("openai:gpt-4o-mini", owner="Agent 'writer'")
+    assert str(caught.value) == (
+        "Agent 'writer' model 'openai:gpt-4o-mini' needs the OPENAI_API_KEY environment "
+        "variable, which is not set: run export OPENAI_API_KEY=..."
+    )
+
+
+def test_base_url_needs_no_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    package(True, monkeypatch)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    created = fake_init_chat_model(monkeypatch)
+    chat_model("openai:llama3.1", base_url="http://127.0.0.1:11434/v1")
+    # a local server needs no key: a placeholder satisfies the OpenAI client
+    assert created == [
+        ("openai:llama3.1", {"base_url": "http://127.0.0.1:11434/v1", "api_key": "not-needed"})
+    ]
+
+
+def test_a_present_api_key_is_left_to_the_client(monkeypatch: pytest.MonkeyPatch) -> None:
+    package(True, monkeypatch)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    created = fake_init_chat_model(monkeypatch)
+    chat_model("openai:gpt-4o-mini")
+    assert created == [("openai:gpt-4o-mini", {})]
+
+
+# --- through an Agent ----------------------------------------------------------------
+
+
+@needs_no_openai
+@pytest.mark.parametrize("model", ["openai:gpt-4o-mini", "gpt-4o-mini"])
+def test_openai_model_string_without_the_extra_gives_the_pip_hint(model: str) -> None:
+    agent = Agent("a", model=model)  # a string is only resolved when the team is built
+    with pytest.raises(ModelSetupError) as caught:
+        runner(agent)
+    assert str(caught.value) == (
+        f"Agent 'a' model '{model}' needs the langchain-openai package, which is not "
+        'installed: run pip install "langgraph-orchestra[openai]"'
+    )
+    assert caught.value.hint == 'pip install "langgraph-orchestra[openai]"'
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("langchain_anthropic") is not None,
+    reason="langchain-anthropic is installed",
+)
+def test_other_provider_string_names_its_package() -> None:
+    with pytest.raises(ModelSetupError) as caught:
+        runner(Agent("a", model="anthropic:claude-sonnet-4"))
+    assert str(caught.value) == (
+        "Agent 'a' model 'anthropic:claude-sonnet-4' needs the langchain-anthropic package, "
+        "which is not installed: run pip install langchain-anthropic"
+    )
+
+
+@pytest.mark.skipif(
+    importlib.util.find_spec("langchain_cohere") is not None,
+    reason="langchain-cohere is installed",
+)
+def test_a_provider_without_setup_names_the_package_init_chat_model_missed() -> None:
+    with pytest.raises(ModelSetupError) as caught:
+        chat_model("cohere:command-r")
+    assert str(caught.value) == (
+        "model 'cohere:command-r' needs the langchain-cohere package, which is not installed"
+    )
+    assert caught.value.hint == "pip install langchain-cohere"
+    assert isinstance(caught.value.__cause__, ImportError)
+
+
+def test_unknown_provider_string_is_a_config_error() -> None:
+    with pytest.raises(
+        TeamConfigError,
+        match=r"^Agent 'a' model 'nope:x' could not be created: Unable to infer model provider",
+    ) as caught:
+        runner(Agent("a", model="nope:x"))
+    assert not isinstance(caught.value, ModelSetupError)
+
+
+def test_unknown_provider_is_refused_without_an_owner() -> None:
+    with pytest.raises(TeamConfigError, match=re.escape("model 'nope:x' could not be created: ")):
+        chat_model("nope:x")
