@@ -30,3 +30,5 @@ def team_graph(pattern: str) -> StateGraph[Any, Any, Any, Any]:
 
 sequential = team_graph("sequential")
 concurrent = team_graph("concurrent")
+group_chat = team_graph("group_chat")
+maker_checker = team_graph("maker_checker")

@@ -31,11 +31,13 @@ from langgraph.types import Command, StateSnapshot, StreamMode
 from langgraph_orchestra.errors import DecisionError, TeamConfigError, UnknownThreadError
 from langgraph_orchestra.nodes.approval import ApprovalDecision
 from langgraph_orchestra.nodes.escalation import EscalationDecision
+from langgraph_orchestra.nodes.human import HumanTurn
 from langgraph_orchestra.state.records import Usage
 from langgraph_orchestra.state.reducers import add_usage
 
 __all__ = [
     "THREAD_STATUSES",
+    "Decision",
     "PendingInterrupt",
     "RunEvent",
     "RunInfo",
@@ -73,10 +75,20 @@ _SPECIAL = frozenset({_INTERRUPT, _RESUME, _ERROR})
 # updates replayed from the cache.
 _NOT_NODES = frozenset({_INTERRUPT, "__metadata__"})
 
-_KIND_NAMES = {"approval": "an approval", "exception": "a failed agent's escalation"}
+_KIND_NAMES = {
+    "approval": "an approval",
+    "exception": "a failed agent's escalation",
+    "human_turn": "a person's turn",
+}
+# How the command line decides each kind of interrupt, for hints.
+_KIND_FLAGS = {
+    "approval": "--approve, --reject TEXT, --edit FILE or --answer TEXT",
+    "exception": "--retry, --skip, --supply TEXT or --abort",
+    "human_turn": "--say TEXT",
+}
 
-Decision: TypeAlias = ApprovalDecision | EscalationDecision
-"""A human's decision on a pending interrupt."""
+Decision: TypeAlias = ApprovalDecision | EscalationDecision | HumanTurn
+"""A human's decision on a pending interrupt (a person's message for a human seat)."""
 
 
 @dataclass(frozen=True)
@@ -125,17 +137,17 @@ class PendingInterrupt:
     id: str
     """The interrupt's id (resume it with `Command(resume={id: decision})`)."""
     value: Mapping[str, Any]
-    """An `ApprovalRequest` or an `EscalationRequest`."""
+    """An `ApprovalRequest`, an `EscalationRequest` or a `HumanTurnRequest`."""
 
     @property
     def kind(self) -> str:
-        """`"approval"`, `"exception"`, or the value's `type`."""
+        """`"approval"`, `"exception"`, `"human_turn"`, or the value's `type`."""
         return str(self.value.get("type", "unknown"))
 
     @property
     def agent(self) -> str:
-        """The agent concerned."""
-        return str(self.value.get("agent", "?"))
+        """The agent concerned (for a human turn, the seat's name)."""
+        return str(self.value.get("agent") or self.value.get("participant") or "?")
 
 
 @dataclass(frozen=True)
@@ -567,14 +579,21 @@ def resume_value(
     """Return the `Command` that applies `decision` to the pending interrupts.
 
     Approval decisions go to approval requests, escalation decisions to escalated
-    failures. With `interrupt_id` (or a unique prefix of it) only that interrupt is
-    resumed; otherwise every pending interrupt of the decision's kind is.
+    failures, a `HumanTurn` (a person's message) to a human seat's turn. With
+    `interrupt_id` (or a unique prefix of it) only that interrupt is resumed; otherwise
+    every pending interrupt of the decision's kind is.
 
     Raises:
         DecisionError: Nothing is pending, the id matches no (or several) interrupts,
             or the decision does not fit the interrupts.
     """
-    kind = "approval" if isinstance(decision, ApprovalDecision) else "exception"
+    kind = (
+        "approval"
+        if isinstance(decision, ApprovalDecision)
+        else "human_turn"
+        if isinstance(decision, HumanTurn)
+        else "exception"
+    )
     if not interrupts:
         raise DecisionError(
             "the thread has no pending interrupt",
@@ -593,11 +612,8 @@ def resume_value(
     matching = [i for i in targets if i.kind == kind]
     if not matching:
         waiting = ", ".join(f"{_KIND_NAMES.get(i.kind, i.kind)} ({i.agent})" for i in targets)
-        flags = (
-            "--retry, --skip, --supply TEXT or --abort"
-            if kind == "approval"
-            else "--approve, --reject TEXT, --edit FILE or --answer TEXT"
-        )
+        kinds = dict.fromkeys(i.kind for i in targets if i.kind in _KIND_FLAGS)
+        flags = "; or ".join(_KIND_FLAGS[k] for k in kinds) or "Command(resume=...)"
         raise DecisionError(
             f"the decision is for {_KIND_NAMES[kind]}, but the thread waits for {waiting}",
             hint=f"decide it with {flags}",
@@ -677,6 +693,14 @@ def describe_audit(record: Mapping[str, Any]) -> str:
 
 
 def _describe_routing(detail: Mapping[str, Any]) -> str:
+    if "speaker" in detail and "selector" in detail:  # a group chat's manager
+        taken = int(detail.get("round", 0))
+        who = (
+            f"{detail['speaker']} speaks in round {taken + 1}"
+            if detail["speaker"]
+            else f"the chat ends after round {taken}"
+        )
+        return f"{who} ({detail['selector']}): {detail.get('reason', '')}"
     if "dispatched" in detail and "decision" not in detail:
         return f"dispatched to {', '.join(map(str, detail['dispatched']))}"
     if "succeeded" in detail:

@@ -126,11 +126,53 @@ def test_demo_of_another_pattern() -> None:
     assert "✓ release_manager approval: approve by demo" in result.stdout
 
 
+def test_demo_of_a_group_chat() -> None:
+    result = invoke("demo", "group_chat", "--store", "g.db")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for expected in (
+        "orchestra demo · group_chat · team 'launch-note'",
+        "→ writer speaks in round 1 (llm): Nothing is written yet, so the writer drafts first.",
+        "→ critic speaks in round 2 (llm): The draft exists and needs a critical read.",
+        "⏸ editor's output waits for approval",
+        "↻ resuming thread launch-note-",
+        "✓ editor approval: approve by demo",
+        "■ run ended: completed",
+        "final answer · completed",
+        "orchestra demo maker_checker",  # the next demo to try
+    ):
+        assert expected in out, expected
+    usage = {
+        cells[1].strip(): cells[2].strip()
+        for line in out.splitlines()
+        if len(cells := line.split("│")) > 3
+    }
+    # the manager's four choices are counted like the agents' turns
+    assert {k: usage[k] for k in ("manager", "writer", "critic", "editor", "total")} == {
+        "manager": "4",
+        "writer": "2",
+        "critic": "1",
+        "editor": "1",
+        "total": "8",
+    }
+
+
+def test_demo_of_maker_checker_runs_without_a_pause() -> None:
+    result = invoke("demo", "maker_checker", "--store", "m.db")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "⏸" not in out and "↻ resuming" not in out
+    assert "■ run ended: approved" in out
+    assert "final answer · approved" in out
+    assert "- Changed: macOS 11 is no longer supported" in out
+
+
 def test_demo_of_an_unknown_pattern() -> None:
     result = invoke("demo", "swarm")
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        "error: unknown pattern 'swarm'; allowed: concurrent, sequential",
+        "error: unknown pattern 'swarm'; allowed: concurrent, group_chat, "
+        "maker_checker, sequential",
         "hint: list the patterns with: orchestra demo --help",
     ]
 
@@ -212,6 +254,62 @@ def test_interactive_run_asks_for_decisions() -> None:
     actions = [r["detail"]["action"] for r in data["audit"] if r["kind"] == "approval"]
     assert actions == ["reject", "edit"]
     assert [m["content"] for m in data["messages"] if m["name"] == "writer"][-1] == "Final text."
+
+
+HUMAN_SEAT = """
+    pattern: group_chat
+    options: {human: ana, max_rounds: 3}
+    agents:
+      - {name: writer, model: {scripted: [draft]}}
+      - {name: critic, model: {scripted: [too long]}}
+    """
+
+
+def test_a_persons_turn_is_shown_then_said_with_say() -> None:
+    path = team(HUMAN_SEAT)
+    result = invoke("run", path, "-i", "a tagline", "--thread", "h1")
+    assert result.exit_code == 3, result.output
+    assert "⏸ ana's turn to speak (round 3)" in result.stdout
+    assert resume_line(result.stdout, "--say") == [
+        "orchestra", "resume", "h1", "--say", "your message"
+    ]  # fmt: skip
+    shown_text = invoke("show", "h1").stdout
+    assert "⏸ ana's turn to speak (round 3)" in shown_text
+    assert "too long" in shown_text  # the latest message, to answer
+    assert "continue with: orchestra resume h1 --say 'your message'" in shown_text
+    [pending] = shown("h1")["interrupts"]
+    assert {k: v for k, v in pending.items() if k != "id"} == {
+        "type": "human_turn",
+        "participant": "ana",
+        "last": "too long",
+        "round": 2,
+    }
+
+    wrong = invoke("resume", "h1", "--approve")
+    assert wrong.exit_code == 2
+    assert wrong.stderr.splitlines() == [
+        "error: the decision is for an approval, but the thread waits for a person's turn (ana)",
+        "hint: decide it with --say TEXT",
+    ]
+    blank = invoke("resume", "h1", "--say", " ")
+    assert blank.exit_code == 2
+    assert blank.stderr.splitlines()[0] == "error: --say: the message is blank"
+
+    done = invoke("resume", "h1", "--say", "Shorter, please.")
+    assert done.exit_code == 0, done.output
+    assert "■ run ended: max_rounds" in done.stdout
+    data = shown("h1")
+    assert [(m["name"], m["content"]) for m in data["messages"]][-1] == ("ana", "Shorter, please.")
+    assert ("turn", "ana") in [(r["kind"], r["agent"]) for r in data["audit"]]
+
+
+def test_interactive_run_asks_a_person_for_their_message() -> None:
+    path = team(HUMAN_SEAT)
+    result = invoke("run", path, "-i", "a tagline", "--interactive", input="Make it rhyme.\n")
+    assert result.exit_code == 0, result.output
+    assert "ana says" in result.stdout
+    thread = result.stdout.split("· thread ")[-1].split()[0]
+    assert shown(thread)["messages"][-1]["content"] == "Make it rhyme."
 
 
 def test_escalated_failure_and_its_decisions() -> None:
@@ -335,20 +433,22 @@ def test_failed_run_exits_1_and_shows_failed() -> None:
             [
                 "error: give one decision, got --approve, --retry",
                 "hint: approvals: --approve, --reject TEXT, --edit FILE, --answer TEXT; "
-                "escalated failures: --retry, --skip, --supply TEXT, --abort",
+                "escalated failures: --retry, --skip, --supply TEXT, --abort; a person's turn: "
+                "--say TEXT",
             ],
         ),
         (
             ["resume", "t", "--answer", ""],
             [
-                "error: --answer: Value error, action 'respond' needs a non-empty 'content'",
+                "error: --answer: action 'respond' needs a non-empty 'content'",
                 "hint: give a non-empty text (or file) for the decision",
             ],
         ),
         (
             ["graph", "swarm"],
             [
-                "error: unknown pattern 'swarm'; allowed: concurrent, sequential",
+                "error: unknown pattern 'swarm'; allowed: concurrent, group_chat, "
+                "maker_checker, sequential",
                 "hint: give a team file or one of the pattern names",
             ],
         ),
@@ -463,7 +563,7 @@ def test_validate() -> None:
     assert bad.exit_code == 2
     assert bad.stderr.splitlines() == [
         "error: bad.yaml: pattern: unknown pattern 'sequencial' (did you mean 'sequential'?); "
-        "allowed: concurrent, sequential",
+        "allowed: concurrent, group_chat, maker_checker, sequential",
         "error: bad.yaml: agents[0].model: 'x' is not a 'provider:model' string; give "
         "'provider:model' (e.g. 'openai:gpt-4o-mini') or {scripted: [replies]}",
         "hint: fix the team file, then check it with: orchestra validate bad.yaml",
@@ -550,3 +650,4 @@ def test_resume_has_a_flag_for_every_decision_action() -> None:
     for action in (*APPROVAL_ACTIONS, *ESCALATION_ACTIONS):
         flag = "--answer" if action == "respond" else f"--{action}"
         assert flag in help_text, action
+    assert "--say" in help_text  # a person's turn in a group chat

@@ -32,16 +32,18 @@ def test_every_pattern_has_an_example() -> None:
 
 @dataclass(frozen=True)
 class Expected:
-    """Where an example team pauses for approval and how it ends once approved."""
+    """Where an example team pauses for approval (if it does) and how it ends."""
 
-    pause: dict[str, Any]
-    """The one approval request the run stops at."""
+    pause: dict[str, Any] | None
+    """The one approval request the run stops at; `None` if it runs through."""
     final: str
-    """The answer after the approval."""
+    """The answer (after the approval)."""
     audit: list[tuple[str, str | None]]
     """The audit trail as (kind, agent)."""
     calls: dict[str, int]
     """Model calls per participant."""
+    stop_reason: str = "completed"
+    """Why the run ends."""
 
 
 SUPPORT_DRAFT = (
@@ -54,6 +56,11 @@ RELEASE_DECISION = (
     "GO, with conditions: (1) ship behind the checkout-v2 flag at 5% and ramp after 24 h "
     "clean; (2) rotate the staging API key before launch (security); (3) keep the rollback "
     "runbook owner on call Friday (reliability)."
+)
+LAUNCH_NOTE = (
+    "Acme Sync 2.0 is available today on every plan. Work offline and your changes sync as "
+    "soon as you reconnect; your files are encrypted end to end; and sync is 40% faster than "
+    "in 1.x. READY TO PUBLISH"
 )
 APPROVAL_ACTIONS = ["approve", "reject", "edit", "respond"]
 
@@ -106,6 +113,52 @@ EXPECTED = {
         ],
         calls={"security": 1, "reliability": 1, "product": 1, "release_manager": 1},
     ),
+    "group_chat": Expected(
+        pause={
+            "type": "approval",
+            "agent": "editor",
+            "when": "after",
+            "content": LAUNCH_NOTE,
+            "actions": APPROVAL_ACTIONS,
+            "revision": 0,
+            "max_revisions": 3,
+        },
+        final=LAUNCH_NOTE,  # the editor mentions READY TO PUBLISH: the termination
+        audit=[
+            ("routing", "manager"),
+            ("turn", "writer"),
+            ("routing", "manager"),
+            ("turn", "critic"),
+            ("routing", "manager"),
+            ("turn", "writer"),
+            ("routing", "manager"),
+            ("turn", "editor"),
+            ("approval", "editor"),
+            ("termination", None),
+        ],
+        calls={"manager": 4, "writer": 2, "critic": 1, "editor": 1},
+    ),
+    "maker_checker": Expected(
+        pause=None,
+        final=(
+            "- Fixed: folders no longer appear twice on Windows.\n"
+            "- New: Acme Sync speaks Dutch and Polish.\n"
+            "- Changed: macOS 11 is no longer supported; update to macOS 12 or later."
+        ),
+        audit=[
+            ("routing", "manager"),
+            ("turn", "writer"),
+            ("routing", "manager"),
+            ("turn", "checker"),  # revise
+            ("routing", "manager"),
+            ("turn", "writer"),
+            ("routing", "manager"),
+            ("turn", "checker"),  # approve
+            ("termination", None),
+        ],
+        calls={"writer": 2, "checker": 2},
+        stop_reason="approved",
+    ),
 }
 
 
@@ -113,11 +166,13 @@ def _run_to_the_end(graph: StateGraph[Any, Any, Any, Any], task: str, expected: 
     """Run `graph` offline: it pauses where expected, then ends as expected once approved."""
     app = graph.compile(checkpointer=InMemorySaver())
     config: RunnableConfig = {"configurable": {"thread_id": "example"}}
-    app.invoke({"messages": [("user", task)]}, config)
-    assert [i.value for i in app.get_state(config).interrupts] == [expected.pause]
+    result = app.invoke({"messages": [("user", task)]}, config)
+    pauses = [i.value for i in app.get_state(config).interrupts]
+    assert pauses == ([expected.pause] if expected.pause is not None else [])
 
-    result = app.invoke(Command(resume={"action": "approve", "reviewer": "test"}), config)
-    assert (result["final"], result["stop_reason"]) == (expected.final, "completed")
+    if expected.pause is not None:
+        result = app.invoke(Command(resume={"action": "approve", "reviewer": "test"}), config)
+    assert (result["final"], result["stop_reason"]) == (expected.final, expected.stop_reason)
     assert audit_trail(result) == expected.audit
     assert {name: u["calls"] for name, u in result["usage"].items()} == expected.calls
     after = app.get_state(config)

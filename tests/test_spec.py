@@ -87,12 +87,12 @@ MALFORMED = {
         f"pattern: sequental\nagents: [{GOOD_AGENT}]\n",
         [
             "team.yaml: pattern: unknown pattern 'sequental' (did you mean 'sequential'?); "
-            "allowed: concurrent, sequential"
+            "allowed: concurrent, group_chat, maker_checker, sequential"
         ],
     ),
     "missing pattern": (
         f"agents: [{GOOD_AGENT}]\n",
-        ["team.yaml: pattern: missing; allowed: concurrent, sequential"],
+        ["team.yaml: pattern: missing; allowed: concurrent, group_chat, maker_checker, sequential"],
     ),
     "missing agents, misspelt key": (
         f"pattern: sequential\nagent: [{GOOD_AGENT}]\n",
@@ -170,7 +170,8 @@ MALFORMED = {
         "pattern: sequential\nagents: [{name: w, model: {scripted: [3, {error: ''}]}}]\n",
         [
             "team.yaml: agents[0].model.scripted[0]: expected a reply, got 3; allowed: a "
-            "string, {content: TEXT, tool_calls: [{name, args}]} or {error: TEXT}",
+            "string, {content: TEXT, tool_calls: [{name, args}]}, {error: TEXT} or a "
+            "structured reply {field: value, ...}",
             "team.yaml: agents[0].model.scripted[1]: an error reply is {error: TEXT} alone, "
             "with a non-empty text",
         ],
@@ -232,7 +233,7 @@ MALFORMED = {
         f"pattern: sequential\noptions: {{aggregator: vote}}\nagents: [{GOOD_AGENT}]\n",
         [
             "team.yaml: options.aggregator: not an option of pattern 'sequential'; allowed: "
-            "context, max_revisions"
+            "context, max_revisions, termination"
         ],
     ),
     "bad option values": (
@@ -489,14 +490,16 @@ def test_malformed_model_override() -> None:
 
 
 def test_patterns_registry_and_samples() -> None:
-    assert sorted(PATTERNS) == ["concurrent", "sequential"]
+    assert sorted(PATTERNS) == ["concurrent", "group_chat", "maker_checker", "sequential"]
     for name, pattern in PATTERNS.items():
         assert example_path(name).name == pattern.example
         nodes = set(sample_team(name).compile().get_graph().nodes)
         assert {"first", "second"} <= nodes
     with pytest.raises(SpecError) as caught:
         sample_team("swarm")
-    assert caught.value.problems == ["unknown pattern 'swarm'; allowed: concurrent, sequential"]
+    assert caught.value.problems == [
+        "unknown pattern 'swarm'; allowed: concurrent, group_chat, maker_checker, sequential"
+    ]
 
 
 def test_base_url_for_an_openai_compatible_server(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -581,7 +584,7 @@ def test_unknown_option_of_a_pattern_suggests_the_close_one() -> None:
     ) == [
         "team.yaml: options.quorom: not an option of pattern 'concurrent' (did you mean "
         "'quorum'?); allowed: aggregator, quorum, max_concurrency, timeout, context, "
-        "max_revisions"
+        "max_revisions, termination"
     ]
 
 
@@ -633,3 +636,266 @@ def test_a_pattern_is_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
     )
     nodes = set(build_team(spec).compile().get_graph().nodes)
     assert {"writer", "judge"} <= nodes
+
+
+# -- group chat, maker-checker, termination ---------------------------------------------
+
+GROUP_CHAT = """
+    pattern: group_chat
+    options:
+      selector: llm
+      manager_model:
+        scripted:
+          - {speaker: writer, reason: drafts first}
+          - {speaker: critic, reason: reviews the draft}
+      max_rounds: 2
+      allow_repeat: true
+      allowed_transitions: {writer: [critic], critic: [writer]}
+      final_from: writer
+      context: last
+      max_revisions: 1
+      termination: {text_mention: DONE, token_budget: 20000, cost_budget: 0.5, timeout: 600}
+    agents:
+      - {name: writer, model: {scripted: [draft]}}
+      - {name: critic, model: {scripted: [looks good]}}
+    """
+
+
+def test_group_chat_options_are_parsed() -> None:
+    from langgraph_orchestra import AnyOf, CostBudget, TextMention, Timeout
+    from langgraph_orchestra.spec import ModelOption
+
+    spec = load_spec(write(GROUP_CHAT))
+    options = dict(spec.options)
+    manager = options.pop("manager_model")
+    assert isinstance(manager, ModelOption) and manager.participant == "manager"
+    assert isinstance(manager.model, ScriptedSpec)
+    # structured replies stay mappings, for `with_structured_output`
+    assert manager.model.replies == (
+        {"speaker": "writer", "reason": "drafts first"},
+        {"speaker": "critic", "reason": "reviews the draft"},
+    )
+    assert options == {
+        "selector": "llm",
+        "max_rounds": 2,
+        "allow_repeat": True,
+        "allowed_transitions": {"writer": ("critic",), "critic": ("writer",)},
+        "final_from": "writer",
+        "context": "last",
+        "max_revisions": 1,
+        # the conditions in the file's order, any of which stops the run
+        "termination": AnyOf(
+            (
+                AnyOf((AnyOf((TextMention("DONE"), TokenBudget(20000))), CostBudget(0.5))),
+                Timeout(600),
+            )
+        ),
+    }
+
+
+def test_group_chat_runs_with_a_scripted_manager() -> None:
+    spec = load_spec(write(GROUP_CHAT))
+    result = build_team(spec).compile().invoke({"messages": [("user", "tagline")]})
+    assert (result["final"], result["stop_reason"]) == ("draft", "max_rounds")
+    assert {name: u["calls"] for name, u in result["usage"].items()} == {
+        "manager": 2,
+        "writer": 1,
+        "critic": 1,
+    }
+    reasons = [r["detail"]["reason"] for r in result["audit"] if r["kind"] == "routing"]
+    assert reasons == ["drafts first", "reviews the draft"]
+
+
+def test_the_model_override_and_consumed_replies_apply_to_the_manager() -> None:
+    from langgraph_orchestra.threads import consumed_replies
+
+    spec = load_spec(write(GROUP_CHAT.replace("{name: writer,", "{name: writer, approval: after,")))
+    config = {"configurable": {"thread_id": "1"}}
+    saver = InMemorySaver()
+    build_team(spec).compile(checkpointer=saver).invoke({"messages": [("user", "t")]}, config)
+    # Resumed by a fresh graph, as in another process: the manager's script goes on.
+    used = consumed_replies(saver.get_tuple(config).checkpoint["channel_values"])
+    assert used == {"manager": 1, "writer": 1}
+    app = build_team(spec, consumed=used).compile(checkpointer=saver)
+    result = app.invoke(Command(resume={"action": "approve"}), config)
+    reasons = [r["detail"]["reason"] for r in result["audit"] if r["kind"] == "routing"]
+    assert (reasons, result["stop_reason"]) == (["drafts first", "reviews the draft"], "max_rounds")
+    # One model for everyone, the manager included (its choices are structured replies).
+    model = ScriptedModel(
+        [
+            {"speaker": "critic", "reason": "r1"},
+            "critique",
+            {"speaker": "writer", "reason": "r2"},
+            "revised",
+        ]
+    )
+    result = (
+        build_team(spec, model_override=model)
+        .compile(checkpointer=InMemorySaver())
+        .invoke({"messages": [("user", "t")]}, config)
+    )
+    # the writer's revision now waits for approval
+    assert result["usage"]["manager"]["calls"] == 2
+    assert [m.text for m in result["messages"][1:]] == ["critique", "revised"]
+    model.assert_complete()
+
+
+def test_round_robin_group_chat_with_a_human_seat() -> None:
+    spec = load_spec(
+        write(
+            """
+            pattern: group_chat
+            options: {human: ana, max_rounds: 3, approvers: [critic]}
+            agents:
+              - {name: writer, model: {scripted: [draft]}}
+              - name: critic
+                model: {scripted: [{decision: revise, reasons: [shorter]}]}
+            """
+        )
+    )
+    app = build_team(spec).compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "1"}}
+    app.invoke({"messages": [("user", "tagline")]}, config)
+    [pending] = app.get_state(config).interrupts
+    assert pending.value["type"] == "human_turn" and pending.value["participant"] == "ana"
+    result = app.invoke(Command(resume={"content": "Ship it"}), config)
+    assert (result["final"], result["stop_reason"]) == ("draft", "max_rounds")
+    assert [(m.name, m.text) for m in result["messages"]][-1] == ("ana", "Ship it")
+
+
+GROUP_CHAT_ERRORS = {
+    "bad selector": (
+        "options: {selector: round-robin}",
+        [
+            "team.yaml: options.selector: unknown selector 'round-robin' (did you mean "
+            "'round_robin'?); allowed: round_robin, llm"
+        ],
+    ),
+    "bad termination key": (
+        "options: {termination: {text_mentions: DONE, cost_budget: -1}}",
+        [
+            "team.yaml: options.termination.text_mentions: unknown key (did you mean "
+            "'text_mention'?); allowed: text_mention, token_budget, cost_budget, timeout, "
+            "max_rounds",
+            "team.yaml: options.termination.cost_budget: CostBudget usd must be a positive "
+            "number, got -1",
+        ],
+    ),
+    "termination not a mapping": (
+        "options: {termination: DONE}",
+        [
+            "team.yaml: options.termination: expected a mapping of conditions, got 'DONE' (a "
+            "string); allowed keys: text_mention, token_budget, cost_budget, timeout, max_rounds"
+        ],
+    ),
+    "bad values": (
+        "options: {allow_repeat: yes please, approvers: critic, human: 3, "
+        "allowed_transitions: {writer: critic}, manager_model: gpt-4o}",
+        [
+            "team.yaml: options.allow_repeat: expected true or false, got 'yes please' (a string)",
+            "team.yaml: options.approvers: expected a list of names, got 'critic' (a string)",
+            "team.yaml: options.human: expected a participant's name, got 3",
+            "team.yaml: options.allowed_transitions.writer: expected a list of names, got "
+            "'critic' (a string)",
+            "team.yaml: options.manager_model: 'gpt-4o' is not a 'provider:model' string; "
+            "give 'provider:model' (e.g. 'openai:gpt-4o-mini') or {scripted: [replies]}",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "options, expected", GROUP_CHAT_ERRORS.values(), ids=GROUP_CHAT_ERRORS.keys()
+)
+def test_group_chat_option_problems(options: str, expected: list[str]) -> None:
+    agents = "agents: [{name: writer, model: {scripted: [x]}}, {name: critic, model: 'openai:o'}]"
+    assert problems_of(f"pattern: group_chat\n{options}\n{agents}\n") == expected
+
+
+FACTORY_ERRORS = {
+    "unknown name in allowed_transitions": (
+        "pattern: group_chat\noptions: {allowed_transitions: {writer: [editor]}}",
+        "team.yaml: group_chat: allowed_transitions['writer'] names unknown participant "
+        "'editor'; participants: ['writer', 'critic']",
+    ),
+    "human seat named like an agent": (
+        "pattern: group_chat\noptions: {human: critic}",
+        "team.yaml: group_chat: The human seat 'critic' has the name of an agent: give the "
+        "person another name",
+    ),
+    "llm selector without a manager model": (
+        "pattern: group_chat\noptions: {selector: llm}",
+        "team.yaml: group_chat: selector='llm' needs manager_model: the chat model that "
+        "picks speakers",
+    ),
+    "unknown approver": (
+        "pattern: group_chat\noptions: {approvers: [editor]}",
+        "team.yaml: group_chat: Unknown approver 'editor'; agents: ['writer', 'critic']",
+    ),
+    "maker-checker of three": (
+        "pattern: maker_checker\nagents: [{name: editor, model: {scripted: [x]}}]",
+        "team.yaml: maker_checker: needs exactly two agents, the maker then the checker; "
+        "got 3: writer, critic, editor",
+    ),
+}
+
+
+@pytest.mark.parametrize("text, expected", FACTORY_ERRORS.values(), ids=FACTORY_ERRORS.keys())
+def test_the_factory_refusals_name_the_pattern(text: str, expected: str) -> None:
+    head, _, more = text.partition("\nagents: [")
+    extra = f", {more[:-1]}" if more else ""
+    path = write(
+        f"{head}\nagents: [{{name: writer, model: {{scripted: [x]}}}}, "
+        f"{{name: critic, model: {{scripted: [x]}}}}{extra}]\n"
+    )
+    load_spec(path)  # the fields are fine; the factory refuses the team
+    with pytest.raises(SpecError) as caught:
+        validate_spec(path)
+    assert caught.value.problems == [expected]
+
+
+def test_maker_checker_from_a_team_file() -> None:
+    spec = load_spec(
+        write(
+            """
+            pattern: maker_checker
+            options: {max_revisions: 1, context: full, termination: {max_rounds: 9}}
+            agents:
+              - {name: maker, model: {scripted: [v1, v2]}}
+              - name: checker
+                model:
+                  scripted:
+                    - {decision: revise, reasons: [too long]}
+                    - {decision: revise, reasons: [still too long]}
+            """
+        )
+    )
+    result = build_team(spec).compile().invoke({"messages": [("user", "a note")]})
+    # the second "revise" is one more than max_revisions allows
+    assert (result["final"], result["stop_reason"]) == ("v2", "max_revisions")
+    assert result["usage"]["checker"]["calls"] == 2
+
+
+@pytest.mark.parametrize("pattern", ["sequential", "concurrent"])
+def test_termination_in_sequential_and_concurrent(pattern: str) -> None:
+    spec = load_spec(
+        write(
+            f"""
+            pattern: {pattern}
+            options: {{termination: {{token_budget: 1}}}}
+            agents:
+              - {{name: a, model: {{scripted: [A]}}}}
+              - {{name: b, model: {{scripted: [B]}}}}
+            """
+        )
+    )
+    assert spec.options["termination"] == TokenBudget(1)
+    app = build_team(spec).compile()
+    if pattern == "sequential":
+        # asked before each step: the first step's tokens spend the budget
+        result = app.invoke({"messages": [("user", "go")]})
+        assert (result["final"], result["stop_reason"]) == ("A", "budget")
+    else:
+        # asked when the branches are done: both answered, the budget stops the join
+        result = app.invoke({"messages": [("user", "go")]})
+        assert result["stop_reason"] == "budget"

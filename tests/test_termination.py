@@ -216,3 +216,13 @@ def test_function_condition_reads_the_run_counters() -> None:
     ).compile()
     team.invoke(task())
     assert seen == [0, 1, 2]  # asked before each step, after the previous one
+
+
+def test_a_second_run_is_not_judged_by_the_first_runs_rounds() -> None:
+    team = create_sequential(
+        [Agent(n, runnable=say(n.upper())) for n in ("a", "b", "c")], termination=MaxRounds(2)
+    ).compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "t"}}
+    assert team.invoke(task("one"), config)["round"] == 2
+    second = team.invoke(task("two"), config)
+    assert (second["final"], second["stop_reason"], second["round"]) == ("B", "max_rounds", 2)

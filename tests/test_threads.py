@@ -14,9 +14,12 @@ from langgraph_orchestra import (
     Agent,
     AgentError,
     ApprovalDecision,
+    DecisionError,
+    HumanTurn,
     TeamConfigError,
     UnknownThreadError,
     create_concurrent,
+    create_group_chat,
     create_sequential,
 )
 from langgraph_orchestra.testing import ScriptedModel
@@ -176,3 +179,58 @@ async def test_drive_needs_a_checkpointer() -> None:
 async def test_aread_thread_refuses_an_unknown_thread() -> None:
     with pytest.raises(UnknownThreadError, match=r"^no thread 'nope' in the store \("):
         await aread_thread(InMemorySaver(), "nope")
+
+
+def _with_a_person(saver: BaseCheckpointSaver[Any]) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """A group chat: the writer, then the person `ana`, then the writer again."""
+    return create_group_chat(
+        [Agent("writer", model=ScriptedModel(["Draft.", "Draft, shorter."]))],
+        human="ana",
+        allow_repeat=True,
+        max_rounds=3,
+    ).compile(checkpointer=saver)
+
+
+def test_a_human_turn_is_resumed_with_the_persons_message() -> None:
+    saver = InMemorySaver()
+    team = _with_a_person(saver)
+    config = run_config("t-human", RunInfo())
+    paused = drive(team, TASK, config)
+    assert paused.status == "waiting for approval"
+    [pending] = paused.interrupts
+    assert (pending.kind, pending.agent) == ("human_turn", "ana")
+    assert pending.value == {
+        "type": "human_turn",
+        "participant": "ana",
+        "last": "Draft.",
+        "round": 1,
+    }
+    command = resume_value(paused.interrupts, HumanTurn(content="Shorter, please."))
+    assert command.resume == {pending.id: {"content": "Shorter, please."}}
+    done = drive(team, command, config)
+    assert (done.final, done.stop_reason) == ("Draft, shorter.", "max_rounds")
+    assert [(m.name, m.text) for m in done.messages[1:]] == [
+        ("writer", "Draft."),
+        ("ana", "Shorter, please."),
+        ("writer", "Draft, shorter."),
+    ]
+
+
+def test_a_decision_of_another_kind_is_refused_for_a_human_turn() -> None:
+    saver = InMemorySaver()
+    paused = drive(_with_a_person(saver), TASK, run_config("t-human", RunInfo()))
+    with pytest.raises(DecisionError) as caught:
+        resume_value(paused.interrupts, APPROVE)
+    assert (str(caught.value), caught.value.hint) == (
+        "the decision is for an approval, but the thread waits for a person's turn (ana)",
+        "decide it with --say TEXT",
+    )
+    gated = _gated(saver)
+    config = run_config("t-gated", RunInfo())
+    waiting = drive(gated, TASK, config)
+    with pytest.raises(DecisionError) as caught:
+        resume_value(waiting.interrupts, HumanTurn(content="Hello"))
+    assert (str(caught.value), caught.value.hint) == (
+        "the decision is for a person's turn, but the thread waits for an approval (editor)",
+        "decide it with --approve, --reject TEXT, --edit FILE or --answer TEXT",
+    )

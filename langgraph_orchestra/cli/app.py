@@ -367,6 +367,14 @@ def resume(
     abort: Annotated[
         bool, typer.Option("--abort", help="Escalated failure: end the run with what it has.")
     ] = False,
+    say: Annotated[
+        str | None,
+        typer.Option(
+            "--say",
+            help="A person's turn in a group chat (a human seat): say this message.",
+            metavar="TEXT",
+        ),
+    ] = None,
     interrupt: Annotated[
         str | None,
         typer.Option(
@@ -399,8 +407,8 @@ def resume(
     """Continue a thread that waits for a decision (or retry a failed one).
 
     Approvals take --approve, --reject TEXT, --edit FILE or --answer TEXT; escalated
-    failures take --retry, --skip, --supply TEXT or --abort. Without a flag, the
-    decision is asked for in a terminal.
+    failures take --retry, --skip, --supply TEXT or --abort; a person's turn in a group
+    chat takes --say TEXT. Without a flag, the decision is asked for in a terminal.
     """
     console = output_console()
     who = reviewer or reviewer_name()
@@ -413,6 +421,7 @@ def resume(
         "skip": skip,
         "supply": supply,
         "abort": abort,
+        "say": say,
     }
     with _user_errors():
         decision = decision_from_flags(given, who)
@@ -644,10 +653,13 @@ def demo(
             decide=None,
         )
     while info.interrupts:
-        decisions = {
-            p.id: ask_decision(console, p, reviewer_name()) if ask else auto_decision(console, p)
-            for p in info.interrupts
-        }
+        with _user_errors():
+            decisions = {
+                p.id: ask_decision(console, p, reviewer_name())
+                if ask
+                else auto_decision(console, p)
+                for p in info.interrupts
+            }
         # Resume as another process would: reopen the store, rebuild the graph.
         console.print(
             f"[cyan]↻[/cyan] resuming thread {thread_id} from the store with a fresh graph"
@@ -667,9 +679,11 @@ def demo(
     print_final(console, info)
     console.print(audit_table(info), soft_wrap=False)
     console.print(usage_table(info), soft_wrap=False)
+    names = list(PATTERNS)
+    following = names[(names.index(pattern) + 1) % len(names)]
     console.print(
         f"[dim]next: orchestra show {thread_id} --audit --usage · orchestra threads · "
-        f"orchestra demo {'concurrent' if pattern == 'sequential' else 'sequential'}[/dim]"
+        f"orchestra demo {following}[/dim]"
     )
 
 

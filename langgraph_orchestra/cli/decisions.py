@@ -2,7 +2,8 @@
 
 The actions are those of `ApprovalDecision` (`APPROVAL_ACTIONS`) and `EscalationDecision`
 (`ESCALATION_ACTIONS`); each is a flag of `orchestra resume` named after it, except
-`respond`, which the command line calls `--answer`.
+`respond`, which the command line calls `--answer`. A human seat's turn (a group chat's
+person) is answered with `--say TEXT`, a `HumanTurn`.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ from rich.prompt import Prompt
 from langgraph_orchestra.errors import DecisionError
 from langgraph_orchestra.nodes.approval import APPROVAL_ACTIONS, ApprovalDecision
 from langgraph_orchestra.nodes.escalation import ESCALATION_ACTIONS, EscalationDecision
-from langgraph_orchestra.threads import PendingInterrupt
+from langgraph_orchestra.nodes.human import HumanTurn
+from langgraph_orchestra.threads import Decision, PendingInterrupt
 
 __all__ = [
     "ask_decision",
@@ -33,11 +35,13 @@ __all__ = [
     "reviewer_name",
 ]
 
-Decision = ApprovalDecision | EscalationDecision
+_SAY = "say"
+"""The action of a human seat's turn: say a message."""
 
 _ACTIONS: Mapping[str, Sequence[str]] = {
     "approval": APPROVAL_ACTIONS,
     "exception": ESCALATION_ACTIONS,
+    "human_turn": (_SAY,),
 }
 """The actions that decide each kind of interrupt."""
 
@@ -62,6 +66,7 @@ _TEXTS: Mapping[str, _Text] = {
     "edit": _Text("FILE", "replacement.txt", "replacement text"),
     "respond": _Text("TEXT", "your answer", "your answer"),
     "supply": _Text("TEXT", "the output to use", "output to use"),
+    _SAY: _Text("TEXT", "your message", "your message"),
 }
 
 
@@ -81,6 +86,8 @@ def _flags(actions: Sequence[str]) -> str:
 
 def _decision(action: str, text: str | None, reviewer: str) -> Decision:
     """Build the decision; the text is a rejection's feedback, else the content."""
+    if action == _SAY:
+        return HumanTurn(content=text or "")
     fields: dict[str, Any] = {"action": action, "reviewer": reviewer}
     if text is not None:
         fields["feedback" if action == "reject" else "content"] = text
@@ -106,7 +113,8 @@ def decision_from_flags(
         raise DecisionError(
             f"give one decision, got {', '.join(_flag(a) for a in chosen)}",
             hint=f"approvals: {_flags(APPROVAL_ACTIONS)}; "
-            f"escalated failures: {_flags(ESCALATION_ACTIONS)}",
+            f"escalated failures: {_flags(ESCALATION_ACTIONS)}; a person's turn: "
+            f"{_flags([_SAY])}",
         )
     if not chosen:
         return None
@@ -128,7 +136,7 @@ def decision_from_flags(
         return _decision(action, text, reviewer)
     except ValidationError as error:
         raise DecisionError(
-            f"{_flag(action)}: {error.errors()[0]['msg']}",
+            f"{_flag(action)}: {error.errors()[0]['msg'].removeprefix('Value error, ')}",
             hint="give a non-empty text (or file) for the decision",
         ) from None
 
@@ -150,6 +158,9 @@ def resume_commands(
 
 def ask_decision(console: Console, pending: PendingInterrupt, reviewer: str) -> dict[str, Any]:
     """Prompt for a decision on one interrupt; return the resume payload."""
+    if pending.kind == "human_turn":
+        message = _text(console, f"{escape(pending.agent)} says")
+        return _decision(_SAY, message, reviewer).model_dump(exclude_none=True)
     actions = _ACTIONS["exception" if pending.kind == "exception" else "approval"]
     words = {_word(a): a for a in actions}
     word = Prompt.ask(
@@ -172,7 +183,16 @@ def _text(console: Console, label: str) -> str:
 
 
 def auto_decision(console: Console, pending: PendingInterrupt) -> dict[str, Any]:
-    """Decide without a human (the demo): skip a failed agent, approve the rest."""
+    """Decide without a human (the demo): skip a failed agent, approve the rest.
+
+    Raises:
+        DecisionError: The interrupt is a person's turn, which only a person can take.
+    """
+    if pending.kind == "human_turn":
+        raise DecisionError(
+            f"'{pending.agent}' is a person's seat: the demo can't speak for them",
+            hint="run it with --interactive in a terminal",
+        )
     if pending.kind == "exception":
         console.print("[yellow]auto-skipping the failed agent (non-interactive)[/yellow]")
         return EscalationDecision(action="skip", reviewer="demo").model_dump(exclude_none=True)

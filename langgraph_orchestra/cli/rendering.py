@@ -147,6 +147,9 @@ def show_interrupts(console: Console, interrupts: Sequence[PendingInterrupt]) ->
         elif pending.kind == "exception":
             title = f"{pending.agent} failed and waits for a decision"
             body = f"{value.get('error_type')}: {value.get('error')}"
+        elif pending.kind == "human_turn":
+            title = f"{pending.agent}'s turn to speak (round {value.get('round', 0) + 1})"
+            body = f"the latest message:\n{value.get('last', '')}"
         else:
             title, body = f"interrupt {pending.kind}", json.dumps(value, default=str)
         console.print(f"[yellow]⏸[/yellow] {escape(title)}  [dim](interrupt {short})[/dim]")

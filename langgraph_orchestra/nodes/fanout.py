@@ -138,6 +138,6 @@ class FanOutNode:
         if self.first:
             update.update(results=Overwrite({}), outbox=Overwrite({}))
             if self.select is not None:
-                update["planned"] = Overwrite(planned)
+                update["planned"] = planned
         goto: list[Send] | str = [r.start(r.view(state, r.agent.name)) for r in batch]
         return Command(update=starting(update, begin), goto=goto or self.join)

@@ -42,8 +42,19 @@ def begin_run(state: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def in_run(state: Mapping[str, Any], begin: Mapping[str, Any]) -> dict[str, Any]:
-    """Return `state` as the run started by `begin` sees it (for views computed right away)."""
-    return {**state, "run": begin["run"]}
+    """Return `state` as the run started by `begin` sees it (its counters fresh).
+
+    The node that starts a run reads this for its views and its termination check, so
+    a new run is not judged by the previous run's rounds, usage or stop reason.
+    """
+    return {
+        **state,
+        "run": begin["run"],
+        "final": None,
+        "stop_reason": None,
+        "run_usage": {},
+        "round": 0,
+    }
 
 
 def starting(update: Mapping[str, Any], begin: Mapping[str, Any]) -> dict[str, Any]:

@@ -47,7 +47,7 @@ Example:
 """
 
 from langgraph_orchestra.models import PROVIDERS
-from langgraph_orchestra.spec.agent import AgentSpec, ScriptedSpec, ToolRef
+from langgraph_orchestra.spec.agent import AgentSpec, ModelOption, ScriptedSpec, ToolRef
 from langgraph_orchestra.spec.build import (
     build_team,
     example_path,
@@ -62,6 +62,7 @@ __all__ = [
     "PATTERNS",
     "PROVIDERS",
     "AgentSpec",
+    "ModelOption",
     "Pattern",
     "ScriptedSpec",
     "TeamSpec",

@@ -17,11 +17,24 @@ from langchain_core.messages import BaseMessage
 from pydantic import PlainValidator
 
 from langgraph_orchestra.agents import Agent
-from langgraph_orchestra.conditions import TokenBudget
+from langgraph_orchestra.conditions import (
+    Condition,
+    CostBudget,
+    MaxRounds,
+    TextMention,
+    Timeout,
+    TokenBudget,
+)
 from langgraph_orchestra.context import CONTEXT_NAMES, ContextPolicy, Window
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.models import PROVIDERS
-from langgraph_orchestra.spec._problems import allowed, did_you_mean, problem, type_name
+from langgraph_orchestra.spec._problems import (
+    allowed,
+    did_you_mean,
+    problem,
+    problems,
+    type_name,
+)
 
 __all__ = [
     "MODEL_ALLOWED",
@@ -29,8 +42,10 @@ __all__ = [
     "Context",
     "Quorum",
     "Seconds",
+    "Termination",
     "check_model_string",
     "parse_context",
+    "parse_termination",
     "refused_by_agent",
     "whole",
 ]
@@ -130,6 +145,52 @@ def _quorum(value: Any) -> float:
     return value
 
 
+_CONDITIONS: Mapping[str, Callable[[Any], Condition]] = {
+    "text_mention": TextMention,
+    "token_budget": TokenBudget,
+    "cost_budget": CostBudget,
+    "timeout": Timeout,
+    "max_rounds": MaxRounds,
+}
+"""The termination conditions a team file can set, by key, each made from its value."""
+
+
+def parse_termination(value: Any) -> Condition:
+    """Turn a YAML termination (`{text_mention: DONE, cost_budget: 0.5}`) into a condition.
+
+    Each key is one condition of `conditions.py`, checked by the condition itself; several
+    keys stop the run when any of them fires (`|`, in the file's order).
+    """
+    keys = list(_CONDITIONS)
+    if not isinstance(value, Mapping) or not value:
+        raise ValueError(
+            f"expected a mapping of conditions, got {type_name(value)}; allowed keys: "
+            f"{allowed(keys)}"
+        )
+    found: list[tuple[tuple[str | int, ...], str, Any]] = []
+    parts: list[Condition] = []
+    for key, amount in value.items():
+        if key not in _CONDITIONS:
+            found.append(
+                (
+                    (key,),
+                    f"unknown key{did_you_mean(str(key), keys)}; allowed: {allowed(keys)}",
+                    amount,
+                )
+            )
+            continue
+        try:
+            parts.append(_CONDITIONS[key](amount))
+        except TeamConfigError as error:
+            found.append(((key,), str(error), amount))
+    if found:
+        raise problems(found)
+    condition = parts[0]
+    for part in parts[1:]:
+        condition = condition | part
+    return condition
+
+
 Seconds = Annotated[float, PlainValidator(_seconds)]
 """The type of a positive number of seconds."""
 
@@ -138,3 +199,6 @@ Quorum = Annotated[float, PlainValidator(_quorum)]
 
 Context = Annotated[ContextPolicy, PlainValidator(parse_context)]
 """The type of a context policy."""
+
+Termination = Annotated[Condition, PlainValidator(parse_termination)]
+"""The type of a termination: conditions by key, any of which stops the run."""

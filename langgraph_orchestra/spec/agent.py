@@ -14,6 +14,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, get_args
 
@@ -45,9 +46,15 @@ from langgraph_orchestra.spec._values import (
     refused_by_agent,
 )
 
-__all__ = ["AgentSpec", "ScriptedSpec", "ToolRef"]
+__all__ = ["AgentSpec", "ModelOption", "ScriptedSpec", "ToolRef", "model_of", "parse_model"]
 
-_REPLY_ALLOWED = "a string, {content: TEXT, tool_calls: [{name, args}]} or {error: TEXT}"
+_REPLY_ALLOWED = (
+    "a string, {content: TEXT, tool_calls: [{name, args}]}, {error: TEXT} or a structured "
+    "reply {field: value, ...}"
+)
+_MESSAGE_KEYS = frozenset({"content", "tool_calls", "error"})
+"""The keys of a reply that is a message (or an error); a mapping with none of them is a
+structured reply (a speaker choice, a verdict)."""
 _IMPORT_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
@@ -88,11 +95,14 @@ class _Reply(SpecModel):
         return _a_list(value, "a list")
 
 
-def _reply(item: Any, info: ValidationInfo) -> str | AIMessage | Exception:
+def _reply(item: Any, info: ValidationInfo) -> str | AIMessage | Exception | dict[str, Any]:
     if isinstance(item, str):
         return item
     if not isinstance(item, Mapping):
         raise ValueError(f"expected a reply, got {type_name(item)}; allowed: {_REPLY_ALLOWED}")
+    if item and not _MESSAGE_KEYS & set(item):
+        # For `with_structured_output`: the model answers with these fields.
+        return dict(item)
     if "error" in item:
         if set(item) != {"error"} or not isinstance(item["error"], str) or not item["error"]:
             raise ValueError("an error reply is {error: TEXT} alone, with a non-empty text")
@@ -121,10 +131,11 @@ class ScriptedSpec(SpecModel):
 
     _missing: ClassVar[Mapping[str, str]] = {"scripted": "expected a list of replies, got nothing"}
 
-    replies: tuple[Annotated[str | AIMessage | Exception, PlainValidator(_reply)], ...] = Field(
-        alias="scripted"
-    )
-    """The replies: text, a message with tool calls, or an error the call raises."""
+    replies: tuple[
+        Annotated[str | AIMessage | Exception | dict[str, Any], PlainValidator(_reply)], ...
+    ] = Field(alias="scripted")
+    """The replies: text, a message with tool calls, an error the call raises, or a
+    structured reply (the fields a structured-output call answers with)."""
     latency: float = 0.0
     """Seconds each reply takes."""
 
@@ -147,6 +158,40 @@ class ScriptedSpec(SpecModel):
         ):
             raise ValueError(f"expected seconds >= 0, got {type_name(value)}")
         return float(value)
+
+
+def parse_model(value: Any, info: ValidationInfo) -> str | ScriptedSpec:
+    """Check a YAML model: a `"provider:model"` string or `{scripted: [replies]}`."""
+    if isinstance(value, str):
+        return check_model_string(value)
+    if isinstance(value, Mapping):
+        if "scripted" not in value:
+            raise ValueError(f"a model mapping needs the key 'scripted'; {MODEL_ALLOWED}")
+        return ScriptedSpec.model_validate(value, context=info.context)
+    raise ValueError(f"expected a model, got {type_name(value)}; {MODEL_ALLOWED}")
+
+
+@dataclass(frozen=True)
+class ModelOption:
+    """A pattern option that is a model (a manager's), with whose usage its calls count."""
+
+    participant: str
+    """The name its calls are counted under in `usage` (and its scripted replies used)."""
+    model: str | ScriptedSpec
+    """The model: a `"provider:model"` string or a scripted model."""
+
+
+def model_of(participant: str) -> Any:
+    """The type of a model option whose calls count in `usage` as `participant`.
+
+    Its YAML value is written like an agent's `model:`; the option's value is a
+    `ModelOption`, which `build_team` turns into a chat model.
+    """
+
+    def check(value: Any, info: ValidationInfo) -> ModelOption:
+        return ModelOption(participant, parse_model(value, info))
+
+    return Annotated[ModelOption, PlainValidator(check)]
 
 
 # -- tools ----------------------------------------------------------------------------
@@ -266,13 +311,7 @@ class AgentSpec(SpecModel):
     @field_validator("model", mode="before")
     @classmethod
     def _model(cls, value: Any, info: ValidationInfo) -> str | ScriptedSpec:
-        if isinstance(value, str):
-            return check_model_string(value)
-        if isinstance(value, Mapping):
-            if "scripted" not in value:
-                raise ValueError(f"a model mapping needs the key 'scripted'; {MODEL_ALLOWED}")
-            return ScriptedSpec.model_validate(value, context=info.context)
-        raise ValueError(f"expected a model, got {type_name(value)}; {MODEL_ALLOWED}")
+        return parse_model(value, info)
 
     @field_validator("tools", mode="before")
     @classmethod

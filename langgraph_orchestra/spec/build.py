@@ -15,7 +15,7 @@ from langgraph_orchestra.errors import SpecError, TeamConfigError
 from langgraph_orchestra.models import chat_model
 from langgraph_orchestra.spec._problems import SPEC_HINT, allowed, did_you_mean
 from langgraph_orchestra.spec._values import check_model_string
-from langgraph_orchestra.spec.agent import AgentSpec, ScriptedSpec
+from langgraph_orchestra.spec.agent import AgentSpec, ModelOption, ScriptedSpec
 from langgraph_orchestra.spec.patterns import PATTERNS
 from langgraph_orchestra.spec.team import TeamSpec, load_spec
 
@@ -37,16 +37,24 @@ def _to_agent(spec: AgentSpec, model: BaseChatModel) -> Agent:
     )
 
 
-def _build(
-    spec: TeamSpec, model_for: Callable[[AgentSpec], BaseChatModel], *, source: str
-) -> StateGraph[Any, Any, Any, Any]:
+ModelFor = Callable[[str, str | ScriptedSpec], BaseChatModel]
+"""Makes the chat model of a participant (its name, its model in the file)."""
+
+
+def _option(value: Any, model_for: ModelFor) -> Any:
+    """An option's factory argument: agents and models made, other values as they are."""
+    if isinstance(value, AgentSpec):
+        return _to_agent(value, model_for(value.name, value.model))
+    if isinstance(value, ModelOption):
+        return model_for(value.participant, value.model)
+    return value
+
+
+def _build(spec: TeamSpec, model_for: ModelFor, *, source: str) -> StateGraph[Any, Any, Any, Any]:
     """Create the agents (model errors propagate), then call the pattern's factory."""
     pattern = PATTERNS[spec.pattern]
-    agents = [_to_agent(a, model_for(a)) for a in spec.agents]
-    options = {
-        key: _to_agent(value, model_for(value)) if isinstance(value, AgentSpec) else value
-        for key, value in spec.options.items()
-    }
+    agents = [_to_agent(a, model_for(a.name, a.model)) for a in spec.agents]
+    options = {key: _option(value, model_for) for key, value in spec.options.items()}
     try:
         return pattern.factory(agents, **options)
     except TeamConfigError as error:
@@ -67,11 +75,12 @@ def build_team(
     Args:
         spec: The team.
         model_override: A `"provider:model"` string (or a chat model) used by every
-            agent instead of its own.
+            agent, and every model option (a group chat's manager), instead of its own.
         base_url: The base URL of an OpenAI-compatible server (Ollama, vLLM,
             llama.cpp) for `openai:` models; no API key is needed then.
-        consumed: Scripted replies already used, per agent, so a thread resumed in a
-            new process goes on where its scripts stopped.
+        consumed: Scripted replies already used, per participant (agents, and model
+            options by the name their usage counts under, e.g. `manager`), so a thread
+            resumed in a new process goes on where its scripts stopped.
 
     Returns:
         The graph; compile it with a checkpointer.
@@ -97,15 +106,15 @@ def build_team(
             ) from None
     used = consumed or {}
 
-    def model_for(agent: AgentSpec) -> BaseChatModel:
+    def model_for(name: str, model: str | ScriptedSpec) -> BaseChatModel:
         if model_override is not None:
             return chat_model(model_override, base_url=base_url)
-        if isinstance(agent.model, ScriptedSpec):
+        if isinstance(model, ScriptedSpec):
             from langgraph_orchestra.testing import ScriptedModel
 
-            replies = list(agent.model.replies[used.get(agent.name, 0) :])
-            return ScriptedModel(replies, name=agent.name, latency=agent.model.latency)
-        return chat_model(agent.model, base_url=base_url)
+            replies = list(model.replies[used.get(name, 0) :])
+            return ScriptedModel(replies, name=name, latency=model.latency)
+        return chat_model(model, base_url=base_url)
 
     source = str(spec.source) if spec.source else spec.name
     return _build(spec, model_for, source=source)
@@ -123,7 +132,7 @@ def validate_spec(path: str | os.PathLike[str]) -> TeamSpec:
     spec = load_spec(path)
     from langgraph_orchestra.testing import ScriptedModel
 
-    _build(spec, lambda agent: ScriptedModel([], name=agent.name), source=str(path))
+    _build(spec, lambda name, model: ScriptedModel([], name=name), source=str(path))
     return spec
 
 

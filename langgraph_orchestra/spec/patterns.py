@@ -7,11 +7,16 @@ Adding a pattern is one entry in `PATTERNS`: its factory, and its options as
 read the validation context) takes the YAML value and returns the factory's keyword
 argument, or raises `ValueError("what was wrong; what is allowed")`.
 
+An option that holds an agent is an `AgentSpec` (it becomes an `Agent`); one that holds
+a model is `model_of(participant)` (it becomes a chat model whose calls count in `usage`
+as `participant`). The factory's own checks run when the team is built: its
+`TeamConfigError` becomes the file's problem `FILE: PATTERN: message`.
+
 Example:
     ```python
     "group_chat": Pattern(
         create_group_chat,
-        {"max_rounds": whole(1), "allow_repeat": StrictBool, "manager": AgentSpec},
+        {"max_rounds": whole(1), "allow_repeat": StrictBool, "manager_model": model_of(MANAGER)},
         "group_chat.yaml",
         "speakers take turns on one transcript, chosen by a selector",
     ),
@@ -20,20 +25,35 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from types import MappingProxyType
 from typing import Annotated, Any, get_args
 
 from langgraph.graph import StateGraph
-from pydantic import PlainValidator, ValidationInfo, create_model
+from pydantic import PlainValidator, StrictBool, ValidationInfo, create_model
 
-from langgraph_orchestra.graphs import create_concurrent, create_sequential
+from langgraph_orchestra.agents import Agent
+from langgraph_orchestra.errors import TeamConfigError
+from langgraph_orchestra.graphs import (
+    create_concurrent,
+    create_group_chat,
+    create_maker_checker,
+    create_sequential,
+)
+from langgraph_orchestra.graphs.group_chat import SELECTORS
+from langgraph_orchestra.names import MANAGER
 from langgraph_orchestra.nodes.aggregate import BuiltIn
-from langgraph_orchestra.spec._problems import SpecModel, allowed, did_you_mean, type_name
-from langgraph_orchestra.spec._values import Context, Quorum, Seconds, whole
-from langgraph_orchestra.spec.agent import AgentSpec
+from langgraph_orchestra.spec._problems import (
+    SpecModel,
+    allowed,
+    did_you_mean,
+    problems,
+    type_name,
+)
+from langgraph_orchestra.spec._values import Context, Quorum, Seconds, Termination, whole
+from langgraph_orchestra.spec.agent import AgentSpec, model_of
 
 __all__ = ["PATTERNS", "Pattern"]
 
@@ -100,11 +120,70 @@ def _aggregator(value: Any, info: ValidationInfo) -> str | AgentSpec:
     )
 
 
+def _selector(value: Any) -> str:
+    if isinstance(value, str) and value in SELECTORS:
+        return value
+    shown = f"'{value}'" if isinstance(value, str) else type_name(value)
+    hint = did_you_mean(value, SELECTORS) if isinstance(value, str) else ""
+    raise ValueError(f"unknown selector {shown}{hint}; allowed: {allowed(SELECTORS)}")
+
+
+def _name(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"expected a participant's name, got {type_name(value)}")
+    return value
+
+
+def _names(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list):
+        raise ValueError(f"expected a list of names, got {type_name(value)}")
+    wrong = [(i, v) for i, v in enumerate(value) if not isinstance(v, str) or not v]
+    if wrong:
+        raise problems(
+            [((i,), f"expected a participant's name, got {type_name(v)}", v) for i, v in wrong]
+        )
+    return tuple(value)
+
+
+def _transitions(value: Any) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, Mapping):
+        raise ValueError(
+            f"expected a mapping {{speaker: [who may follow]}}, got {type_name(value)}"
+        )
+    found: list[tuple[tuple[str | int, ...], str, Any]] = []
+    checked: dict[str, tuple[str, ...]] = {}
+    for speaker, targets in value.items():
+        try:
+            checked[str(speaker)] = _names(targets)
+        except ValueError as error:
+            found.append(((speaker,), str(error), targets))
+    if found:
+        raise problems(found)
+    return checked
+
+
+Name = Annotated[str, PlainValidator(_name)]
+"""The type of a participant's name (the factory checks that it is one)."""
+Names = Annotated[tuple[str, ...], PlainValidator(_names)]
+"""The type of a list of participants' names."""
+
+
+def _maker_checker(agents: Sequence[Agent], **options: Any) -> StateGraph[Any, Any, Any, Any]:
+    """`create_maker_checker` for a team file: its two agents are the maker, then the checker."""
+    if len(agents) != 2:
+        names = ", ".join(a.name for a in agents)
+        raise TeamConfigError(
+            f"needs exactly two agents, the maker then the checker; got {len(agents)}: {names}"
+        )
+    maker, checker = agents
+    return create_maker_checker(maker, checker, **options)
+
+
 PATTERNS: Mapping[str, Pattern] = MappingProxyType(
     {
         "sequential": Pattern(
             create_sequential,
-            {"context": Context, "max_revisions": whole(0)},
+            {"context": Context, "max_revisions": whole(0), "termination": Termination},
             "sequential.yaml",
             "a pipeline: each agent works on the previous one's output",
         ),
@@ -117,9 +196,36 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
                 "timeout": Seconds,
                 "context": Context,
                 "max_revisions": whole(0),
+                "termination": Termination,
             },
             "concurrent.yaml",
             "fan-out: all agents answer the same task at once, then one answer is made",
+        ),
+        "group_chat": Pattern(
+            create_group_chat,
+            {
+                "selector": Annotated[str, PlainValidator(_selector)],
+                "manager_model": model_of(MANAGER),
+                "max_rounds": whole(1),
+                "allow_repeat": StrictBool,
+                "allowed_transitions": Annotated[
+                    dict[str, tuple[str, ...]], PlainValidator(_transitions)
+                ],
+                "human": Name,
+                "final_from": Name,
+                "approvers": Names,
+                "context": Context,
+                "max_revisions": whole(0),
+                "termination": Termination,
+            },
+            "group_chat.yaml",
+            "speakers take turns on one transcript, a manager choosing who speaks next",
+        ),
+        "maker_checker": Pattern(
+            _maker_checker,
+            {"max_revisions": whole(0), "context": Context, "termination": Termination},
+            "maker_checker.yaml",
+            "a maker drafts and a checker approves or asks for a revision, in turn",
         ),
     }
 )
