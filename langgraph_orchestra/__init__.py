@@ -41,20 +41,30 @@ from langgraph_orchestra.errors import (
     TeamConfigError,
     UnknownThreadError,
 )
-from langgraph_orchestra.graphs import create_concurrent, create_sequential
+from langgraph_orchestra.graphs import (
+    create_concurrent,
+    create_group_chat,
+    create_maker_checker,
+    create_sequential,
+)
 from langgraph_orchestra.nodes import (
     AggregatorFn,
     ApprovalDecision,
     ApprovalRequest,
     EscalationDecision,
     EscalationRequest,
+    HumanTurn,
+    HumanTurnRequest,
+    SpeakerFn,
     Validator,
+    Verdict,
 )
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.state import (
     AuditRecord,
     ConcurrentState,
     ExceptionRecord,
+    GroupChatState,
     OrchestraState,
     RunStart,
     SequentialState,
@@ -88,6 +98,9 @@ __all__ = [
     "ExceptionRecord",
     "ExternalStop",
     "FunctionCondition",
+    "GroupChatState",
+    "HumanTurn",
+    "HumanTurnRequest",
     "MaxRounds",
     "ModelPrice",
     "ModelSetupError",
@@ -99,6 +112,7 @@ __all__ = [
     "RunStart",
     "ScriptError",
     "SequentialState",
+    "SpeakerFn",
     "SpecError",
     "StopReason",
     "StructuredOutputError",
@@ -109,9 +123,12 @@ __all__ = [
     "UnknownThreadError",
     "Usage",
     "Validator",
+    "Verdict",
     "Window",
     "aopen_checkpointer",
     "create_concurrent",
+    "create_group_chat",
+    "create_maker_checker",
     "create_sequential",
     "open_checkpointer",
 ]

@@ -12,29 +12,35 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal, NamedTuple, TypeAlias, get_args
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, SystemMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.pregel import Pregel
 from langgraph.types import RetryPolicy
+from pydantic import BaseModel, ValidationError
 
-from langgraph_orchestra.calls import aattempt, attempt, retry_policy
+from langgraph_orchestra.calls import ModelCall, aattempt, attempt, retry_policy
 from langgraph_orchestra.context import ContextPolicy, resolve_context
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.models import chat_model
-from langgraph_orchestra.names import RESERVED_NAMES, RESERVED_PREFIXES
+from langgraph_orchestra.names import MANAGER, RESERVED_NAMES, RESERVED_PREFIXES
 from langgraph_orchestra.state.records import Usage
 from langgraph_orchestra.tracing import ModelPrice, usage_of
 
 __all__ = [
+    "OUTPUT_KEY",
     "RESERVED_NAMES",
     "Agent",
     "AgentRunner",
     "Approval",
     "OnError",
     "TurnResult",
+    "check_name",
     "check_team",
 ]
+
+OUTPUT_KEY = "orchestra_output"
+"""`response_metadata` key of a structured answer's fields on the message that renders it."""
 
 OnError: TypeAlias = Literal["raise", "continue", "escalate"]
 """What happens when an agent fails after its retries."""
@@ -88,18 +94,7 @@ class Agent:
 
     def __post_init__(self) -> None:
         name = self.name
-        # fullmatch: `match` with `$` would accept a trailing newline ("writer\n").
-        if not isinstance(name, str) or not _NAME.fullmatch(name):
-            raise TeamConfigError(
-                f"Invalid agent name {name!r}: use 1-64 letters, digits, '_' or '-', "
-                "starting with a letter"
-            )
-        if name.lower() in RESERVED_NAMES or name.startswith(RESERVED_PREFIXES):
-            raise TeamConfigError(
-                f"Agent name '{name}' is reserved: pick another name (reserved: "
-                f"{sorted(RESERVED_NAMES)} and names starting with "
-                f"{list(RESERVED_PREFIXES)})"
-            )
+        check_name(name)
         if (self.model is None) == (self.runnable is None):
             which = "both" if self.model is not None else "neither"
             raise TeamConfigError(
@@ -189,6 +184,23 @@ class Agent:
         return self.approval in ("after", "both")
 
 
+def check_name(name: object, what: str = "agent") -> str:
+    """Return `name` if a participant may take it, else raise `TeamConfigError`."""
+    # fullmatch: `match` with `$` would accept a trailing newline ("writer\n").
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise TeamConfigError(
+            f"Invalid {what} name {name!r}: use 1-64 letters, digits, '_' or '-', "
+            "starting with a letter"
+        )
+    if name.lower() in RESERVED_NAMES or name.startswith(RESERVED_PREFIXES):
+        raise TeamConfigError(
+            f"{what.capitalize()} name '{name}' is reserved: pick another name (reserved: "
+            f"{sorted(RESERVED_NAMES)} and names starting with "
+            f"{list(RESERVED_PREFIXES)})"
+        )
+    return name
+
+
 def check_team(agents: Sequence[Agent], *, pattern: str) -> tuple[Agent, ...]:
     """Validate a team: at least one `Agent`, unique names. Return it as a tuple."""
     if isinstance(agents, Agent):
@@ -232,17 +244,55 @@ class AgentRunner:
     Nodes hold one runner per agent; it keeps no per-run state.
     """
 
-    def __init__(self, agent: Agent, *, prices: Mapping[str, ModelPrice]) -> None:
-        """Prepare `agent` for calls; raise `TeamConfigError` if its model can't be built."""
+    def __init__(
+        self,
+        agent: Agent,
+        *,
+        prices: Mapping[str, ModelPrice],
+        output: type[BaseModel] | None = None,
+        request: str | None = None,
+        render: Callable[[Any], str] = str,
+    ) -> None:
+        """Prepare `agent` for calls; raise `TeamConfigError` if its model can't be built.
+
+        Args:
+            agent: The agent.
+            prices: The price table.
+            output: A schema the agent answers in: a model agent (without tools) answers
+                by structured output through the measured call (an invalid answer is
+                asked again); a runnable returns an instance (or a dict) of it. The turn's
+                message is `render(answer)`, with the answer's fields in its
+                `response_metadata[OUTPUT_KEY]`.
+            request: With `output`, a user message put after the view (what to answer).
+            render: Turns an answer into the message text.
+        """
         self.agent = agent
         self.prices = prices
         self.retry = retry_policy(agent.retry)
+        self.output = output
+        self.render = render
+        self._request = HumanMessage(request, name=MANAGER) if request else None
         self._system = SystemMessage(agent.instructions) if agent.instructions else None
-        self._kind: Literal["model", "graph", "runnable", "function", "coroutine"]
+        self._kind: Literal["model", "graph", "runnable", "function", "coroutine", "structured"]
         self._target: Any
+        if output is not None and agent.tools:
+            raise TeamConfigError(
+                f"Agent '{agent.name}' answers in a schema here: give it no tools"
+            )
         if agent.model is not None:
             model = chat_model(agent.model, owner=f"Agent '{agent.name}'")
-            if agent.tools:
+            if output is not None:
+                self._kind = "structured"
+                self._target = ModelCall(
+                    model,
+                    participant=agent.name,
+                    pattern=None,
+                    prices=prices,
+                    instructions=agent.instructions,
+                    retry=agent.retry,
+                    timeout=agent.timeout,
+                )
+            elif agent.tools:
                 from langchain.agents import create_agent
 
                 self._kind, self._target = (
@@ -298,6 +348,9 @@ class AgentRunner:
 
     def invoke(self, view: list[BaseMessage], config: RunnableConfig) -> TurnResult:
         """Run one turn on `view` (sync), with retries and timeout."""
+        if self._kind == "structured":
+            call = self._target.invoke(self._asked(view), config, schema=self.output)
+            return self._answer(call.parsed, call.message, call.usage)
         if self._kind == "coroutine":
             # A usage error, not a failure to retry.
             raise TypeError(
@@ -315,6 +368,9 @@ class AgentRunner:
 
     async def ainvoke(self, view: list[BaseMessage], config: RunnableConfig) -> TurnResult:
         """Run one turn on `view` (async), with retries and timeout."""
+        if self._kind == "structured":
+            call = await self._target.ainvoke(self._asked(view), config, schema=self.output)
+            return self._answer(call.parsed, call.message, call.usage)
         start = time.perf_counter()
         raw = await aattempt(
             lambda: self._async_call(view, config),
@@ -325,9 +381,41 @@ class AgentRunner:
         )
         return self._result(raw, len(view), time.perf_counter() - start)
 
+    def _asked(self, view: list[BaseMessage]) -> list[BaseMessage]:
+        return [*view, self._request] if self._request is not None else view
+
+    def _answer(
+        self, answer: Any, reply: AIMessage | None, usage: dict[str, Usage] | None
+    ) -> TurnResult:
+        """Render a structured answer as the turn's message."""
+        name = self.agent.name
+        assert self.output is not None  # only called for agents with an output schema
+        if not isinstance(answer, self.output):
+            try:
+                answer = self.output.model_validate(answer)
+            except ValidationError as error:
+                raise ValueError(
+                    f"Agent '{name}' must answer with a {self.output.__name__}: {error}"
+                ) from error
+        fields: dict[str, Any] = {
+            "content": self.render(answer),
+            "name": name,
+            "response_metadata": {OUTPUT_KEY: answer.model_dump(mode="json")},
+        }
+        if reply is not None:
+            fields.update(id=reply.id, usage_metadata=reply.usage_metadata)
+        message = AIMessage(**fields)
+        if usage is None:
+            usage = {name: usage_of([message], 0.0, self.prices)}
+        return TurnResult([message], usage)
+
     def _result(self, raw: Any, view_len: int, latency: float) -> TurnResult:
         name = self.agent.name
         usage: dict[str, Usage] | None = None
+        if self.output is not None and not isinstance(raw, str | BaseMessage):
+            turn = self._answer(raw, None, None)
+            own = turn.usage[name]
+            return TurnResult(turn.messages, {name: {**own, "latency_s": latency}})
         if isinstance(raw, str):
             messages: list[BaseMessage] = [AIMessage(raw, name=name)]
         elif isinstance(raw, BaseMessage):

@@ -233,7 +233,7 @@ class ModelCall:
         model: BaseChatModel,
         *,
         participant: str,
-        pattern: str,
+        pattern: str | None,
         prices: Mapping[str, ModelPrice],
         instructions: str | None = None,
         retry: int | RetryPolicy | None = None,
@@ -246,7 +246,8 @@ class ModelCall:
         Args:
             model: The chat model.
             participant: The name usage, tracing and errors are recorded under.
-            pattern: The pattern name, for tracing.
+            pattern: The pattern name, for tracing; `None` when the caller's config
+                already carries the run name, tags and metadata (an agent's turn).
             prices: The price table.
             instructions: A system prompt put before every call's messages.
             retry: Retries of a failed call (as `Agent.retry`).
@@ -266,6 +267,8 @@ class ModelCall:
         self._bound: dict[type[BaseModel], Any] = {}
 
     def _config(self, config: RunnableConfig | None, decision: Mapping[str, Any]) -> RunnableConfig:
+        if self.pattern is None:
+            return config or {}
         return call_config(config, pattern=self.pattern, agent=self.participant, **decision)
 
     def _runnable(self, schema: type[BaseModel] | None) -> Any:

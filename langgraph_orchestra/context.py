@@ -29,6 +29,7 @@ from langgraph_orchestra.errors import TeamConfigError
 __all__ = [
     "CONTEXT_NAMES",
     "ORCHESTRATION_NAMES",
+    "PARTICIPANT_KEY",
     "ContextPolicy",
     "View",
     "Window",
@@ -87,9 +88,18 @@ ORCHESTRATION_NAMES = frozenset({"reviewer", "aggregate"})
 an aggregator's request): they are not a run's input."""
 
 
+PARTICIPANT_KEY = "orchestra_participant"
+"""`response_metadata` flag of a user message written by a person taking a turn in a team
+(a group chat's human seat): a participant's turn, not a run's input."""
+
+
 def is_input(message: BaseMessage) -> bool:
     """Whether `message` is a run's input: a user message the orchestration did not write."""
-    return isinstance(message, HumanMessage) and message.name not in ORCHESTRATION_NAMES
+    return (
+        isinstance(message, HumanMessage)
+        and message.name not in ORCHESTRATION_NAMES
+        and not message.response_metadata.get(PARTICIPANT_KEY)
+    )
 
 
 def task_index(messages: Sequence[BaseMessage]) -> int | None:

@@ -19,6 +19,7 @@ __all__ = [
     "SPEAKER_SELECTION",
     "SYNTHESIS_ITEM",
     "SYNTHESIS_REQUEST",
+    "VERDICT_APPROVED",
     "VERDICT_REQUEST",
     "Prompts",
 ]
@@ -81,6 +82,12 @@ Reply with the complete revised draft."""
 """Sent to the maker after a checker's `revise` verdict. Fields: checker, reasons (one
 per line)."""
 
+VERDICT_APPROVED = """\
+Approved.
+{reasons}"""
+"""How a checker's or approver's approval reads in the transcript. Field: reasons (one
+per line)."""
+
 APPROVAL_REQUEST = """\
 Review the latest proposal in the conversation. Approve it only if you agree with it as \
 it stands; otherwise reject it and say why."""
@@ -107,6 +114,8 @@ class Prompts:
     """A maker-checker's request for a verdict (`maker`)."""
     checker_revision: str = REVISION_BY_CHECKER
     """The revision request a checker's verdict sends the maker (`checker`, `reasons`)."""
+    verdict_approved: str = VERDICT_APPROVED
+    """How an approving verdict reads in the transcript (`reasons`)."""
     approval: str = APPROVAL_REQUEST
     """A consensus approver's request for a verdict."""
 

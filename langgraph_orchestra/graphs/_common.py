@@ -8,14 +8,19 @@ from langgraph_orchestra.conditions import Condition
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.nodes.turn import Validator
 
-__all__ = ["check_max_revisions", "check_termination", "check_validators"]
+__all__ = ["check_max_revisions", "check_termination", "check_validators", "check_whole"]
+
+
+def check_whole(value: int, what: str, *, minimum: int) -> int:
+    """Return `value` if it is a whole number >= `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise TeamConfigError(f"{what} must be a whole number >= {minimum}, got {value!r}")
+    return value
 
 
 def check_max_revisions(max_revisions: int) -> int:
     """Return `max_revisions` if it is a whole number >= 0."""
-    if isinstance(max_revisions, bool) or not isinstance(max_revisions, int) or max_revisions < 0:
-        raise TeamConfigError(f"max_revisions must be a whole number >= 0, got {max_revisions!r}")
-    return max_revisions
+    return check_whole(max_revisions, "max_revisions", minimum=0)
 
 
 def check_validators(

@@ -37,10 +37,28 @@ from langgraph_orchestra.nodes.fanout import (
     hold_turn,
 )
 from langgraph_orchestra.nodes.finalize import FinalizeNode
+from langgraph_orchestra.nodes.human import HumanSeatNode, HumanTurn, HumanTurnRequest
+from langgraph_orchestra.nodes.manager import ManagerNode
 from langgraph_orchestra.nodes.route import FINALIZE, Route, Turn, record_turn
 from langgraph_orchestra.nodes.run import begin_run, counted, in_run, starting
+from langgraph_orchestra.nodes.selectors import (
+    Floor,
+    FunctionSelector,
+    LLMSelector,
+    RoundRobin,
+    Selection,
+    Selector,
+    SpeakerFn,
+)
 from langgraph_orchestra.nodes.termination import Termination, closing, latest_output
 from langgraph_orchestra.nodes.turn import AgentNode, Validator, run_validators
+from langgraph_orchestra.nodes.verdict import (
+    Consensus,
+    Verdict,
+    VerdictStop,
+    render_verdict,
+    verdict_of,
+)
 from langgraph_orchestra.nodes.wiring import add_agent, add_escalation
 
 __all__ = [
@@ -58,16 +76,30 @@ __all__ = [
     "ApprovalDecision",
     "ApprovalNode",
     "ApprovalRequest",
+    "Consensus",
     "EscalationAction",
     "EscalationDecision",
     "EscalationNode",
     "EscalationRequest",
     "FanOutNode",
     "FinalizeNode",
+    "Floor",
+    "FunctionSelector",
+    "HumanSeatNode",
+    "HumanTurn",
+    "HumanTurnRequest",
+    "LLMSelector",
+    "ManagerNode",
+    "RoundRobin",
     "Route",
+    "Selection",
+    "Selector",
+    "SpeakerFn",
     "Termination",
     "Turn",
     "Validator",
+    "Verdict",
+    "VerdictStop",
     "add_agent",
     "add_escalation",
     "begin_run",
@@ -83,7 +115,9 @@ __all__ = [
     "partial_results",
     "quorum_size",
     "record_turn",
+    "render_verdict",
     "review",
     "run_validators",
     "starting",
+    "verdict_of",
 ]

@@ -182,7 +182,8 @@ class ApprovalNode:
         if decision.action == "respond":
             answer = str(decision.content)
             update["messages"] = [AIMessage(answer, name=name)]
-            return Command(update={**update, **route.done(answer)}, goto=route.next)
+            # The reviewer's answer is the agent's turn: it counts as a round.
+            return Command(update={**update, **route.done(answer), "round": 1}, goto=route.next)
         update["stop_reason"] = "rejected"
         return Command(update={**update, **route.done(None)}, goto=route.stop)
 

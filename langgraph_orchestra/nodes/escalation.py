@@ -135,11 +135,12 @@ class EscalationNode:
         }
         if decision.action == "retry":
             return Command(update=update, goto=route.run(view))
+        # A skipped or supplied turn used the agent's round (a retried one counts when it runs).
         if decision.action == "skip":
-            return Command(update={**update, **route.done(None)}, goto=route.next)
+            return Command(update={**update, **route.done(None), "round": 1}, goto=route.next)
         if decision.action == "supply":
             content = str(decision.content)
             update["messages"] = [AIMessage(content, name=route.agent.name)]
-            return Command(update={**update, **route.done(content)}, goto=route.next)
+            return Command(update={**update, **route.done(content), "round": 1}, goto=route.next)
         update["stop_reason"] = "aborted"
         return Command(update={**update, **route.done(None)}, goto=route.stop)

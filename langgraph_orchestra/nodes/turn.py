@@ -11,7 +11,7 @@ from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END
 from langgraph.types import Command
 
-from langgraph_orchestra.agents import AgentRunner, TurnResult
+from langgraph_orchestra.agents import OUTPUT_KEY, AgentRunner, TurnResult
 from langgraph_orchestra.errors import AgentError, OutputValidationError, StructuredOutputError
 from langgraph_orchestra.nodes.approval import review
 from langgraph_orchestra.nodes.escalation import escalation
@@ -168,6 +168,9 @@ class AgentNode(Runnable[Any, Command[Any]]):
         if own is not None:
             detail["latency_s"] = round(own["latency_s"], 6)
             detail["tokens"] = own["input_tokens"] + own["output_tokens"]
+        output = messages[-1].response_metadata.get(OUTPUT_KEY)
+        if output is not None:
+            detail["output"] = output  # a structured answer (a verdict, a choice): audited
         turn = Turn(
             self.agent_name, text, messages, usage, audit_record("turn", self.agent_name, **detail)
         )
@@ -214,7 +217,6 @@ class AgentNode(Runnable[Any, Command[Any]]):
         if isinstance(error, OutputValidationError):
             record["output"] = error.output
         update: dict[str, Any] = {
-            "round": 1,  # the agent's turn was used: a loop of failures stays bounded
             "exceptions": [record],
             "audit": [
                 audit_record(
@@ -234,6 +236,7 @@ class AgentNode(Runnable[Any, Command[Any]]):
             update.update(counted(error.usage))
         update = starting(update, begin or {})
         if status == "continued":
-            update.update(self.route.done(None))
+            # The agent's turn was used: a loop of failures stays bounded by max_rounds.
+            update.update(self.route.done(None), round=1)
             return Command(update=update, goto=self.route.next)
         return Command(update=update, goto=escalation(record, view))

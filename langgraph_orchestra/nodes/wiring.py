@@ -29,12 +29,14 @@ def add_agent(
     max_revisions: int,
     validators: Sequence[Validator] = (),
     destinations: Sequence[str] = (),
+    runner: AgentRunner | None = None,
 ) -> None:
     """Add `route.agent`'s turn node and its approval gates to `builder`.
 
     Edges are not added: the nodes route themselves with `Command`, to the destinations
     declared here (so drawings show them); `destinations` adds the places `route.then`
-    may send the run.
+    may send the run. `runner` replaces the agent's default runner (an agent answering in
+    a schema).
     """
     agent = route.agent
     # Where a failure goes: the escalate node, or on with what is left (`continue`).
@@ -45,7 +47,7 @@ def add_agent(
         route.node,
         AgentNode(
             route,
-            AgentRunner(agent, prices=prices),
+            runner or AgentRunner(agent, prices=prices),
             pattern=pattern,
             validators=validators,
         ),

@@ -20,6 +20,7 @@ from langgraph_orchestra.state.reducers import (
 )
 from langgraph_orchestra.state.schemas import (
     ConcurrentState,
+    GroupChatState,
     OrchestraState,
     SequentialState,
     check_state_schema,
@@ -32,6 +33,7 @@ __all__ = [
     "ConcurrentState",
     "ExceptionRecord",
     "ExceptionStatus",
+    "GroupChatState",
     "OrchestraState",
     "RunStart",
     "SequentialState",

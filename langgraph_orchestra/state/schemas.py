@@ -24,7 +24,13 @@ from langgraph_orchestra.state.reducers import (
     merge_dict,
 )
 
-__all__ = ["ConcurrentState", "OrchestraState", "SequentialState", "check_state_schema"]
+__all__ = [
+    "ConcurrentState",
+    "GroupChatState",
+    "OrchestraState",
+    "SequentialState",
+    "check_state_schema",
+]
 
 
 class OrchestraState(TypedDict):
@@ -72,6 +78,13 @@ class ConcurrentState(OrchestraState):
     usage and audit records here in one write, and the aggregator moves them into
     `messages`, `usage` and `audit` in team order when the fan-out closes (one write per
     branch instead of four keeps large fan-outs cheap)."""
+
+
+class GroupChatState(OrchestraState):
+    """State of `create_group_chat` and `create_maker_checker`."""
+
+    speaker: NotRequired[str | None]
+    """The participant the manager last gave the floor to."""
 
 
 def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: str) -> type[Any]:

@@ -34,13 +34,15 @@ from langgraph.graph import StateGraph
 from langgraph_orchestra import (
     Agent,
     ConcurrentState,
+    GroupChatState,
     SequentialState,
     create_concurrent,
+    create_group_chat,
     create_sequential,
 )
 from langgraph_orchestra.testing import ScriptedModel
 
-__all__ = ["CASES", "Orchestration", "PatternCase", "case_named"]
+__all__ = ["CASES", "PRESETS", "Orchestration", "PatternCase", "case_named"]
 
 Outputs = Mapping[str, str]
 """The agents' outputs by name, in team order; an agent that gave none is left out."""
@@ -71,9 +73,10 @@ class PatternCase:
     """The pattern's state schema, which the suite extends for the custom-state tests."""
     final: Callable[[Outputs], str | None]
     """The `final` of a run from the agents' outputs (`None` when there are none)."""
-    options: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] | Callable[[int], Mapping[str, Any]] = field(default_factory=dict)
     """Factory options that make a run one turn per agent, in team order (for loops:
-    a round-robin selector and a round bound, say)."""
+    a round-robin selector and a round bound, say), or a function of the number of
+    agents that gives them."""
     stop_reason: str = "completed"
     """The stop reason of a run in which every agent took its turn."""
     orchestration: Callable[[], Orchestration] | None = None
@@ -82,7 +85,8 @@ class PatternCase:
 
     def build(self, agents: Sequence[Agent], **options: Any) -> StateGraph[Any, Any, Any, Any]:
         """Build the pattern's team around `agents` (the suite's options win)."""
-        return self.factory(list(agents), **{**self.options, **options})
+        own = self.options(len(agents)) if callable(self.options) else self.options
+        return self.factory(list(agents), **{**own, **options})
 
     @property
     def takes_termination(self) -> bool:
@@ -105,6 +109,13 @@ def _synthesizer() -> Orchestration:
     return Orchestration({"aggregator": Agent("judge", model=judge)}, {"judge": judge}, "verdict")
 
 
+def _llm_manager() -> Orchestration:
+    manager = ScriptedModel(
+        [{"speaker": "a", "reason": "drafts first"}, {"speaker": "b", "reason": "reviews"}]
+    )
+    return Orchestration({"selector": "llm", "manager_model": manager}, {"manager": manager}, "B")
+
+
 CASES: tuple[PatternCase, ...] = (
     PatternCase("sequential", create_sequential, SequentialState, final=_last),
     PatternCase(
@@ -114,8 +125,22 @@ CASES: tuple[PatternCase, ...] = (
         final=_joined,
         orchestration=_synthesizer,
     ),
+    PatternCase(
+        "group_chat",
+        create_group_chat,
+        GroupChatState,
+        final=_last,
+        options=lambda agents: {"max_rounds": agents},
+        stop_reason="max_rounds",
+        orchestration=_llm_manager,
+    ),
 )
 """Every pattern factory, each once."""
+
+PRESETS: Mapping[str, str] = {"create_maker_checker": "group_chat"}
+"""Factories that are a preset of a registered pattern (same nodes, fixed roles), by the
+pattern they build: the suite covers their nodes through that pattern, their own tests
+cover their roles."""
 
 
 def case_named(name: str) -> PatternCase:
