@@ -27,7 +27,7 @@ from langgraph.pregel import Pregel
 from benchmarks._harness import Figure, Plan, Row, ameasure, measure
 from benchmarks.handwritten import round_robin
 from langgraph_orchestra import Agent, create_group_chat
-from langgraph_orchestra.context import ContextPolicy
+from langgraph_orchestra.context import ContextPolicy, Window
 from langgraph_orchestra.testing import ScriptedModel
 
 __all__ = [
@@ -95,11 +95,16 @@ def _sampler(graph: Pregel[Any, Any, Any, Any], rounds: int, batch: int) -> Call
     return sample
 
 
-def round_robin_row(rounds: int, plan: Plan) -> Row:
-    """`create_group_chat` of 3 instant agents vs the hand-written star, ms per round."""
-    name = f"group_chat.round_robin.{rounds}"
+def round_robin_row(rounds: int, plan: Plan, *, window: int | None = None) -> Row:
+    """`create_group_chat` of 3 instant agents vs the hand-written star, ms per round.
+
+    With `window`, ours runs with `context=Window(window)` (the hand-written speakers read
+    nothing either way), which separates the cost of the default `"full"` view.
+    """
+    name = f"group_chat.round_robin.{rounds}" + (f".window{window}" if window else "")
+    context: ContextPolicy = Window(window) if window else "full"
     team = [Agent(n, runnable=_ok) for n in NAMES]
-    ours = create_group_chat(team, max_rounds=rounds).compile()
+    ours = create_group_chat(team, max_rounds=rounds, context=context).compile()
     hand = round_robin(NAMES, rounds).compile()
     _check(name, ours.invoke(_task()), rounds, ours=True)
     _check(name, hand.invoke(_task()), rounds, ours=False)
@@ -107,7 +112,8 @@ def round_robin_row(rounds: int, plan: Plan) -> Row:
     a, b = measure(_sampler(ours, rounds, batch), _sampler(hand, rounds, batch), plan)
     return Row(
         name=name,
-        title=f"round robin of 3 instant agents, {rounds} rounds, invoke, ms per round",
+        title=f"round robin of 3 instant agents, {rounds} rounds, invoke, ms per round"
+        + (f", ours with context=Window({window})" if window else ""),
         unit="ms/round",
         target=TARGET,
         aim=None,

@@ -37,10 +37,12 @@ _FAN, _FAN_QUICK = Plan(runs=30, warmup=3), Plan(runs=5, warmup=1)
 _SLOW, _SLOW_QUICK = Plan(runs=30, warmup=1), Plan(runs=3, warmup=1)
 # Group chat: a sample at R = 10 is 10 invocations (~60 ms), at R = 100 one (~60 ms);
 # at R = 500 one invocation takes ~0.7 s (ours) and ~0.2 s (hand-written): one warm-up,
-# and the whole group-chat block stays under ~80 s. The input-size figures run once
+# and the whole group-chat block stays under ~100 s. The input-size figures run once
 # each (scripted, so exact).
 _GC, _GC_QUICK = Plan(runs=30, warmup=3), Plan(runs=5, warmup=1)
 _GC_SLOW, _GC_SLOW_QUICK = Plan(runs=30, warmup=1), Plan(runs=2, warmup=1)
+# The windowed R = 500 row is a diagnosis of the one above (~0.4 s a run): 15 runs.
+_GC_DIAG = Plan(runs=15, warmup=1)
 _ONCE = Plan(runs=1, warmup=0)
 _GC_ROUNDS = (10, 100, 500)
 
@@ -103,6 +105,13 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         _GC_SLOW,
         _GC_SLOW_QUICK,
         partial(group_chat.round_robin_row, 500),
+    ),
+    # The same with a bounded view: what the per-round cost is without the "full" view.
+    Benchmark(
+        "group_chat.round_robin.500.window4",
+        _GC_DIAG,
+        _GC_SLOW_QUICK,
+        partial(group_chat.round_robin_row, 500, window=4),
     ),
     Benchmark(
         "group_chat.input_chars.full",
