@@ -9,8 +9,17 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from benchmarks._harness import MIN_RUNS, RESULTS, Row, load_line, table, write_json
-from benchmarks.suite import BENCHMARKS, select
+from benchmarks._harness import (
+    MIN_RUNS,
+    RESULTS,
+    Figure,
+    Row,
+    figure_tables,
+    load_line,
+    table,
+    write_json,
+)
+from benchmarks.suite import BENCHMARKS, DERIVED, select
 
 QUICK_BANNER = (
     "QUICK RUN (--quick): fewer runs than the issue's minimum of 30 per row; "
@@ -90,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     start_load = load_line("before")
     print(start_load, flush=True)
     rows: list[Row] = []
+    figures: list[Figure] = []
     started = time.perf_counter()
     for bench in chosen:
         plan = bench.quick if args.quick else bench.plan
@@ -97,24 +107,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             plan = dataclasses.replace(plan, runs=args.runs)
         print(f"  {bench.name}: {plan.runs} runs per side ...", end=" ", flush=True)
         row_start = time.perf_counter()
-        row = bench.run(plan)
+        result = bench.run(plan)
         print(f"{time.perf_counter() - row_start:.1f} s", flush=True)
-        rows.append(row)
+        if isinstance(result, Figure):
+            figures.append(result)
+        else:
+            rows.append(result)
+    by_name = {row.name: row for row in rows}
+    figures.extend(fig for derive in DERIVED if (fig := derive(by_name)) is not None)
     elapsed = time.perf_counter() - started
     end_load = load_line("after")
 
     print()
     if args.quick:
         print(QUICK_BANNER)
-    print(table(rows))
-    print()
-    print("ours / hand-written: ratio of the medians; paired ratio IQR: spread of run-by-run")
-    print("ratios. ms/turn: wall time per agent turn. x ideal: wall time / 100 ms (1.00 = ideal).")
-    if any(row.runs < MIN_RUNS for row in rows):
+    if rows:
+        print(table(rows))
+        print()
+        print("ours / hand-written: ratio of the medians; paired ratio IQR: spread of run-by-run")
+        print("ratios. ms/turn: wall time per agent turn; ms/round: per group-chat round (one")
+        print("speaker turn). x ideal: wall time / 100 ms (1.00 = ideal).")
+    if any(row.runs < MIN_RUNS and not row.skipped for row in rows):
         print(f"* fewer than {MIN_RUNS} runs: indicative only.")
-    for row in rows:
-        if row.note:
-            print(f"{row.name}: {row.note}")
+    if figures:
+        print()
+        print(figure_tables(figures))
+    noted: list[Row | Figure] = [*rows, *figures]
+    for item in noted:
+        if item.note:
+            print(f"{item.name}: {item.note}")
     print(f"{start_load}; {end_load}; total {elapsed:.0f} s")
     write_json(
         args.output,
@@ -122,6 +143,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         quick=args.quick,
         argv=command,
         meta={"load_before": start_load, "load_after": end_load, "seconds": elapsed},
+        figures=figures,
     )
     print(f"results: {args.output}")
     return 0

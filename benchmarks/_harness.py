@@ -49,7 +49,7 @@ class Row:
     title: str
     """What the row measures, in words."""
     unit: str
-    """Unit of the samples: `ms/turn` or `x ideal`."""
+    """Unit of the samples: `ms/turn`, `ms/round` or `x ideal`."""
     target: float | None
     """Ratio the issue sets (ours / hand-written), if any."""
     aim: float | None
@@ -64,6 +64,10 @@ class Row:
     """Anything a reader needs to interpret the row."""
     load: tuple[float, float, float] = field(default_factory=lambda: _load())
     """Load averages (1, 5, 15 min) when the row finished."""
+    baseline: str = "hand-written"
+    """What the `hand` samples measure: the hand-written graph, or a named peer framework."""
+    skipped: str = ""
+    """Why the row was not measured (e.g. an optional peer is not installed); no samples."""
 
     @property
     def runs(self) -> int:
@@ -102,6 +106,8 @@ class Row:
     def as_json(self) -> dict[str, Any]:
         """Return the row with its derived figures, for `latest.json`."""
         data = asdict(self)
+        if self.skipped:
+            return data
         q1, q2, q3 = self.paired_quartiles
         data.update(
             runs=self.runs,
@@ -178,8 +184,8 @@ def environment() -> dict[str, Any]:
 
 
 def _fmt(value: float, unit: str) -> str:
-    if unit == "ms/turn":
-        return f"{value:.3f} ms/turn"
+    if unit in ("ms/turn", "ms/round"):
+        return f"{value:.3f} {unit}"
     return f"{value:.2f}x ideal"
 
 
@@ -215,12 +221,18 @@ def table(rows: Sequence[Row]) -> str:
     )
     lines = [header]
     for row in rows:
+        if row.skipped:
+            lines.append((row.name, row.skipped, "", "", "", _target(row), "", "0"))
+            continue
         q1, _, q3 = row.paired_quartiles
+        hand = _fmt(row.hand_median, row.unit)
+        if row.baseline != "hand-written":
+            hand = f"{row.baseline} {hand}"
         lines.append(
             (
                 row.name,
                 _fmt(row.ours_median, row.unit),
-                _fmt(row.hand_median, row.unit),
+                hand,
                 f"{row.ratio:.3f}x",
                 f"{q1:.3f}-{q3:.3f}",
                 _target(row),
@@ -228,8 +240,12 @@ def table(rows: Sequence[Row]) -> str:
                 _runs(row),
             )
         )
-    widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    right = {1, 2, 3, 4, 7}
+    return _render(lines, right={1, 2, 3, 4, 7})
+
+
+def _render(lines: Sequence[Sequence[str]], *, right: set[int]) -> str:
+    """Align `lines` (the first is the header) in columns, `right` ones to the right."""
+    widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]))]
 
     def render(cells: Sequence[str]) -> str:
         return "  ".join(
@@ -242,6 +258,51 @@ def table(rows: Sequence[Row]) -> str:
     return "\n".join(out)
 
 
+@dataclass
+class Figure:
+    """An information line: exact counts or figures derived from rows, no timing of its own."""
+
+    name: str
+    """Stable id (an `--only` name, or the rows it derives from)."""
+    title: str
+    """What the figure shows, in words."""
+    columns: tuple[str, ...]
+    """Column headers of `cells`; figures with the same columns share a table."""
+    cells: tuple[str, ...]
+    """The formatted values, one per column."""
+    data: dict[str, Any] = field(default_factory=dict)
+    """The exact values, for `latest.json`."""
+    target: str = ""
+    """The target in words (empty for information only)."""
+    met: bool | None = None
+    """Whether the target is met (None without a target)."""
+    note: str = ""
+    """Anything a reader needs to interpret the figure."""
+
+    def as_json(self) -> dict[str, Any]:
+        """Return the figure for `latest.json`."""
+        return asdict(self)
+
+
+def figure_tables(figures: Sequence[Figure]) -> str:
+    """Format figures as aligned tables, one per run of figures with the same columns."""
+    groups: list[list[Figure]] = []
+    for fig in figures:
+        if groups and groups[-1][0].columns == fig.columns:
+            groups[-1].append(fig)
+        else:
+            groups.append([fig])
+    tables = []
+    for group in groups:
+        columns = group[0].columns
+        lines: list[tuple[str, ...]] = [("figure", *columns, "target", "met")]
+        for fig in group:
+            met = "" if fig.met is None else ("yes" if fig.met else "NO")
+            lines.append((fig.name, *fig.cells, fig.target or "(info)", met))
+        tables.append(_render(lines, right=set(range(1, len(columns) + 1))))
+    return "\n\n".join(tables)
+
+
 def load_line(label: str) -> str:
     """Return `label` with the current load averages, as `uptime` shows them."""
     one, five, fifteen = _load()
@@ -249,9 +310,15 @@ def load_line(label: str) -> str:
 
 
 def write_json(
-    path: Path, rows: Sequence[Row], *, quick: bool, argv: Sequence[str], meta: dict[str, Any]
+    path: Path,
+    rows: Sequence[Row],
+    *,
+    quick: bool,
+    argv: Sequence[str],
+    meta: dict[str, Any],
+    figures: Sequence[Figure] = (),
 ) -> None:
-    """Write the results (rows with raw samples, machine, load) as JSON to `path`."""
+    """Write the results (rows with raw samples, figures, machine, load) as JSON to `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "written": datetime.now(UTC).isoformat(),
@@ -260,5 +327,6 @@ def write_json(
         "environment": environment(),
         **meta,
         "rows": [row.as_json() for row in rows],
+        "figures": [fig.as_json() for fig in figures],
     }
     path.write_text(json.dumps(document, indent=2) + "\n")

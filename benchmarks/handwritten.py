@@ -22,8 +22,11 @@ from typing_extensions import TypedDict
 __all__ = [
     "FanOutState",
     "MessagesState",
+    "RoundRobinState",
     "WorkerInput",
     "fan_out",
+    "fan_out_per_agent",
+    "round_robin",
     "sequential_model",
     "sequential_plain",
 ]
@@ -150,4 +153,38 @@ def fan_out_per_agent(names: Sequence[str], worker: Worker) -> StateGraph[Any, A
     builder.add_node("join", join, defer=True)
     builder.add_edge(START, "dispatch")
     builder.add_edge("join", END)
+    return builder
+
+
+class RoundRobinState(TypedDict):
+    """State of the hand-written group chat: the transcript and the rounds spoken."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    round: NotRequired[int]
+
+
+def round_robin(names: Sequence[str], max_rounds: int) -> StateGraph[Any, Any, Any, Any]:
+    """START -> manager <-> speakers, round robin, until `max_rounds` speaker turns.
+
+    The star `create_group_chat` builds: `manager` picks the next speaker in team order
+    with `Command(goto=name)` (counting the round) or ends the run; each speaker appends
+    "ok" as a named `AIMessage` and returns to `manager` with `Command(goto="manager")`.
+    """
+    team = list(names)
+
+    def manager(state: RoundRobinState) -> Command[Any]:
+        spoken = state.get("round", 0)
+        if spoken >= max_rounds:
+            return Command(goto=END)
+        return Command(goto=team[spoken % len(team)], update={"round": spoken + 1})
+
+    builder: StateGraph[Any, Any, Any, Any] = StateGraph(RoundRobinState)
+    builder.add_node("manager", manager, destinations=(*team, END))
+    for name in team:
+
+        def speaker(state: RoundRobinState, name: str = name) -> Command[Any]:
+            return Command(goto="manager", update={"messages": [AIMessage("ok", name=name)]})
+
+        builder.add_node(name, speaker, destinations=("manager",))
+    builder.add_edge(START, "manager")
     return builder

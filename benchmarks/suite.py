@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from benchmarks import fanout, sequential
-from benchmarks._harness import Plan, Row
+from benchmarks import fanout, group_chat, sequential
+from benchmarks._harness import Figure, Plan, Row
+from langgraph_orchestra.context import Window
 
-__all__ = ["BENCHMARKS", "Benchmark", "select"]
+__all__ = ["BENCHMARKS", "DERIVED", "Benchmark", "select"]
 
 
 @dataclass(frozen=True)
@@ -22,8 +23,8 @@ class Benchmark:
     """Runs and warm-up of a full run."""
     quick: Plan
     """Runs and warm-up with `--quick`."""
-    run: Callable[[Plan], Row]
-    """Measures the row."""
+    run: Callable[[Plan], Row | Figure]
+    """Measures the row (or counts an information figure, which takes no timing)."""
 
 
 # A sequential sample is 20 invocations (~50 ms; ~180 ms with a checkpointer): 40 per
@@ -34,6 +35,16 @@ _FAN, _FAN_QUICK = Plan(runs=30, warmup=3), Plan(runs=5, warmup=1)
 # N = 1000 (~0.5 s a run) and the default-pool sync N = 100 (~1.7 s a run) dominate
 # the total: 30 runs each, one warm-up.
 _SLOW, _SLOW_QUICK = Plan(runs=30, warmup=1), Plan(runs=3, warmup=1)
+# Group chat: a sample at R = 10 is 10 invocations (~60 ms), at R = 100 one (~60 ms);
+# at R = 500 one invocation takes ~0.7 s (ours) and ~0.2 s (hand-written): one warm-up,
+# and the whole group-chat block stays under ~100 s. The input-size figures run once
+# each (scripted, so exact).
+_GC, _GC_QUICK = Plan(runs=30, warmup=3), Plan(runs=5, warmup=1)
+_GC_SLOW, _GC_SLOW_QUICK = Plan(runs=30, warmup=1), Plan(runs=2, warmup=1)
+# The windowed R = 500 row is a diagnosis of the one above (~0.4 s a run): 15 runs.
+_GC_DIAG = Plan(runs=15, warmup=1)
+_ONCE = Plan(runs=1, warmup=0)
+_GC_ROUNDS = (10, 100, 500)
 
 BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark(
@@ -85,7 +96,41 @@ BENCHMARKS: tuple[Benchmark, ...] = (
         _FAN_QUICK,
         partial(fanout.sync_row, 100, pool="max_concurrency"),
     ),
+    Benchmark("group_chat.round_robin.10", _GC, _GC_QUICK, partial(group_chat.round_robin_row, 10)),
+    Benchmark(
+        "group_chat.round_robin.100", _GC, _GC_QUICK, partial(group_chat.round_robin_row, 100)
+    ),
+    Benchmark(
+        "group_chat.round_robin.500",
+        _GC_SLOW,
+        _GC_SLOW_QUICK,
+        partial(group_chat.round_robin_row, 500),
+    ),
+    # The same with a bounded view: what the per-round cost is without the "full" view.
+    Benchmark(
+        "group_chat.round_robin.500.window4",
+        _GC_DIAG,
+        _GC_SLOW_QUICK,
+        partial(group_chat.round_robin_row, 500, window=4),
+    ),
+    Benchmark(
+        "group_chat.input_chars.full",
+        _ONCE,
+        _ONCE,
+        partial(group_chat.input_chars, "full", "full", _GC_ROUNDS),
+    ),
+    Benchmark(
+        "group_chat.input_chars.window4",
+        _ONCE,
+        _ONCE,
+        partial(group_chat.input_chars, "window4", Window(4), _GC_ROUNDS),
+    ),
+    Benchmark("group_chat.autogen.10", _GC, _GC_QUICK, partial(group_chat.autogen_row, 10)),
+    Benchmark("group_chat.autogen.100", _GC, _GC_QUICK, partial(group_chat.autogen_row, 100)),
 )
+
+DERIVED: tuple[Callable[[Mapping[str, Row]], Figure | None], ...] = (group_chat.flatness,)
+"""Figures computed from measured rows after the run (skipped when their rows were not run)."""
 
 
 def _matches(name: str, pattern: str) -> bool:
