@@ -16,6 +16,7 @@ is what the agent is answering (a reviewer's feedback, the previous step's outpu
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, TypeAlias
@@ -154,8 +155,32 @@ def _with_task(
     return [m for _, m in picked]
 
 
-def _full(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
-    return [m for m in (_seen_by(x, agent) for x in state["messages"]) if m is not None]
+def _full() -> View:
+    """The whole conversation, converted incrementally per agent.
+
+    Turning other agents' replies into user messages is most of what a view costs; over
+    a long run `"full"` would redo it for every message on every turn (O(rounds²) work
+    before any model is called). This view remembers, per agent, the transcript it last
+    saw and its conversion: when the transcript still starts with the same message
+    objects, only the new ones are converted. Anything else (an edit replacing a
+    message, a removal, a state loaded from a checkpoint) converts the whole anew.
+    """
+    memo: dict[str, tuple[tuple[BaseMessage, ...], list[BaseMessage]]] = {}
+
+    def view(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
+        messages: Sequence[BaseMessage] = state["messages"]
+        known = memo.get(agent)
+        start, seen = 0, []
+        if known is not None:
+            source, converted = known
+            if len(source) <= len(messages) and all(map(operator.is_, source, messages)):
+                start, seen = len(source), converted
+        fresh = [m for m in (_seen_by(x, agent) for x in messages[start:]) if m is not None]
+        result = [*seen, *fresh]
+        memo[agent] = (tuple(messages), result)
+        return list(result)
+
+    return view
 
 
 def _last(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
@@ -217,7 +242,11 @@ def _custom(fn: Callable[[Mapping[str, Any]], Sequence[BaseMessage]]) -> View:
     return view
 
 
-_BUILT_IN: dict[str, View] = {"full": _full, "last": _last, "own": _own}
+_BUILT_IN: dict[str, Callable[[], View]] = {
+    "full": _full,
+    "last": lambda: _last,
+    "own": lambda: _own,
+}
 
 
 def resolve_context(policy: ContextPolicy, *, owner: str = "a team") -> View:
@@ -235,7 +264,7 @@ def resolve_context(policy: ContextPolicy, *, owner: str = "a team") -> View:
     """
     if isinstance(policy, str):
         if policy in _BUILT_IN:
-            return _BUILT_IN[policy]
+            return _BUILT_IN[policy]()
     elif isinstance(policy, Window):
         return _window(policy.k)
     elif isinstance(policy, TokenBudget):

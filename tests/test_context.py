@@ -281,3 +281,17 @@ def test_window_needs_a_positive_whole_number(k: Any) -> None:
         TeamConfigError, match=re.escape(f"Window needs a whole number k >= 1, got {k!r}")
     ):
         Window(k)
+
+
+def test_full_view_converts_each_message_once_and_sees_replacements() -> None:
+    view = resolve_context("full")
+    draft = AIMessage("first draft", name="writer", id="m1")
+    state = {"messages": [HumanMessage("task", id="t"), draft]}
+    first = view(state, "critic")
+    assert view(state, "critic")[1] is first[1]  # converted once, then reused
+    assert first[1].text == "first draft" and isinstance(first[1], HumanMessage)
+    # An edit replaces the message (same id, new object): the view shows the new text.
+    edited = {"messages": [state["messages"][0], AIMessage("edited", name="writer", id="m1")]}
+    assert view(edited, "critic")[1].text == "edited"
+    # Each agent's own view: the writer still sees its message as its own.
+    assert isinstance(view(state, "writer")[1], AIMessage)
