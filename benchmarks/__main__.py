@@ -32,10 +32,11 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m benchmarks",
         description=(
             "Measure langgraph-orchestra against hand-written LangGraph graphs of the same "
-            "topology: overhead per agent turn (sequential) and fan-out efficiency "
-            "(concurrent). Both sides run interleaved in one process; the table shows "
-            "medians and their ratio (ours / hand-written). Offline; see "
-            "benchmarks/README.md."
+            "topology (and optional peer frameworks): overhead per agent turn (sequential), "
+            "fan-out efficiency (concurrent, planner-executor, hierarchical), cost per round "
+            "(group chat, magentic), per handoff and per delegation. "
+            "Both sides run interleaved in one process; the table shows medians and their "
+            "ratio (ours / the other side). Offline; see benchmarks/README.md."
         ),
         epilog=(
             "Benchmarks: "
@@ -126,7 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print()
         print("ours / hand-written: ratio of the medians; paired ratio IQR: spread of run-by-run")
         print("ratios. ms/turn: wall time per agent turn; ms/round: per group-chat round (one")
-        print("speaker turn). x ideal: wall time / 100 ms (1.00 = ideal).")
+        print("speaker turn, or a magentic manager decision and the turn it gives);")
+        print("ms/handoff: per transfer of control (a 5-agent chain makes 4); ms/delegation:")
+        print("per task a manager delegates (5 in one message).")
+        print("x ideal: wall time / 100 ms (1.00 = ideal). A peer framework's column is")
+        print("labelled with its name.")
     if any(row.runs < MIN_RUNS and not row.skipped for row in rows):
         print(f"* fewer than {MIN_RUNS} runs: indicative only.")
     if figures:

@@ -49,7 +49,9 @@ class Row:
     title: str
     """What the row measures, in words."""
     unit: str
-    """Unit of the samples: `ms/turn`, `ms/round` or `x ideal`."""
+    """Unit of the samples: `ms/turn`, `ms/round`, `ms/handoff`, `ms/delegation`, `ms/read`,
+    `x ideal` or
+    `KB/turn` (store bytes)."""
     target: float | None
     """Ratio the issue sets (ours / hand-written), if any."""
     aim: float | None
@@ -184,7 +186,9 @@ def environment() -> dict[str, Any]:
 
 
 def _fmt(value: float, unit: str) -> str:
-    if unit in ("ms/turn", "ms/round"):
+    if unit == "KB/turn":
+        return f"{value:.2f} {unit}"
+    if unit.startswith("ms/"):
         return f"{value:.3f} {unit}"
     return f"{value:.2f}x ideal"
 

@@ -4,28 +4,56 @@ Each is what a LangGraph user would write for the same topology without this lib
 a `messages` state with `add_messages`, plain function nodes, plain edges or `Send`.
 They produce the same transcript as ours (agent messages named after the agent) but
 none of the governance: no audit trail, usage, exception queue, `final` or routing.
+The handoff relays come in two forms: plain nodes passing control with
+`Command(goto=next)`, and `langchain.agents.create_agent` agents whose transfer tool
+returns `Command(goto=target, graph=Command.PARENT)` (LangGraph's documented handoff).
+The manager-led graphs (`ledger_star`, `delegation`, `plan_fan_out`) make the same model
+calls as ours on the same scripted replies: structured output by
+`with_structured_output`, tools by `bind_tools`, routing by `Command` and `Send`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import operator
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Annotated, Any, NotRequired, cast
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Annotated, Any, Literal, NotRequired, cast
 
+from langchain.agents import create_agent
+from langchain.tools import ToolRuntime, tool
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, AnyMessage
+from langchain_core.messages import (
+    AIMessage,
+    AnyMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.tools import BaseTool, StructuredTool
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.message import add_messages
-from langgraph.types import Command, Send
+from langgraph.types import Command, Overwrite, Send
+from pydantic import BaseModel, Field, create_model
 from typing_extensions import TypedDict
 
 __all__ = [
+    "DelegationState",
     "FanOutState",
+    "LedgerState",
     "MessagesState",
+    "PlanState",
     "RoundRobinState",
     "WorkerInput",
+    "chat",
+    "delegation",
     "fan_out",
     "fan_out_per_agent",
+    "ledger_star",
+    "plan_fan_out",
+    "relay",
+    "relay_create_agent",
+    "relay_model",
     "round_robin",
     "sequential_model",
     "sequential_plain",
@@ -77,6 +105,28 @@ def sequential_model(models: dict[str, BaseChatModel]) -> StateGraph[Any, Any, A
 
         builder.add_node(name, node)
     _chain(builder, list(models))
+    return builder
+
+
+def chat(names: Sequence[str], turns: int, reply: str) -> StateGraph[Any, Any, Any, Any]:
+    """START -> a -> b -> a -> ... -> END: the speakers take turns until `turns` replies.
+
+    Each node appends its reply as a named `AIMessage`; a conditional edge after each
+    turn counts the replies and passes the floor on (round robin) or ends.
+    """
+    team = list(names)
+    builder: StateGraph[Any, Any, Any, Any] = StateGraph(MessagesState)
+    for i, name in enumerate(team):
+
+        def node(state: MessagesState, name: str = name) -> dict[str, Any]:
+            return {"messages": [AIMessage(reply, name=name)]}
+
+        def route(state: MessagesState, following: str = team[(i + 1) % len(team)]) -> str:
+            return END if len(state["messages"]) > turns else following
+
+        builder.add_node(name, node)
+        builder.add_conditional_edges(name, route, [team[(i + 1) % len(team)], END])
+    builder.add_edge(START, team[0])
     return builder
 
 
@@ -187,4 +237,332 @@ def round_robin(names: Sequence[str], max_rounds: int) -> StateGraph[Any, Any, A
 
         builder.add_node(name, speaker, destinations=("manager",))
     builder.add_edge(START, "manager")
+    return builder
+
+
+def _next(names: Sequence[str], name: str) -> str:
+    """The node after `name` in `names`, or END after the last."""
+    position = list(names).index(name) + 1
+    return names[position] if position < len(names) else END
+
+
+def relay(names: Sequence[str]) -> StateGraph[Any, Any, Any, Any]:
+    """START -> a -> b -> ... -> END, each node passing control with `Command(goto=next)`.
+
+    What one writes by hand for a fixed relay: each node appends "ok" as a named
+    `AIMessage` and names the next node (the last one ends the run).
+    """
+    builder: StateGraph[Any, Any, Any, Any] = StateGraph(MessagesState)
+    for name in names:
+        after = _next(names, name)
+
+        def node(state: MessagesState, name: str = name, after: str = after) -> Command[Any]:
+            return Command(goto=after, update={"messages": [AIMessage("ok", name=name)]})
+
+        builder.add_node(name, node, destinations=(after,))
+    builder.add_edge(START, names[0])
+    return builder
+
+
+def relay_model(
+    models: dict[str, BaseChatModel], *, prefix: str = "transfer_to_"
+) -> StateGraph[Any, Any, Any, Any]:
+    """START -> a -> ... , each node calling its model and following its transfer call.
+
+    A node names the model's reply after itself; a tool call `<prefix><target>` gets a
+    `ToolMessage` acknowledging it (so the history stays valid) and control goes to
+    `target`; a reply without a tool call ends the run. No `create_agent`, no tool node:
+    the least one writes by hand for a model-driven relay.
+    """
+    names = list(models)
+    builder: StateGraph[Any, Any, Any, Any] = StateGraph(MessagesState)
+    for name, model in models.items():
+
+        def node(
+            state: MessagesState, name: str = name, model: BaseChatModel = model
+        ) -> Command[Any]:
+            reply = model.invoke(state["messages"])
+            reply.name = name
+            calls = getattr(reply, "tool_calls", None)
+            if not calls:
+                return Command(goto=END, update={"messages": [reply]})
+            call = calls[0]
+            target = call["name"][len(prefix) :]
+            done = ToolMessage(
+                f"Transferred to {target}.", tool_call_id=call["id"] or "", name=call["name"]
+            )
+            return Command(goto=target, update={"messages": [reply, done]})
+
+        builder.add_node(name, node, destinations=(_next(names, name),))
+    builder.add_edge(START, names[0])
+    return builder
+
+
+def _transfer_tool(target: str, prefix: str) -> BaseTool:
+    """A tool that hands control to the parent graph's node `target`."""
+
+    @tool(f"{prefix}{target}", description=f"Transfer the conversation to {target}.")
+    def transfer(runtime: ToolRuntime) -> Command[Any]:
+        done = ToolMessage(
+            f"Transferred to {target}.",
+            tool_call_id=runtime.tool_call_id or "",
+            name=f"{prefix}{target}",
+        )
+        # The parent receives the agent's messages so far: the call and its result.
+        return Command(
+            goto=target,
+            graph=Command.PARENT,
+            update={"messages": [*runtime.state["messages"], done]},
+        )
+
+    return transfer
+
+
+def relay_create_agent(
+    models: dict[str, BaseChatModel], *, prefix: str = "transfer_to_"
+) -> StateGraph[Any, Any, Any, Any]:
+    """START -> a -> ... , each agent a `create_agent` with a transfer tool to the next.
+
+    LangGraph's documented handoff: the transfer tool returns
+    `Command(goto=target, graph=Command.PARENT)` with the agent's messages and the
+    tool's result; the last agent has no tools and answers. langgraph-swarm builds the
+    same, plus an `active_agent` field and a router at START.
+    """
+    names = list(models)
+    builder: StateGraph[Any, Any, Any, Any] = StateGraph(MessagesState)
+    for name, model in models.items():
+        after = _next(names, name)
+        tools = [] if after == END else [_transfer_tool(after, prefix)]
+        agent = create_agent(model, tools, name=name)
+        builder.add_node(name, agent, destinations=() if after == END else (after,))
+    builder.add_edge(START, names[0])
+    return builder
+
+
+# -- manager-led patterns --------------------------------------------------------------
+
+Speaker = Callable[[list[BaseMessage]], str]
+"""A speaker of the ledger star: the transcript in, its answer out."""
+
+
+class LedgerState(TypedDict):
+    """State of the hand-written ledger star: the transcript, the plan and the answer."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    ledger: NotRequired[dict[str, Any]]
+    final: NotRequired[str]
+
+
+class _TaskLedger(BaseModel):
+    facts_given: list[str]
+    facts_to_look_up: list[str]
+    facts_to_derive: list[str]
+    educated_guesses: list[str]
+    plan: list[str]
+
+
+class _Progress(BaseModel):
+    is_request_satisfied: bool
+    is_in_loop: bool
+    is_progress_being_made: bool
+    next_speaker: str
+    instruction: str
+    reason: str
+
+
+def ledger_star(
+    model: BaseChatModel, speakers: Mapping[str, Speaker]
+) -> StateGraph[Any, Any, Any, Any]:
+    """START -> plan -> manager <-> speakers; the manager answers at the end.
+
+    `plan` asks the model for a task ledger (structured output); `manager` asks it for a
+    progress choice (structured output, `next_speaker` one of the team) and either gives
+    the floor with `Command(goto=speaker)` and the instruction as a named `HumanMessage`,
+    or, once the request is satisfied, asks it for the answer and ends. A speaker appends
+    its answer as a named `AIMessage` and returns to `manager`. No stall counting,
+    replans, resets, bounds, audit or usage.
+    """
+    team = list(speakers)
+    names: Any = Literal[tuple(team)]
+    progress: Any = create_model("Progress", __base__=_Progress, next_speaker=(names, Field()))
+    planner = model.with_structured_output(_TaskLedger)
+    chooser = model.with_structured_output(progress)
+
+    def plan(state: LedgerState) -> Command[Any]:
+        ledger = planner.invoke([SystemMessage("Plan the task."), *state["messages"]])
+        return Command(goto="manager", update={"ledger": cast(BaseModel, ledger).model_dump()})
+
+    def manager(state: LedgerState) -> Command[Any]:
+        prompt = [SystemMessage(f"Plan: {state.get('ledger')}. Who next?"), *state["messages"]]
+        choice: Any = chooser.invoke(prompt)
+        if choice.is_request_satisfied:
+            answer = model.invoke([SystemMessage("Answer."), *state["messages"]])
+            return Command(goto=END, update={"final": answer.text})
+        instruction = HumanMessage(choice.instruction, name="manager")
+        return Command(goto=choice.next_speaker, update={"messages": [instruction]})
+
+    builder: StateGraph[Any, Any, Any, Any] = StateGraph(LedgerState)
+    builder.add_node("plan", plan, destinations=("manager",))
+    builder.add_node("manager", manager, destinations=(*team, END))
+    for name, speak in speakers.items():
+
+        def speaker(state: LedgerState, name: str = name, speak: Speaker = speak) -> Command[Any]:
+            reply = AIMessage(speak([*state["messages"]]), name=name)
+            return Command(goto="manager", update={"messages": [reply]})
+
+        builder.add_node(name, speaker, destinations=("manager",))
+    builder.add_edge(START, "plan")
+    return builder
+
+
+WorkerFn = Callable[[str], str] | Callable[[str], Awaitable[str]]
+"""A delegated worker or a plan step's agent: its task in, its answer out (sync or async)."""
+
+
+class DelegationState(TypedDict):
+    """State of the hand-written delegation: the transcript and the round's results."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    results: NotRequired[Annotated[list[tuple[str, str, str]], operator.add]]
+    final: NotRequired[str]
+
+
+class _Task(BaseModel):
+    task: str = Field(description="The task.")
+
+
+def _delegate(worker: str) -> BaseTool:
+    def delegate(task: str) -> str:  # never run: the graph runs the worker
+        return task
+
+    return StructuredTool.from_function(
+        delegate,
+        name=f"delegate_to_{worker}",
+        description=f"Delegate to {worker}.",
+        args_schema=_Task,
+    )
+
+
+def _worker_node(name: str, work: WorkerFn, key: str) -> Callable[..., Any]:
+    """A node running `work` on the `Send`'s task, writing `(id, name, output)` to `key`."""
+    if asyncio.iscoroutinefunction(work):
+
+        async def arun(task: dict[str, str]) -> dict[str, Any]:
+            output = await cast(Callable[[str], Awaitable[str]], work)(task["task"])
+            return {key: [(task["id"], name, output)]}
+
+        return arun
+
+    def run(task: dict[str, str]) -> dict[str, Any]:
+        return {key: [(task["id"], name, cast(Callable[[str], str], work)(task["task"]))]}
+
+    return run
+
+
+def delegation(
+    model: BaseChatModel, workers: Mapping[str, WorkerFn]
+) -> StateGraph[Any, Any, Any, Any]:
+    """START -> manager -> dispatch -(Send)-> workers -> join -> manager ... -> END.
+
+    `manager` calls the model with one `delegate_to_<worker>` tool per worker; a reply
+    with tool calls goes to `dispatch`, which sends each call's task to its worker's node
+    (all at once); the deferred `join` appends one `ToolMessage` per call, in call order,
+    and returns to `manager`. A reply without tool calls is `final`. No refusals of
+    unknown or repeated workers, no bounds, views, audit or usage.
+    """
+    team = list(workers)
+    bound = model.bind_tools([_delegate(w) for w in team])
+    prefix = len("delegate_to_")
+
+    def manager(state: DelegationState) -> Command[Any]:
+        reply = bound.invoke(state["messages"])
+        reply.name = "manager"
+        if not getattr(reply, "tool_calls", None):
+            return Command(goto=END, update={"messages": [reply], "final": reply.text})
+        return Command(goto="dispatch", update={"messages": [reply]})
+
+    def dispatch(state: DelegationState) -> Command[Any]:
+        calls = cast(AIMessage, state["messages"][-1]).tool_calls
+        return Command(
+            goto=[
+                Send(c["name"][prefix:], {"task": c["args"]["task"], "id": c["id"] or ""})
+                for c in calls
+            ]
+        )
+
+    def join(state: DelegationState) -> dict[str, Any]:
+        done = {call_id: (name, output) for call_id, name, output in state.get("results", [])}
+        calls = cast(AIMessage, state["messages"][-1]).tool_calls
+        answers = [
+            ToolMessage(done[c["id"] or ""][1], tool_call_id=c["id"] or "", name=c["name"])
+            for c in calls
+        ]
+        return {"messages": answers, "results": Overwrite([])}
+
+    builder: StateGraph[Any, Any, Any, Any] = StateGraph(DelegationState)
+    builder.add_node("manager", manager, destinations=("dispatch", END))
+    builder.add_node("dispatch", dispatch, destinations=tuple(team))
+    for name, work in workers.items():
+        builder.add_node(name, _worker_node(name, work, "results"))
+        builder.add_edge(name, "join")
+    builder.add_node("join", join, defer=True)
+    builder.add_edge(START, "manager")
+    builder.add_edge("join", "manager")
+    return builder
+
+
+class PlanState(TypedDict):
+    """State of the hand-written plan fan-out: the plan, the steps' outputs, the answer."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    plan: NotRequired[dict[str, Any]]
+    outputs: NotRequired[Annotated[list[tuple[str, str, str]], operator.add]]
+    final: NotRequired[str]
+
+
+class _Step(BaseModel):
+    id: str
+    agent: str
+    instruction: str
+    depends_on: list[str] = Field(default_factory=list)
+
+
+class _Plan(BaseModel):
+    steps: list[_Step]
+
+
+def plan_fan_out(
+    model: BaseChatModel, agents: Mapping[str, WorkerFn]
+) -> StateGraph[Any, Any, Any, Any]:
+    """START -> planner -(Send per step)-> agents -> join -> END.
+
+    `planner` asks the model for a plan (structured output, each step's agent one of the
+    team) and sends every step to its agent's node at once: this graph handles a plan of
+    independent steps only (one wave; no dependencies, validation, views, replans,
+    audit or usage). The deferred `join` writes the outputs, in plan order, to `final`.
+    """
+    team = list(agents)
+    names: Any = Literal[tuple(team)]
+    step: Any = create_model("Step", __base__=_Step, agent=(names, Field()))
+    schema: Any = create_model("Plan", __base__=_Plan, steps=(list[step], Field()))
+    planner = model.with_structured_output(schema)
+
+    async def plan(state: PlanState) -> Command[Any]:
+        made: Any = await planner.ainvoke([SystemMessage("Plan the task."), *state["messages"]])
+        sends = [Send(s.agent, {"task": s.instruction, "id": s.id}) for s in made.steps]
+        return Command(goto=sends, update={"plan": made.model_dump()})
+
+    def join(state: PlanState) -> dict[str, Any]:
+        done = {step_id: output for step_id, _, output in state.get("outputs", [])}
+        order = [s["id"] for s in (state.get("plan") or {}).get("steps", [])]
+        return {"final": "\n\n".join(done[i] for i in order)}
+
+    builder: StateGraph[Any, Any, Any, Any] = StateGraph(PlanState)
+    builder.add_node("planner", plan, destinations=tuple(team))
+    for name, work in agents.items():
+        builder.add_node(name, _worker_node(name, work, "outputs"))
+        builder.add_edge(name, "join")
+    builder.add_node("join", join, defer=True)
+    builder.add_edge(START, "planner")
+    builder.add_edge("join", END)
     return builder

@@ -6,7 +6,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from benchmarks import fanout, group_chat, sequential
+from benchmarks import (
+    checkpoints,
+    fanout,
+    group_chat,
+    handoff,
+    hierarchical,
+    magentic,
+    planner_executor,
+    sequential,
+)
 from benchmarks._harness import Figure, Plan, Row
 from langgraph_orchestra.context import Window
 
@@ -43,8 +52,15 @@ _GC, _GC_QUICK = Plan(runs=30, warmup=3), Plan(runs=5, warmup=1)
 _GC_SLOW, _GC_SLOW_QUICK = Plan(runs=30, warmup=1), Plan(runs=2, warmup=1)
 # The windowed R = 500 row is a diagnosis of the one above (~0.4 s a run): 15 runs.
 _GC_DIAG = Plan(runs=15, warmup=1)
-_ONCE = Plan(runs=1, warmup=0)
+_ONCE = Plan(runs=1, warmup=0)  # deterministic figures and store bytes: one run
 _GC_ROUNDS = (10, 100, 500)
+# Handoff: a sample is 5 invocations of a 4-handoff chain (~25-60 ms with model agents).
+_HO, _HO_QUICK = Plan(runs=30, warmup=3), Plan(runs=5, warmup=1)
+# Manager-led patterns: a magentic sample is 5 runs of 10 rounds (~0.1 s), a delegation
+# sample 5 runs of 5 delegations (~40 ms); the sleeping rows are one run (>= 0.1 s).
+_MGR, _MGR_QUICK = Plan(runs=30, warmup=3), Plan(runs=5, warmup=1)
+# A read takes a few ms: 30 per side after a warm-up.
+_READ, _READ_QUICK = Plan(runs=30, warmup=3), Plan(runs=5, warmup=1)
 
 BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark(
@@ -68,6 +84,13 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     Benchmark("fanout.async.10", _FAN, _FAN_QUICK, partial(fanout.async_row, 10)),
     Benchmark("fanout.async.100", _FAN, _FAN_QUICK, partial(fanout.async_row, 100)),
     Benchmark("fanout.async.1000", _SLOW, _SLOW_QUICK, partial(fanout.async_row, 1000)),
+    # The same without batching (one task per branch), as before batching existed.
+    Benchmark(
+        "fanout.async.1000.batch_size=1",
+        _SLOW,
+        _SLOW_QUICK,
+        partial(fanout.async_row, 1000, batch_size=1),
+    ),
     # The same rows against a hand-written graph of the same topology as ours (one node
     # per agent, as DESIGN's benchmarks ask), rather than one node taking every Send.
     Benchmark(
@@ -127,9 +150,44 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     ),
     Benchmark("group_chat.autogen.10", _GC, _GC_QUICK, partial(group_chat.autogen_row, 10)),
     Benchmark("group_chat.autogen.100", _GC, _GC_QUICK, partial(group_chat.autogen_row, 100)),
+    Benchmark("handoff.model", _HO, _HO_QUICK, partial(handoff.model_row, baseline="nodes")),
+    Benchmark(
+        "handoff.model.create_agent",
+        _HO,
+        _HO_QUICK,
+        partial(handoff.model_row, baseline="create_agent"),
+    ),
+    Benchmark("handoff.swarm", _HO, _HO_QUICK, handoff.swarm_row),
+    Benchmark("handoff.router", _HO, _HO_QUICK, handoff.router_row),
+    Benchmark(f"magentic.rounds.{magentic.ROUNDS}", _MGR, _MGR_QUICK, magentic.rounds_row),
+    Benchmark("magentic.manager_tokens", _ONCE, _ONCE, magentic.manager_tokens),
+    Benchmark(
+        f"planner_executor.wave.{planner_executor.STEPS}",
+        _MGR,
+        _MGR_QUICK,
+        planner_executor.wave_row,
+    ),
+    Benchmark(
+        f"hierarchical.delegation.{hierarchical.WORKERS}",
+        _MGR,
+        _MGR_QUICK,
+        hierarchical.delegation_row,
+    ),
+    Benchmark(
+        f"hierarchical.parallel.{hierarchical.WORKERS}", _MGR, _MGR_QUICK, hierarchical.parallel_row
+    ),
+    *(
+        Benchmark(f"checkpoint.bytes.{n}", _ONCE, _ONCE, partial(checkpoints.bytes_row, n))
+        for n in (5, 50, 200, 500)
+    ),
+    Benchmark("checkpoint.get_state.500", _READ, _READ_QUICK, partial(checkpoints.read_row, 500)),
 )
 
-DERIVED: tuple[Callable[[Mapping[str, Row]], Figure | None], ...] = (group_chat.flatness,)
+DERIVED: tuple[Callable[[Mapping[str, Row]], Figure | None], ...] = (
+    group_chat.flatness,
+    planner_executor.ideal,
+    hierarchical.parallel_check,
+)
 """Figures computed from measured rows after the run (skipped when their rows were not run)."""
 
 

@@ -9,10 +9,16 @@ import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
-from typing import Any, Literal, NamedTuple, TypeAlias, get_args
+from typing import Any, Literal, NamedTuple, Protocol, TypeAlias, get_args
 
 from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langchain_core.messages import (
+    AIMessage,
+    BaseMessage,
+    HumanMessage,
+    SystemMessage,
+    ToolMessage,
+)
 from langchain_core.runnables import Runnable, RunnableConfig
 from langchain_core.tools import BaseTool
 from langgraph.pregel import Pregel
@@ -34,9 +40,11 @@ __all__ = [
     "AgentRunner",
     "Approval",
     "OnError",
+    "ToolAnswers",
     "TurnResult",
     "check_name",
     "check_team",
+    "tool_name",
 ]
 
 OUTPUT_KEY = "orchestra_output"
@@ -91,6 +99,13 @@ class Agent:
     doubling) or a LangGraph `RetryPolicy`."""
     timeout: float | None = None
     """Seconds one attempt may take; an overrun is an `AgentTimeoutError`."""
+    approve_tools: bool | Sequence[str] = ()
+    """Tools whose calls a human approves before they run (`True`: all of the agent's
+    tools): the run interrupts with a `ToolApprovalRequest`; approve, reject with a reason
+    (the model gets it as the tool's result) or edit the arguments."""
+    handoff_input: type[BaseModel] | None = None
+    """In a handoff team, the typed payload an agent transferring to this one must give
+    (a pydantic model): it is validated, kept in state and shown to this agent."""
 
     def __post_init__(self) -> None:
         name = self.name
@@ -154,6 +169,15 @@ class Agent:
                 f"Agent '{name}' approval={self.approval!r}: allowed None or {list(_APPROVAL)}"
             )
         retry = self.retry
+        if isinstance(retry, RetryPolicy) and (
+            isinstance(retry.max_attempts, bool)
+            or not isinstance(retry.max_attempts, int)
+            or retry.max_attempts < 1
+        ):
+            raise TeamConfigError(
+                f"Agent '{name}' retry=RetryPolicy(max_attempts={retry.max_attempts!r}): "
+                "max_attempts must be a whole number >= 1 (1: no retry)"
+            )
         if retry is not None and not isinstance(retry, RetryPolicy):
             if isinstance(retry, bool) or not isinstance(retry, int) or retry < 1:
                 raise TeamConfigError(
@@ -172,6 +196,41 @@ class Agent:
             )
         if self.context is not None:
             resolve_context(self.context, owner=f"agent '{name}'")
+        self._check_tool_approval()
+        handoff_input = self.handoff_input
+        if handoff_input is not None and not (
+            isinstance(handoff_input, type) and issubclass(handoff_input, BaseModel)
+        ):
+            raise TeamConfigError(
+                f"Agent '{name}' handoff_input must be a pydantic model class, "
+                f"got {handoff_input!r}"
+            )
+
+    def _check_tool_approval(self) -> None:
+        approve = self.approve_tools
+        if isinstance(approve, bool):
+            if approve and not self.tools:
+                raise TeamConfigError(f"Agent '{self.name}' approve_tools=True but it has no tools")
+            return
+        if isinstance(approve, str) or not isinstance(approve, Iterable):
+            raise TeamConfigError(
+                f"Agent '{self.name}' approve_tools must be True, False or a list of tool "
+                f"names, got {approve!r}"
+            )
+        names = tuple(approve)
+        known = [tool_name(t) for t in self.tools]
+        unknown = [n for n in names if n not in known]
+        if unknown:
+            raise TeamConfigError(
+                f"Agent '{self.name}' approve_tools names unknown tools {unknown}; its tools: "
+                f"{known}"
+            )
+        object.__setattr__(self, "approve_tools", names)
+
+    def approves_tool(self, name: str) -> bool:
+        """Whether a call of the tool `name` waits for a human's approval."""
+        approve = self.approve_tools
+        return approve is True or (not isinstance(approve, bool) and name in approve)
 
     @property
     def approves_before(self) -> bool:
@@ -182,6 +241,13 @@ class Agent:
     def approves_after(self) -> bool:
         """Whether a human reviews each turn's output."""
         return self.approval in ("after", "both")
+
+
+def tool_name(tool: BaseTool | Callable[..., Any]) -> str:
+    """Return the name a model calls `tool` by."""
+    if isinstance(tool, BaseTool):
+        return tool.name
+    return str(getattr(tool, "__name__", type(tool).__name__))
 
 
 def check_name(name: object, what: str = "agent") -> str:
@@ -228,6 +294,30 @@ def check_team(agents: Sequence[Agent], *, pattern: str) -> tuple[Agent, ...]:
     return team
 
 
+class ToolAnswers(Protocol):
+    """Tools a pattern answers itself, without running them (a handoff's transfers).
+
+    An agent with no tools of its own and only such tools is called directly with them
+    bound (no agent subgraph per turn): its tool calls are answered by `answer`, and the
+    turn ends when `finished` says so or the model answers in text.
+    """
+
+    tools: Sequence[BaseTool]
+
+    def answer(self, reply: AIMessage) -> list[ToolMessage]:
+        """Return one result per tool call of `reply`, in order."""
+        ...
+
+    def finished(self, results: Sequence[ToolMessage]) -> bool:
+        """Whether these results end the agent's turn."""
+        ...
+
+
+_MAX_ANSWERED_ROUNDS = 5
+"""Model calls one turn may make when every call of its tools is answered by the pattern
+(a model that keeps asking for refused transfers stops there)."""
+
+
 class TurnResult(NamedTuple):
     """What one agent turn produced."""
 
@@ -252,6 +342,8 @@ class AgentRunner:
         output: type[BaseModel] | None = None,
         request: str | None = None,
         render: Callable[[Any], str] = str,
+        middleware: Sequence[Any] = (),
+        answers: ToolAnswers | None = None,
     ) -> None:
         """Prepare `agent` for calls; raise `TeamConfigError` if its model can't be built.
 
@@ -265,6 +357,13 @@ class AgentRunner:
                 `response_metadata[OUTPUT_KEY]`.
             request: With `output`, a user message put after the view (what to answer).
             render: Turns an answer into the message text.
+            middleware: `langchain.agents` middleware a pattern adds to a model agent (a
+                handoff team's transfer tools); with any, the agent runs `create_agent`
+                even without tools of its own. Tool-call approval (`approve_tools`) is
+                added here for every pattern.
+            answers: Tools the pattern answers itself; used instead of `middleware` when
+                the agent has no tools of its own and no tool approval (the model is
+                then called directly, which costs far less than an agent subgraph).
         """
         self.agent = agent
         self.prices = prices
@@ -273,12 +372,22 @@ class AgentRunner:
         self.render = render
         self._request = HumanMessage(request, name=MANAGER) if request else None
         self._system = SystemMessage(agent.instructions) if agent.instructions else None
-        self._kind: Literal["model", "graph", "runnable", "function", "coroutine", "structured"]
+        self._kind: Literal[
+            "model", "answered", "graph", "runnable", "function", "coroutine", "structured"
+        ]
         self._target: Any
         if output is not None and agent.tools:
             raise TeamConfigError(
                 f"Agent '{agent.name}' answers in a schema here: give it no tools"
             )
+        self._answers = answers
+        if answers is not None and (agent.tools or agent.approve_tools):
+            answers = None
+        extra = list(middleware) if answers is None else []
+        if agent.approve_tools:
+            from langgraph_orchestra.nodes.tool_approval import ToolApprovalMiddleware
+
+            extra.append(ToolApprovalMiddleware(agent))
         if agent.model is not None:
             model = chat_model(agent.model, owner=f"Agent '{agent.name}'")
             if output is not None:
@@ -292,13 +401,20 @@ class AgentRunner:
                     retry=agent.retry,
                     timeout=agent.timeout,
                 )
-            elif agent.tools:
+            elif answers is not None:
+                self._kind, self._target = "answered", model.bind_tools(list(answers.tools))
+                self._answers = answers
+            elif agent.tools or extra:
                 from langchain.agents import create_agent
 
                 self._kind, self._target = (
                     "graph",
                     create_agent(
-                        model, list(agent.tools), system_prompt=agent.instructions, name=agent.name
+                        model,
+                        list(agent.tools),
+                        system_prompt=agent.instructions,
+                        middleware=extra,
+                        name=agent.name,
                     ),
                 )
             else:
@@ -330,7 +446,26 @@ class AgentRunner:
             return target.invoke(self._prompt(view), config)
         if kind == "graph":
             return target.invoke({"messages": view}, config)
+        if kind == "answered":
+            prompt, new = self._prompt(view), list[BaseMessage]()
+            for _ in range(_MAX_ANSWERED_ROUNDS):
+                reply = target.invoke(prompt, config)
+                prompt, done = self._answered(prompt, new, reply)
+                if done:
+                    break
+            return new
         return target.invoke(view, config)
+
+    def _answered(
+        self, prompt: list[BaseMessage], new: list[BaseMessage], reply: AIMessage
+    ) -> tuple[list[BaseMessage], bool]:
+        """Record `reply` and the pattern's answers to its tool calls; say if the turn ends."""
+        new.append(reply)
+        if not reply.tool_calls or self._answers is None:
+            return prompt, True
+        results = self._answers.answer(reply)
+        new.extend(results)
+        return [*prompt, reply, *results], self._answers.finished(results)
 
     async def _async_call(self, view: list[BaseMessage], config: RunnableConfig) -> Any:
         kind, target = self._kind, self._target
@@ -342,6 +477,14 @@ class AgentRunner:
             return await target.ainvoke(self._prompt(view), config)
         if kind == "graph":
             return await target.ainvoke({"messages": view}, config)
+        if kind == "answered":
+            prompt, new = self._prompt(view), list[BaseMessage]()
+            for _ in range(_MAX_ANSWERED_ROUNDS):
+                reply = await target.ainvoke(prompt, config)
+                prompt, done = self._answered(prompt, new, reply)
+                if done:
+                    break
+            return new
         return await target.ainvoke(view, config)
 
     # -- a turn ------------------------------------------------------------------

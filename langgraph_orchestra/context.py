@@ -34,6 +34,7 @@ __all__ = [
     "ContextPolicy",
     "View",
     "Window",
+    "follow_up_context",
     "is_input",
     "resolve_context",
     "run_task",
@@ -84,9 +85,9 @@ def _seen_by(message: BaseMessage, agent: str) -> BaseMessage | None:
     return message
 
 
-ORCHESTRATION_NAMES = frozenset({"reviewer", "aggregate"})
+ORCHESTRATION_NAMES = frozenset({"reviewer", "aggregate", "manager"})
 """Names of the user messages the orchestration itself writes (a reviewer's feedback,
-an aggregator's request): they are not a run's input."""
+an aggregator's request, a manager's instruction): they are not a run's input."""
 
 
 PARTICIPANT_KEY = "orchestra_participant"
@@ -276,3 +277,15 @@ def resolve_context(policy: ContextPolicy, *, owner: str = "a team") -> View:
         f"Invalid context {policy!r} for {owner}: use 'full', 'last', 'own', "
         "Window(k), TokenBudget(n) or a callable state -> list[BaseMessage]"
     )
+
+
+def follow_up_context(policy: ContextPolicy) -> View | None:
+    """The view of an agent's exchange with a reviewer under `policy`, if it can have one.
+
+    A built-in policy applies to the exchange (drafts and reviewer messages) as to a
+    transcript without a task. A callable policy reads the whole state, which a revision
+    does not have: `None`, and the whole exchange is kept.
+    """
+    if isinstance(policy, str | Window | TokenBudget):
+        return resolve_context(policy)
+    return None

@@ -14,6 +14,7 @@ __all__ = [
     "AgentTimeoutError",
     "CheckpointerError",
     "DecisionError",
+    "InputError",
     "ModelSetupError",
     "OrchestraError",
     "OutputValidationError",
@@ -130,6 +131,13 @@ class UnknownThreadError(OrchestraError, LookupError):
 
 class DecisionError(OrchestraError, ValueError):
     """A decision does not fit the thread's pending interrupts."""
+
+
+class InputError(OrchestraError, ValueError):
+    """A run's input is malformed: no task, or messages that are not messages.
+
+    Raised before any model is called; the thread's state is left as it was.
+    """
 
 
 class CheckpointerError(OrchestraError, ValueError):

@@ -8,11 +8,14 @@ from __future__ import annotations
 __all__ = [
     "AGGREGATE",
     "AUTHORIZE_PREFIX",
+    "BATCH",
     "DISPATCH",
     "ESCALATE",
     "FANOUT",
     "FINALIZE",
+    "HANDOFF",
     "MANAGER",
+    "PLANNER",
     "RESERVED_NAMES",
     "RESERVED_PREFIXES",
     "REVIEWER",
@@ -30,10 +33,16 @@ DISPATCH = "dispatch"
 """The node that starts further branches as earlier ones finish."""
 AGGREGATE = "aggregate"
 """The (deferred) node that combines the branches' results."""
+BATCH = "batch"
+"""The node that runs a chunk of fan-out branches in one task."""
 ESCALATE = "escalate"
 """The node where a human resolves an agent's failure."""
 MANAGER = "manager"
 """The node (and usage participant) of a loop pattern's manager."""
+PLANNER = "planner"
+"""The usage participant (and audit name) of a planner-executor's planner."""
+HANDOFF = "handoff"
+"""The node of a handoff team that carries a transfer out."""
 START_RUN = "start"
 """The first node of a loop pattern's run: records the run's start."""
 REVIEWER = "reviewer"
@@ -58,8 +67,10 @@ RESERVED_NAMES = frozenset(
         DISPATCH,
         FANOUT,
         AGGREGATE,
+        BATCH,
         ESCALATE,
         MANAGER,
+        HANDOFF,
         START_RUN,
         "orchestra",
     }

@@ -11,14 +11,38 @@ from dataclasses import dataclass
 
 __all__ = [
     "APPROVAL_REQUEST",
+    "BRIEF",
     "DEFAULT_PROMPTS",
+    "DELEGATE_TOOL",
+    "ESCALATE_TOOL",
+    "EVALUATION_REQUEST",
+    "HANDOFF_ACK",
+    "HANDOFF_CONTEXT",
+    "HANDOFF_INVALID",
+    "HANDOFF_REFUSED",
+    "HANDOFF_SECOND",
+    "MAGENTIC_FINAL",
+    "MAGENTIC_PLAN",
+    "MAGENTIC_PROGRESS",
+    "MAGENTIC_REPLAN",
+    "MANAGER_INSTRUCTIONS",
     "PARTICIPANT_LINE",
+    "PLANNER_INSTRUCTIONS",
+    "PLAN_REJECTED",
+    "PLAN_REPLAN",
+    "PLAN_SCORED",
+    "PLAN_STEP_LINE",
+    "PLAN_STEP_OUTPUT",
+    "PLAN_SYNTHESIS",
     "REASK",
     "REVISION_BY_CHECKER",
     "REVISION_REQUEST",
     "SPEAKER_SELECTION",
     "SYNTHESIS_ITEM",
     "SYNTHESIS_REQUEST",
+    "TOOL_REJECTED",
+    "TRANSFER_TOOL",
+    "UNKNOWN_TOOL",
     "VERDICT_APPROVED",
     "VERDICT_REQUEST",
     "Prompts",
@@ -88,10 +112,177 @@ Approved.
 """How a checker's or approver's approval reads in the transcript. Field: reasons (one
 per line)."""
 
+TOOL_REJECTED = """\
+The call was not run: {reviewer} rejected it. Reason: {feedback}
+Do not retry it unchanged; continue without it or ask the user."""
+"""The tool result a model gets when a reviewer rejects its tool call. Fields: reviewer,
+feedback."""
+
+TRANSFER_TOOL = """\
+Transfer the conversation to {target}: {description}
+Call it when {target} is the right one to continue; you stop talking after it."""
+"""Description of a `transfer_to_<agent>` tool. Fields: target, description."""
+
+HANDOFF_ACK = "Transferred to {target}."
+"""The tool result of a transfer that went through. Field: target."""
+
+HANDOFF_REFUSED = """\
+Transfer refused: you cannot transfer to '{target}'. You may transfer to: {allowed}."""
+"""The tool result of a transfer to an undeclared or unknown agent. Fields: target,
+allowed."""
+
+HANDOFF_SECOND = """\
+Transfer to '{target}' refused: only the first transfer of a message is carried out."""
+"""The tool result of a second transfer in one message. Field: target."""
+
+HANDOFF_INVALID = """\
+Transfer to '{target}' refused: its details are not valid ({error}). Fix them and call \
+the tool again."""
+"""The tool result of a transfer whose payload failed the target's schema. Fields:
+target, error."""
+
+HANDOFF_CONTEXT = """\
+You were handed this conversation by {source}, with these details:
+{payload}"""
+"""What the target of a transfer with a payload sees after the conversation. Fields:
+source, payload (JSON)."""
+
+UNKNOWN_TOOL = "Error: there is no tool '{tool}'. You may call: {tools}."
+"""The tool result of a call to a tool the agent does not have. Fields: tool, tools."""
+
+ESCALATE_TOOL = """\
+Ask a human operator for help when you cannot go on alone (missing authority, an \
+unclear policy, an upset customer). Give your question; the answer comes back as this \
+tool's result."""
+"""Description of the opt-in `escalate_to_human` tool."""
+
+MANAGER_INSTRUCTIONS = """\
+You manage this team:
+
+{team}
+
+Break the request in the conversation into tasks and delegate them with your tools, one \
+task per worker at a time; tasks that do not depend on each other can go out together \
+in one message. Each worker sees only the task you write (and the team's brief), so make \
+every task complete. Check the results; delegate again with corrections if needed. When \
+you have what you need, answer the request yourself without calling a tool."""
+"""A hierarchical manager's system prompt. Field: team (one `PARTICIPANT_LINE` each)."""
+
+DELEGATE_TOOL = "Give {worker} a task. {worker}: {description}"
+"""Description of a `delegate_to_<worker>` tool. Fields: worker, description."""
+
+BRIEF = "Context for your task:\n{brief}"
+"""The team's brief as a worker sees it before its task. Field: brief."""
+
+MAGENTIC_PLAN = """\
+You lead this team:
+
+{team}
+
+Before anyone works on the request in the conversation, write the task ledger: the \
+facts given in the request, the facts the team must look up, the facts to derive from \
+others, your educated guesses (marked as guesses), and a short plan whose every step \
+names the participant for it."""
+"""A magentic manager's first task ledger. Field: team (one `PARTICIPANT_LINE` each)."""
+
+MAGENTIC_REPLAN = """\
+You lead this team:
+
+{team}
+
+The work so far has stalled or the plan was sent back. Read the whole conversation and \
+write the task ledger again: update the facts with what was learned, drop guesses that \
+proved wrong, and make a new plan that avoids what did not work.
+
+The ledger so far:
+{ledger}
+
+Reviewer's feedback on the plan: {feedback}"""
+"""A magentic manager's replan. Fields: team, ledger (the current one as text),
+feedback."""
+
+MAGENTIC_PROGRESS = """\
+You lead this team:
+
+{team}
+
+The task ledger:
+{ledger}
+
+Read the conversation and fill in the progress ledger: is the request fully satisfied; \
+is the team in a loop (repeating the same requests or answers); is progress being made; \
+who acts next (one of: {names}); the instruction that participant gets, specific and \
+self-contained; and your reason."""
+"""A magentic manager's progress ledger. Fields: team, ledger, names."""
+
+MAGENTIC_FINAL = """\
+Write the final answer to the request in the conversation from what the team produced. \
+Use only what is there; where something is missing or uncertain, say so plainly \
+instead of guessing.
+
+The task ledger:
+{ledger}"""
+"""A magentic manager's final answer. Field: ledger."""
+
 APPROVAL_REQUEST = """\
 Review the latest proposal in the conversation. Approve it only if you agree with it as \
 it stands; otherwise reject it and say why."""
 """Sent to an approver of a group chat with `approvers=` (structured `Verdict`)."""
+
+
+PLANNER_INSTRUCTIONS = """\
+You plan the work of this team:
+
+{team}
+
+Break the request in the conversation into steps. Give each step a short unique id, \
+the agent that does it, a complete instruction, and depends_on: the ids of the steps \
+whose outputs it needs. An agent sees only its instruction and the outputs of the steps \
+it depends on, so make every instruction self-contained. Steps that do not depend on \
+each other run at the same time; dependencies must not loop."""
+"""A planner's system prompt (structured `Plan`). Field: team (one `PARTICIPANT_LINE`
+each)."""
+
+PLAN_REPLAN = """\
+Your previous plan has to be replaced. {why}
+
+What that plan did:
+{done}
+
+Write a new plan for the request that fixes this; reuse what was good."""
+"""Sent to the planner after the request when it plans again. Fields: why
+(`PLAN_REJECTED` or `PLAN_SCORED`), done (one `PLAN_STEP_LINE` per step)."""
+
+PLAN_REJECTED = "A reviewer rejected it: {feedback}"
+"""Why a planner replans after a rejected plan. Field: feedback."""
+
+PLAN_SCORED = """\
+Its result scored {score:.2f}, below the {threshold:.2f} needed. The evaluator's reasons:
+{reasons}"""
+"""Why a planner replans after a low score. Fields: score, threshold, reasons (one per
+line)."""
+
+PLAN_STEP_LINE = "- {step} ({agent}, {status}): {instruction}\n  Output: {output}"
+"""One step of a replaced plan in `PLAN_REPLAN`. Fields: step, agent, status,
+instruction, output."""
+
+PLAN_STEP_OUTPUT = "Output of step {step} ({agent}):\n{output}"
+"""A finished step's output, as a step that depends on it (or the synthesizer) sees it.
+Fields: step, agent, output."""
+
+PLAN_SYNTHESIS = """\
+The team carried out a plan for the request above. Write the final answer from the \
+outputs of its steps:
+
+{outputs}"""
+"""Sent to a planner-executor's synthesizer. Field: outputs (the `PLAN_STEP_OUTPUT`s)."""
+
+EVALUATION_REQUEST = """\
+Score this answer to the request above from 0 (useless) to 1 (complete and correct), \
+and give your reasons, each specific:
+
+{result}"""
+"""Sent to a planner-executor's evaluator (structured `Score`). Field: result."""
 
 
 @dataclass(frozen=True)
@@ -116,8 +307,56 @@ class Prompts:
     """The revision request a checker's verdict sends the maker (`checker`, `reasons`)."""
     verdict_approved: str = VERDICT_APPROVED
     """How an approving verdict reads in the transcript (`reasons`)."""
+    tool_rejected: str = TOOL_REJECTED
+    """The tool result of a rejected tool call (`reviewer`, `feedback`)."""
+    transfer_tool: str = TRANSFER_TOOL
+    """A transfer tool's description (`target`, `description`)."""
+    handoff_ack: str = HANDOFF_ACK
+    """A transfer's tool result (`target`)."""
+    handoff_refused: str = HANDOFF_REFUSED
+    """A refused transfer's tool result (`target`, `allowed`)."""
+    handoff_second: str = HANDOFF_SECOND
+    """A second transfer's tool result (`target`)."""
+    handoff_invalid: str = HANDOFF_INVALID
+    """An invalid payload's tool result (`target`, `error`)."""
+    handoff_context: str = HANDOFF_CONTEXT
+    """The payload shown to a transfer's target (`source`, `payload`)."""
+    unknown_tool: str = UNKNOWN_TOOL
+    """The result of a call to a tool the agent does not have (`tool`, `tools`)."""
+    escalate_tool: str = ESCALATE_TOOL
+    """The `escalate_to_human` tool's description."""
+    manager: str = MANAGER_INSTRUCTIONS
+    """A hierarchical manager's system prompt (`team`)."""
+    delegate_tool: str = DELEGATE_TOOL
+    """A delegation tool's description (`worker`, `description`)."""
+    brief: str = BRIEF
+    """The brief a worker sees (`brief`)."""
+    magentic_plan: str = MAGENTIC_PLAN
+    """A magentic manager's first task ledger (`team`)."""
+    magentic_replan: str = MAGENTIC_REPLAN
+    """A magentic manager's replan (`team`, `ledger`, `feedback`)."""
+    magentic_progress: str = MAGENTIC_PROGRESS
+    """A magentic manager's progress ledger (`team`, `ledger`, `names`)."""
+    magentic_final: str = MAGENTIC_FINAL
+    """A magentic manager's final answer (`ledger`)."""
     approval: str = APPROVAL_REQUEST
     """A consensus approver's request for a verdict."""
+    planner: str = PLANNER_INSTRUCTIONS
+    """A planner's system prompt (`team`)."""
+    plan_replan: str = PLAN_REPLAN
+    """The planner's request to plan again (`why`, `done`)."""
+    plan_rejected: str = PLAN_REJECTED
+    """Why it replans after a rejection (`feedback`)."""
+    plan_scored: str = PLAN_SCORED
+    """Why it replans after a low score (`score`, `threshold`, `reasons`)."""
+    plan_step_line: str = PLAN_STEP_LINE
+    """A replaced plan's step (`step`, `agent`, `status`, `instruction`, `output`)."""
+    plan_step_output: str = PLAN_STEP_OUTPUT
+    """A finished step's output as others see it (`step`, `agent`, `output`)."""
+    plan_synthesis: str = PLAN_SYNTHESIS
+    """The synthesizer's request (`outputs`)."""
+    evaluation: str = EVALUATION_REQUEST
+    """The evaluator's request for a score (`result`)."""
 
 
 DEFAULT_PROMPTS = Prompts()

@@ -17,23 +17,39 @@ Example:
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, NotRequired, TypeAlias, get_args, get_origin, get_type_hints
 
-from langchain_core.messages import BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage
 from langchain_core.runnables import RunnableConfig
-from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple
+from langgraph.channels import DeltaChannel
+from langgraph.checkpoint.base import BaseCheckpointSaver, CheckpointTuple, DeltaChannelHistory
+from langgraph.errors import is_invalid_resume
 from langgraph.pregel import Pregel
 from langgraph.types import Command, StateSnapshot, StreamMode
+from pydantic import BaseModel, ValidationError
 
-from langgraph_orchestra.errors import DecisionError, TeamConfigError, UnknownThreadError
+from langgraph_orchestra.errors import (
+    DecisionError,
+    InputError,
+    TeamConfigError,
+    UnknownThreadError,
+)
+from langgraph_orchestra.locks import athread_lock, thread_lock
+from langgraph_orchestra.names import MANAGER, PLANNER
 from langgraph_orchestra.nodes.approval import ApprovalDecision
 from langgraph_orchestra.nodes.escalation import EscalationDecision
+from langgraph_orchestra.nodes.handoff import HandoffLimitDecision
 from langgraph_orchestra.nodes.human import HumanTurn
+from langgraph_orchestra.nodes.ledgers import PlanReviewDecision
+from langgraph_orchestra.nodes.plans import PlanApprovalDecision
+from langgraph_orchestra.nodes.tool_approval import ToolApprovalDecision
 from langgraph_orchestra.state.records import Usage
 from langgraph_orchestra.state.reducers import add_usage
+from langgraph_orchestra.state.schemas import LIBRARY_RECORDS, OrchestraState
 
 __all__ = [
     "THREAD_STATUSES",
@@ -46,8 +62,10 @@ __all__ = [
     "UsageRow",
     "adrive",
     "aread_thread",
+    "check_resume",
     "consumed_replies",
     "describe_audit",
+    "describe_step",
     "drive",
     "list_threads",
     "new_thread_id",
@@ -55,6 +73,7 @@ __all__ = [
     "resume_value",
     "run_config",
     "usage_rows",
+    "used_replies",
 ]
 
 ThreadStatus: TypeAlias = Literal["running", "waiting for approval", "done", "failed"]
@@ -79,16 +98,57 @@ _KIND_NAMES = {
     "approval": "an approval",
     "exception": "a failed agent's escalation",
     "human_turn": "a person's turn",
+    "tool_approval": "a tool call's approval",
+    "handoff_limit": "a decision at a handoff limit",
+    "user_turn": "the user's reply",
+    "human_help": "a person's help",
+    "plan_review": "a plan review",
+    "plan_approval": "a plan approval",
 }
 # How the command line decides each kind of interrupt, for hints.
 _KIND_FLAGS = {
     "approval": "--approve, --reject TEXT, --edit FILE or --answer TEXT",
     "exception": "--retry, --skip, --supply TEXT or --abort",
     "human_turn": "--say TEXT",
+    "tool_approval": "--approve, --reject TEXT or --edit FILE (the arguments as JSON)",
+    "handoff_limit": "--continue AGENT, --answer TEXT or --end",
+    "user_turn": "--say TEXT",
+    "human_help": "--say TEXT",
+    "plan_review": "--approve, --reject TEXT or --edit FILE (the plan's steps, one per line)",
+    "plan_approval": '--approve, --reject TEXT or --edit FILE (the plan as JSON {"steps": [...]})',
 }
 
-Decision: TypeAlias = ApprovalDecision | EscalationDecision | HumanTurn
-"""A human's decision on a pending interrupt (a person's message for a human seat)."""
+Decision: TypeAlias = (
+    ApprovalDecision
+    | EscalationDecision
+    | HumanTurn
+    | ToolApprovalDecision
+    | HandoffLimitDecision
+    | PlanReviewDecision
+    | PlanApprovalDecision
+)
+"""A human's decision on a pending interrupt (a person's message for a human seat, the
+user's reply in an interactive handoff team, or an answer to an agent's question; a
+reviewer's decision on a magentic manager's plan or on a planner-executor's plan)."""
+
+_DECISION_KINDS: Mapping[type[Any], tuple[str, ...]] = {
+    ApprovalDecision: ("approval",),
+    EscalationDecision: ("exception",),
+    HumanTurn: ("human_turn", "user_turn", "human_help"),
+    ToolApprovalDecision: ("tool_approval",),
+    HandoffLimitDecision: ("handoff_limit",),
+    PlanReviewDecision: ("plan_review",),
+    PlanApprovalDecision: ("plan_approval",),
+}
+"""The kinds of interrupt each decision resumes (the interrupt value's `type`)."""
+
+# The schema a decision on each kind of interrupt must fit.
+_PLAN_AUTHORS = {"plan_review": MANAGER, "plan_approval": PLANNER}
+"""Who wrote the plan an interrupt of each kind shows (it names no agent)."""
+
+_DECISIONS: dict[str, type[BaseModel]] = {
+    kind: decision for decision, kinds in _DECISION_KINDS.items() for kind in kinds
+}
 
 
 @dataclass(frozen=True)
@@ -137,17 +197,20 @@ class PendingInterrupt:
     id: str
     """The interrupt's id (resume it with `Command(resume={id: decision})`)."""
     value: Mapping[str, Any]
-    """An `ApprovalRequest`, an `EscalationRequest` or a `HumanTurnRequest`."""
+    """An `ApprovalRequest`, `EscalationRequest`, `HumanTurnRequest`,
+    `ToolApprovalRequest`, `HandoffLimitRequest`, `UserTurnRequest`,
+    `HumanHelpRequest`, `PlanReviewRequest` or `PlanApprovalRequest`."""
 
     @property
     def kind(self) -> str:
-        """`"approval"`, `"exception"`, `"human_turn"`, or the value's `type`."""
+        """The value's `type` (`approval`, `exception`, `human_turn`, `tool_approval`, ...)."""
         return str(self.value.get("type", "unknown"))
 
     @property
     def agent(self) -> str:
-        """The agent concerned (for a human turn, the seat's name)."""
-        return str(self.value.get("agent") or self.value.get("participant") or "?")
+        """The agent concerned (for a human turn, the seat's name; for a plan, its author)."""
+        named = self.value.get("agent") or self.value.get("participant")
+        return str(named or _PLAN_AUTHORS.get(self.kind, "?"))
 
 
 @dataclass(frozen=True)
@@ -246,12 +309,20 @@ def _where(saver: BaseCheckpointSaver[Any]) -> str:
 
 def _pending(writes: Iterable[tuple[str, str, Any]]) -> tuple[list[PendingInterrupt], str | None]:
     """Find the open interrupts and the first error among a checkpoint's pending writes."""
+    by_task, error = _paused_tasks(writes)
+    return [i for interrupts in by_task.values() for i in interrupts], error
+
+
+def _paused_tasks(
+    writes: Iterable[tuple[str, str, Any]],
+) -> tuple[dict[str, list[PendingInterrupt]], str | None]:
+    """The open interrupts of each paused task, and the first error, of pending writes."""
     by_task: dict[str, list[tuple[str, Any]]] = {}
     for task_id, channel, value in writes:
         by_task.setdefault(task_id, []).append((channel, value))
-    interrupts: list[PendingInterrupt] = []
+    paused: dict[str, list[PendingInterrupt]] = {}
     error: str | None = None
-    for task_writes in by_task.values():
+    for task_id, task_writes in by_task.items():
         channels = {channel for channel, _ in task_writes}
         if _ERROR in channels and error is None:
             error = next(str(value) for channel, value in task_writes if channel == _ERROR)
@@ -260,13 +331,13 @@ def _pending(writes: Iterable[tuple[str, str, Any]]) -> tuple[list[PendingInterr
         latest = [value for channel, value in task_writes if channel == _INTERRUPT][-1]
         for item in latest if isinstance(latest, Sequence) else (latest,):
             value = getattr(item, "value", None)
-            interrupts.append(
+            paused.setdefault(task_id, []).append(
                 PendingInterrupt(
                     str(getattr(item, "id", "")),
                     value if isinstance(value, Mapping) else {"value": value},
                 )
             )
-    return interrupts, error
+    return paused, error
 
 
 def _status(
@@ -288,8 +359,69 @@ def _status(
     return "running"
 
 
-def _from_tuple(thread_id: str, latest: CheckpointTuple, run: RunInfo) -> ThreadInfo:
+def _delta_channels() -> dict[str, DeltaChannel[Any]]:
+    """The state's `DeltaChannel`s by key, typed as LangGraph types them (from the schema)."""
+    channels: dict[str, DeltaChannel[Any]] = {}
+    for key, hint in get_type_hints(OrchestraState, include_extras=True).items():
+        if get_origin(hint) is NotRequired:
+            (hint,) = get_args(hint)
+        for meta in getattr(hint, "__metadata__", ()):
+            if isinstance(meta, DeltaChannel):
+                channels[key] = DeltaChannel(
+                    meta.reducer, get_args(hint)[0], snapshot_frequency=meta.snapshot_frequency
+                )
+    return channels
+
+
+def _to_replay(latest: CheckpointTuple) -> list[str]:
+    """The delta channels whose value `latest` does not store (its ancestors' writes do)."""
+    checkpoint = latest.checkpoint
+    versions, stored = checkpoint["channel_versions"], checkpoint["channel_values"]
+    return [key for key in _delta_channels() if key in versions and key not in stored]
+
+
+def _values(latest: CheckpointTuple, history: Mapping[str, DeltaChannelHistory]) -> dict[str, Any]:
+    """The state values of `latest`, its delta channels rebuilt from `history`.
+
+    A delta channel is stored whole only every few steps (a snapshot); in between its
+    value is its last snapshot plus the writes saved since, replayed through its reducer.
+    """
     values = dict(latest.checkpoint.get("channel_values") or {})
+    for key, spec in _delta_channels().items():
+        if key in history:
+            channel = spec.from_checkpoint(history[key].get("seed"))
+            channel.replay_writes(history[key]["writes"])
+        elif key in values:  # a snapshot, or a value written before the delta channels
+            channel = spec.from_checkpoint(values[key])
+        else:
+            continue
+        values[key] = channel.get()
+    return values
+
+
+def _history(
+    saver: BaseCheckpointSaver[Any], latest: CheckpointTuple
+) -> Mapping[str, DeltaChannelHistory]:
+    keys = _to_replay(latest)
+    return saver.get_delta_channel_history(config=latest.config, channels=keys) if keys else {}
+
+
+async def _ahistory(
+    saver: BaseCheckpointSaver[Any], latest: CheckpointTuple
+) -> Mapping[str, DeltaChannelHistory]:
+    keys = _to_replay(latest)
+    if not keys:
+        return {}
+    return await saver.aget_delta_channel_history(config=latest.config, channels=keys)
+
+
+def _from_tuple(
+    thread_id: str,
+    latest: CheckpointTuple,
+    run: RunInfo,
+    history: Mapping[str, DeltaChannelHistory],
+) -> ThreadInfo:
+    values = _values(latest, history)
     interrupts, error = _pending(latest.pending_writes or ())
     started = (latest.metadata or {}).get("source") != "input"
     return ThreadInfo(
@@ -369,7 +501,7 @@ def read_thread(
     if graph is not None:
         return _from_snapshot(thread_id, graph.get_state(config), run)
     latest = saver.get_tuple(config) or history[0]
-    return _from_tuple(thread_id, latest, run)
+    return _from_tuple(thread_id, latest, run, _history(saver, latest))
 
 
 async def aread_thread(
@@ -386,7 +518,7 @@ async def aread_thread(
     if graph is not None:
         return _from_snapshot(thread_id, await graph.aget_state(config), run)
     latest = await saver.aget_tuple(config) or history[0]
-    return _from_tuple(thread_id, latest, run)
+    return _from_tuple(thread_id, latest, run, await _ahistory(saver, latest))
 
 
 def list_threads(saver: BaseCheckpointSaver[Any]) -> list[ThreadInfo]:
@@ -400,7 +532,8 @@ def list_threads(saver: BaseCheckpointSaver[Any]) -> list[ThreadInfo]:
     threads: list[ThreadInfo] = []
     for thread_id, items in by_thread.items():
         items.sort(key=lambda t: str(t.checkpoint["id"]), reverse=True)
-        threads.append(_from_tuple(thread_id, items[0], _run_info(items)))
+        latest = items[0]
+        threads.append(_from_tuple(thread_id, latest, _run_info(items), _history(saver, latest)))
     threads.sort(key=lambda info: info.updated, reverse=True)
     return threads
 
@@ -506,8 +639,17 @@ def drive(
         The thread afterwards: `waiting for approval` with its `interrupts`, or `done`
         with `final` and `stop_reason`.
 
+    The thread's lock (`locks.thread_lock`) is held throughout, so a decision applies once
+    to the pause it was made for: give it as `{interrupt_id: decision}` (as
+    `resume_value` does); a second process deciding the same pause gets a
+    `DecisionError` and writes nothing.
+
     Raises:
         TeamConfigError: The graph has no checkpointer.
+        InputError: The input writes the library's records (`LIBRARY_RECORDS`).
+        DecisionError: A `Command` that does not fit the pending interrupts (see
+            `check_resume`); nothing is written.
+        UnknownThreadError: A resume names a thread the store does not hold.
 
     Errors the run raises (an `AgentError`, a refused decision) propagate unchanged.
 
@@ -521,12 +663,24 @@ def drive(
         ```
     """
     saver = _saver(graph)
-    events = _Events(graph.get_state(config).values) if on_event is not None else None
-    for mode, chunk in graph.stream(input, config, stream_mode=_STREAM_MODES):
-        if on_event is not None and events is not None:
-            for event in events(mode, chunk):
-                on_event(event)
-    return read_thread(saver, str(config["configurable"]["thread_id"]), graph=graph)
+    thread_id = str(config["configurable"]["thread_id"])
+    _refuse_records(input)
+    # One process at a time: a decision is checked against the interrupts still pending
+    # under the thread's lock, and applied before another process may look.
+    with thread_lock(saver, thread_id):
+        if isinstance(input, Command) and (input.resume is not None or _empty(input)):
+            check_resume(read_thread(saver, thread_id, graph=graph), input)
+        events = _Events(graph.get_state(config).values) if on_event is not None else None
+        try:
+            for mode, chunk in graph.stream(input, config, stream_mode=_STREAM_MODES):
+                if on_event is not None and events is not None:
+                    for event in events(mode, chunk):
+                        on_event(event)
+        except ValidationError as error:
+            if not is_invalid_resume(error):
+                raise
+            raise _refused(error) from None
+        return read_thread(saver, thread_id, graph=graph)
 
 
 async def adrive(
@@ -542,12 +696,23 @@ async def adrive(
         TeamConfigError: The graph has no checkpointer.
     """
     saver = _saver(graph)
-    events = _Events((await graph.aget_state(config)).values) if on_event is not None else None
-    async for mode, chunk in graph.astream(input, config, stream_mode=_STREAM_MODES):
-        if on_event is not None and events is not None:
-            for event in events(mode, chunk):
-                on_event(event)
-    return await aread_thread(saver, str(config["configurable"]["thread_id"]), graph=graph)
+    thread_id = str(config["configurable"]["thread_id"])
+    _refuse_records(input)
+    async with athread_lock(saver, thread_id):
+        if isinstance(input, Command) and (input.resume is not None or _empty(input)):
+            check_resume(await aread_thread(saver, thread_id, graph=graph), input)
+        state = await graph.aget_state(config)
+        events = _Events(state.values) if on_event is not None else None
+        try:
+            async for mode, chunk in graph.astream(input, config, stream_mode=_STREAM_MODES):
+                if on_event is not None and events is not None:
+                    for event in events(mode, chunk):
+                        on_event(event)
+        except ValidationError as error:
+            if not is_invalid_resume(error):
+                raise
+            raise _refused(error) from None
+        return await aread_thread(saver, thread_id, graph=graph)
 
 
 def consumed_replies(values: Mapping[str, Any]) -> dict[str, int]:
@@ -570,6 +735,142 @@ def consumed_replies(values: Mapping[str, Any]) -> dict[str, int]:
     return used
 
 
+def used_replies(saver: BaseCheckpointSaver[Any], thread_id: str) -> dict[str, int]:
+    """Count the model replies each agent has used in a thread, paused turns included.
+
+    `consumed_replies` counts the turns in the thread's state. A turn that paused
+    mid-way (a tool call waiting for approval) is not there yet: the calls its agent
+    made are in the checkpoint of the turn's subgraph (namespace `agent:task`), counted
+    here as that agent's messages.
+
+    Raises:
+        UnknownThreadError: No such thread in the store.
+    """
+    items = list(saver.list({"configurable": {"thread_id": thread_id}}))
+    top = _top_level(saver, thread_id, items)
+    latest = saver.get_tuple(_thread_config(thread_id)) or top[0]
+    used = consumed_replies(_values(latest, _history(saver, latest)))
+    paused, _ = _paused_tasks(latest.pending_writes or ())
+    newest: dict[str, CheckpointTuple] = {}
+    for item in items:
+        namespace = str(item.config["configurable"].get("checkpoint_ns") or "")
+        task_id = namespace.partition(":")[2]
+        if task_id in paused and (
+            namespace not in newest
+            or str(item.checkpoint["id"]) > str(newest[namespace].checkpoint["id"])
+        ):
+            newest[namespace] = item
+    for namespace, item in newest.items():
+        agent = namespace.partition(":")[0]
+        messages = (item.checkpoint.get("channel_values") or {}).get("messages") or ()
+        calls = sum(1 for m in messages if isinstance(m, AIMessage) and m.name == agent)
+        if calls:
+            used[agent] = used.get(agent, 0) + calls
+    return used
+
+
+def _problems(error: ValidationError) -> str:
+    """A pydantic error on one line: `field: message; ...`."""
+    parts = []
+    for problem in error.errors():
+        where = ".".join(map(str, problem["loc"]))
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def _refuse_records(input: Any) -> None:
+    """Refuse input that writes the library's own records (they would be dropped)."""
+    update = input.update if isinstance(input, Command) else input
+    if isinstance(update, Mapping):
+        written = [key for key in LIBRARY_RECORDS if key in update]
+        if written:
+            raise InputError(
+                f"The input writes {written}: {', '.join(LIBRARY_RECORDS)} are written by "
+                "the library only; leave them out"
+            )
+
+
+def _refused(error: ValidationError) -> DecisionError:
+    """A decision the interrupt refused (its schema, or a validator on human content)."""
+    return DecisionError(
+        f"the decision was refused: {_problems(error)}",
+        hint="nothing was written and the interrupt is still open: correct it and decide again",
+    )
+
+
+def _empty(command: Command[Any]) -> bool:
+    return command.resume is None and command.update is None and not command.goto
+
+
+def check_resume(thread: ThreadInfo, command: Command[Any]) -> None:
+    """Refuse a `Command` that would not apply a decision to `thread`'s pending interrupts.
+
+    LangGraph lets some mistakes pass silently (an empty resume map returns the same
+    interrupt; an unknown interrupt id is dropped; a finished thread ignores a resume);
+    `drive` asks this first, so each one is a clear error and nothing is written.
+
+    Raises:
+        DecisionError: The command carries nothing; the thread waits for no decision; the
+            resume map is empty or names an interrupt that is not pending; a single value
+            is given while several interrupts are pending; or a decision does not fit
+            its interrupt's schema.
+    """
+    resume = command.resume
+    if resume is None:
+        if _empty(command):
+            raise DecisionError(
+                "Command() carries nothing: give resume=DECISION for the pending "
+                "interrupt (or update=... / goto=...)",
+                hint="build it with resume_value(thread.interrupts, decision)",
+            )
+        return
+    pending = {i.id: i for i in thread.interrupts}
+    ids = ", ".join(pending)
+    if not pending:
+        where = thread.status + (f", {thread.stop_reason}" if thread.stop_reason else "")
+        raise DecisionError(
+            f"thread '{thread.thread_id}' waits for no decision ({where}): nothing to "
+            "resume (a decision may already have been applied)",
+            hint="see where it stands with: orchestra show THREAD; give it a new task "
+            "with {'messages': [('user', ...)]}",
+        )
+    if isinstance(resume, Mapping) and not resume:
+        raise DecisionError(
+            "the resume value is empty: give a decision such as {'action': 'approve'}, or "
+            f"{{interrupt_id: decision}} for the pending interrupts: {ids}"
+        )
+    if isinstance(resume, Mapping) and all(isinstance(v, Mapping) for v in resume.values()):
+        unknown = [str(key) for key in resume if key not in pending]
+        if unknown:
+            raise DecisionError(
+                f"interrupt '{unknown[0]}' is not pending: it was already decided (the thread "
+                f"moved on) or never asked; pending: {ids}",
+                hint="see the pending interrupts with: orchestra show THREAD",
+            )
+        decisions = {str(key): value for key, value in resume.items()}
+    elif len(pending) > 1:
+        raise DecisionError(
+            f"{len(pending)} interrupts are pending ({ids}): give {{interrupt_id: decision}}",
+            hint="build it with resume_value(thread.interrupts, decision, interrupt_id=...)",
+        )
+    else:
+        decisions = {next(iter(pending)): resume}
+    for interrupt_id, value in decisions.items():
+        target = pending[interrupt_id]
+        schema = _DECISIONS.get(target.kind)
+        if schema is None or isinstance(value, schema):
+            continue
+        try:
+            schema.model_validate(value)
+        except ValidationError as error:
+            raise DecisionError(
+                f"the decision for {_KIND_NAMES[target.kind]} ({target.agent}) is invalid: "
+                f"{_problems(error)}",
+                hint=f"decide it with {_KIND_FLAGS[target.kind]}",
+            ) from None
+
+
 def resume_value(
     interrupts: Sequence[PendingInterrupt],
     decision: Decision,
@@ -579,21 +880,20 @@ def resume_value(
     """Return the `Command` that applies `decision` to the pending interrupts.
 
     Approval decisions go to approval requests, escalation decisions to escalated
-    failures, a `HumanTurn` (a person's message) to a human seat's turn. With
-    `interrupt_id` (or a unique prefix of it) only that interrupt is resumed; otherwise
-    every pending interrupt of the decision's kind is.
+    failures, tool-approval decisions to tool calls waiting for approval, handoff-limit
+    decisions to handoff limits, plan-review decisions to a magentic manager's plan
+    waiting for review, plan-approval decisions to a planner-executor's plan waiting
+    for approval, and a `HumanTurn` (a person's message) to a human seat's turn,
+    an interactive handoff team's wait for the user, or an agent's `escalate_to_human`
+    question. With `interrupt_id` (or a unique prefix of it) only
+    that interrupt is resumed; otherwise every pending interrupt of the decision's kind
+    is.
 
     Raises:
         DecisionError: Nothing is pending, the id matches no (or several) interrupts,
             or the decision does not fit the interrupts.
     """
-    kind = (
-        "approval"
-        if isinstance(decision, ApprovalDecision)
-        else "human_turn"
-        if isinstance(decision, HumanTurn)
-        else "exception"
-    )
+    kinds = _DECISION_KINDS[type(decision)]
     if not interrupts:
         raise DecisionError(
             "the thread has no pending interrupt",
@@ -609,13 +909,13 @@ def resume_value(
                 f"--interrupt {interrupt_id} {found} pending interrupt; pending: {known}",
                 hint="give one of the ids listed by: orchestra show THREAD",
             )
-    matching = [i for i in targets if i.kind == kind]
+    matching = [i for i in targets if i.kind in kinds]
     if not matching:
         waiting = ", ".join(f"{_KIND_NAMES.get(i.kind, i.kind)} ({i.agent})" for i in targets)
-        kinds = dict.fromkeys(i.kind for i in targets if i.kind in _KIND_FLAGS)
-        flags = "; or ".join(_KIND_FLAGS[k] for k in kinds) or "Command(resume=...)"
+        hints = dict.fromkeys(_KIND_FLAGS[i.kind] for i in targets if i.kind in _KIND_FLAGS)
+        flags = "; or ".join(hints) or "Command(resume=...)"
         raise DecisionError(
-            f"the decision is for {_KIND_NAMES[kind]}, but the thread waits for {waiting}",
+            f"the decision is for {_KIND_NAMES[kinds[0]]}, but the thread waits for {waiting}",
             hint=f"decide it with {flags}",
         )
     payload = decision.model_dump(exclude_none=True)
@@ -676,10 +976,16 @@ def describe_audit(record: Mapping[str, Any]) -> str:
             parts.append(f"{detail['tokens']} tokens")
         return ", ".join(parts)
     if kind == "approval":
-        text = f"{detail.get('action')} by {detail.get('reviewer')} ({detail.get('when')})"
+        when = detail.get("when")
+        where = f"tool {detail.get('tool')}" if when == "tool" else when
+        text = f"{detail.get('action')} by {detail.get('reviewer')} ({where})"
+        if detail.get("continue_with"):
+            text += f" with {detail['continue_with']}"
         if detail.get("feedback"):
             text += f": {detail['feedback']}"
         return text
+    if kind == "handoff":
+        return _describe_handoff(detail)
     if kind == "exception":
         status = detail.get("status", "")
         if "error" in detail:
@@ -687,12 +993,79 @@ def describe_audit(record: Mapping[str, Any]) -> str:
         return f"escalation {status} by {detail.get('reviewer', '?')}"
     if kind == "termination":
         return f"stopped: {detail.get('reason')}"
+    if kind == "plan":
+        return _describe_plan(detail)
     if kind == "routing":
         return _describe_routing(detail)
     return ", ".join(f"{key}={value}" for key, value in detail.items())
 
 
+def _describe_handoff(detail: Mapping[str, Any]) -> str:
+    if "refused" in detail:
+        return f"transfer to {detail['refused']} refused: {detail.get('reason')}"
+    text = f"transfer to {detail.get('to')}"
+    if detail.get("payload"):
+        text += f" with {json.dumps(detail['payload'], ensure_ascii=False)}"
+    return text
+
+
+def describe_step(step: Mapping[str, Any]) -> str:
+    """Say who does a planner-executor's plan step, after which steps, and what."""
+    after = list(step.get("depends_on") or ())
+    needs = f", after {', '.join(after)}" if after else ""
+    return f"{step.get('id')} ({step.get('agent')}{needs}): {step.get('instruction', '')}"
+
+
+def _describe_plan(detail: Mapping[str, Any]) -> str:
+    decision = detail.get("decision")
+    if decision == "reset":
+        return f"the agents start afresh (reset {detail.get('resets')})"
+    if decision == "failed":
+        return f"no valid plan: {detail.get('error')}"
+    if isinstance(detail.get("plan"), list):  # a planner-executor's plan
+        steps = detail["plan"]
+        return f"{decision}: " + "; ".join(
+            f"{s.get('id')} ({s.get('agent')})" for s in steps if isinstance(s, Mapping)
+        )
+    if decision == "steps":  # a planner-executor's steps, done or not
+        outcomes: Mapping[str, Any] = detail.get("steps") or {}
+        return "; ".join(f"{key} {value.get('status')}" for key, value in outcomes.items())
+    if decision == "evaluated":
+        reasons = "; ".join(detail.get("reasons") or ())
+        text = f"scored {detail.get('score')} (threshold {detail.get('threshold')})"
+        return f"{text}: {reasons}" if reasons else text
+    steps = list((detail.get("ledger") or {}).get("plan") or ())
+    return f"{decision}: " + " ".join(f"{i}. {step}" for i, step in enumerate(steps, start=1))
+
+
 def _describe_routing(detail: Mapping[str, Any]) -> str:
+    decision = detail.get("decision")
+    if decision == "progress":  # a magentic manager's progress ledger
+        ledger = detail.get("ledger") or {}
+        if ledger.get("is_request_satisfied"):
+            return f"the request is satisfied: {ledger.get('reason', '')}"
+        stalled = ledger.get("is_in_loop") or not ledger.get("is_progress_being_made")
+        return (
+            f"{ledger.get('next_speaker')} acts{' (a stall)' if stalled else ''}: "
+            f"{ledger.get('instruction', '')}"
+        )
+    if decision == "final_answer":
+        return "the manager writes the final answer"
+    if decision == "run":  # a planner-executor's wave of ready steps
+        return f"steps run: {', '.join(detail.get('steps') or ())}"
+    if decision == "synthesize":
+        return "every step is done: the synthesizer writes the answer"
+    if decision == "best_so_far":
+        return f"the best result so far is the answer ({detail.get('replans')} replans)"
+    if decision in ("invalid_ledger", "final_answer_failed"):
+        return f"{str(decision).replace('_', ' ')}: {detail.get('error')}"
+    if "delegated" in detail:  # a hierarchical manager's delegation
+        return f"delegated to {detail['delegated']}: {detail.get('task', '')}"
+    if "refused" in detail:
+        return f"{detail['refused']} refused: {detail.get('reason')}"
+    if "active_agent" in detail and "resumed" in detail:  # a handoff team's run starts
+        agent = detail["active_agent"]
+        return f"{agent} is in control" + (" (kept from the last run)" if detail["resumed"] else "")
     if "speaker" in detail and "selector" in detail:  # a group chat's manager
         taken = int(detail.get("round", 0))
         who = (

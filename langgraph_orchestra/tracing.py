@@ -10,6 +10,7 @@ the caller can extend.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -44,6 +45,21 @@ class ModelPrice:
     output_per_mtok: float
     """Dollars per million output tokens."""
 
+    def __post_init__(self) -> None:
+        """Refuse a price that is not a finite number >= 0 (a NaN would defeat budgets)."""
+        for field in ("input_per_mtok", "output_per_mtok"):
+            value = getattr(self, field)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not math.isfinite(value)
+                or value < 0
+            ):
+                raise TeamConfigError(
+                    f"ModelPrice {field} must be a finite number >= 0 (US dollars per "
+                    f"million tokens), got {value!r}"
+                )
+
 
 DEFAULT_PRICES: Mapping[str, ModelPrice] = MappingProxyType(
     {
@@ -66,6 +82,13 @@ DEFAULT_PRICES: Mapping[str, ModelPrice] = MappingProxyType(
 
 def merge_prices(prices: Mapping[str, ModelPrice] | None) -> Mapping[str, ModelPrice]:
     """Return the built-in table updated with `prices`; raise on a malformed entry."""
+    if prices is None:
+        return DEFAULT_PRICES
+    if not isinstance(prices, Mapping):
+        raise TeamConfigError(
+            "prices must be a mapping {model name: ModelPrice(input_per_mtok, "
+            f"output_per_mtok)}}, got {type(prices).__name__}"
+        )
     if not prices:
         return DEFAULT_PRICES
     for name, price in prices.items():

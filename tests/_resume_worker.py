@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,22 +27,23 @@ from langgraph_orchestra import Agent, create_sequential, open_checkpointer
 REVIEWER = "night-shift"
 
 
-def _logged(log: Path, name: str) -> Callable[[list[BaseMessage]], str]:
+def _logged(log: Path, name: str, slow: float = 0.0) -> Callable[[list[BaseMessage]], str]:
     def run(messages: list[BaseMessage]) -> str:
         with log.open("a", encoding="utf-8") as file:
             file.write(f"{name}\n")
+        time.sleep(slow)
         return f"{name}({messages[-1].text})"
 
     return run
 
 
-def build_team(log: Path) -> StateGraph[Any, Any, Any, Any]:
-    """researcher -> writer (after-gate) -> editor."""
+def build_team(log: Path, *, slow: float = 0.0) -> StateGraph[Any, Any, Any, Any]:
+    """researcher -> writer (after-gate) -> editor; the last two take `slow` seconds."""
     return create_sequential(
         [
             Agent("researcher", runnable=_logged(log, "researcher")),
-            Agent("writer", runnable=_logged(log, "writer"), approval="after"),
-            Agent("editor", runnable=_logged(log, "editor")),
+            Agent("writer", runnable=_logged(log, "writer", slow), approval="after"),
+            Agent("editor", runnable=_logged(log, "editor", slow)),
         ]
     )
 

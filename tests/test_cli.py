@@ -18,9 +18,13 @@ from typer.testing import CliRunner, Result
 
 from langgraph_orchestra.cli import DEFAULT_STORE, app
 from langgraph_orchestra.nodes import APPROVAL_ACTIONS, ESCALATION_ACTIONS
+from langgraph_orchestra.nodes.handoff import LIMIT_ACTIONS
+from langgraph_orchestra.nodes.ledgers import PLAN_REVIEW_ACTIONS
+from langgraph_orchestra.nodes.tool_approval import TOOL_APPROVAL_ACTIONS
 
 ROOT = Path(__file__).resolve().parent.parent
 SEQUENTIAL = str(ROOT / "examples" / "sequential.yaml")
+HANDOFF = str(ROOT / "examples" / "handoff.yaml")
 
 runner = CliRunner()
 
@@ -84,8 +88,48 @@ PARALLEL = """
 # -- demo -------------------------------------------------------------------------------
 
 
-def test_demo_runs_end_to_end_offline(workdir: Path) -> None:
+def test_demo_runs_the_handoff_example_end_to_end_offline(workdir: Path) -> None:
     result = invoke("demo")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for expected in (
+        "orchestra demo · handoff · team 'support-desk'",
+        "scripted models; pass --model to use a real one",
+        "→ triage is in control",
+        "▶ triage working…",
+        '→ transfer to billing with {"order_id": "A-1002", "amount": 19.99, "reason": '
+        '"charged twice for one order"}',
+        "⏸ billing's call of issue_refund waits for approval",
+        '"reason": "duplicate charge"',
+        "auto-approving (non-interactive; pass --interactive to decide yourself)",
+        "↻ resuming thread support-desk-",
+        "✓ billing approval: approve by demo",
+        "■ run ended: completed",
+        "final answer · completed",
+        "orchestra demo magentic",  # the next demo to try
+    ):
+        assert expected in out, expected
+    assert out.index("auto-approving") < out.index("↻ resuming") < out.index("final answer")
+    total = next(line for line in out.splitlines() if "│ total" in line)
+    # the resumed graph went on with billing's script: triage 1, billing 2 (refund, answer)
+    assert total.split("│")[2].strip() == "3"
+    assert (workdir / DEFAULT_STORE).is_file()
+    thread = out.split("next: orchestra show ")[1].split()[0]
+    data = shown(thread)
+    assert (data["status"], data["stop_reason"]) == ("done", "completed")
+    assert data["final"].startswith("Hi Priya, sorry about the double charge.")
+    assert [(r["kind"], r["agent"]) for r in data["audit"]] == [
+        ("routing", None),
+        ("turn", "triage"),
+        ("handoff", "triage"),
+        ("approval", "billing"),
+        ("turn", "billing"),
+        ("termination", None),
+    ]
+
+
+def test_demo_of_the_sequential_example(workdir: Path) -> None:
+    result = invoke("demo", "sequential")
     assert result.exit_code == 0, result.output
     out = result.stdout
     for expected in (
@@ -167,12 +211,60 @@ def test_demo_of_maker_checker_runs_without_a_pause() -> None:
     assert "- Changed: macOS 11 is no longer supported" in out
 
 
+def test_demo_of_magentic_approves_the_plan_then_runs_the_ledgers() -> None:
+    result = invoke("demo", "magentic", "--store", "mg.db")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for expected in (
+        "orchestra demo · magentic · team 'peak-staffing'",
+        "→ plan: 1. researcher finds this year's growth in ticket volume. 2. analyst works "
+        "out the tickets and the agents needed, with a buffer.",
+        "⏸ the manager's plan waits for review",
+        "auto-approving (non-interactive; pass --interactive to decide yourself)",
+        "↻ resuming thread peak-staffing-",
+        "✓ manager approval: approve by demo",
+        "→ researcher acts: Find how much ticket volume grew this year compared with last year.",
+        "→ the request is satisfied: The estimate answers the request, with its reasoning.",
+        "→ the manager writes the final answer",
+        "■ run ended: completed",
+        "final answer · completed",
+        "orchestra demo hierarchical",  # the next demo to try
+    ):
+        assert expected in out, expected
+    assert out.index("auto-approving") < out.index("↻ resuming") < out.index("final answer")
+    total = next(line for line in out.splitlines() if "│ total" in line)
+    # the resumed graph went on with the manager's script: plan, 3 progress ledgers, answer
+    assert total.split("│")[2].strip() == "7"
+
+
+def test_demo_of_hierarchical_delegates_to_two_workers_at_once() -> None:
+    result = invoke("demo", "hierarchical", "--store", "hi.db")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for expected in (
+        "orchestra demo · hierarchical · team 'price-change'",
+        "→ delegated to pricing: Acme Sync goes from $8 to $10 a month",
+        "→ delegated to legal: Write the notice a price change needs",
+        "→ dispatched to pricing, legal",
+        "⏸ legal's output waits for approval",
+        "↻ resuming thread price-change-",
+        "✓ legal approval: approve by demo",
+        "■ run ended: completed",
+        "final answer · completed",
+        "Subject: Acme Sync prices from 1 July",
+        "orchestra demo planner_executor",  # the next demo to try
+    ):
+        assert expected in out, expected
+    total = next(line for line in out.splitlines() if "│ total" in line)
+    assert total.split("│")[2].strip() == "4"  # the manager twice, pricing, legal
+
+
 def test_demo_of_an_unknown_pattern() -> None:
     result = invoke("demo", "swarm")
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
-        "error: unknown pattern 'swarm'; allowed: concurrent, group_chat, "
-        "maker_checker, sequential",
+        "error: unknown pattern 'swarm'; allowed: concurrent, group_chat, handoff, "
+        "hierarchical, magentic, maker_checker, planner_executor, sequential",
         "hint: list the patterns with: orchestra demo --help",
     ]
 
@@ -312,6 +404,344 @@ def test_interactive_run_asks_a_person_for_their_message() -> None:
     assert shown(thread)["messages"][-1]["content"] == "Make it rhyme."
 
 
+def test_a_tool_call_approval_is_shown_then_decided_with_the_approval_flags(
+    workdir: Path,
+) -> None:
+    result = invoke("run", HANDOFF, "-i", "Refund my duplicate charge on A-1002", "--thread", "r1")
+    assert result.exit_code == 3, result.output
+    assert "⏸ billing's call of issue_refund waits for approval" in result.stdout
+    commands = [line.strip() for line in result.stdout.splitlines() if "orchestra resume" in line]
+    assert commands == [
+        "orchestra resume r1 --approve",
+        "orchestra resume r1 --reject 'what to change'",
+        "orchestra resume r1 --edit args.json",
+    ]
+    shown_text = invoke("show", "r1").stdout
+    assert "⏸ billing's call of issue_refund waits for approval" in shown_text
+    assert '"amount": 19.99' in shown_text
+    assert "continue with: orchestra resume r1 --approve" in shown_text
+
+    wrong = invoke("resume", "r1", "--answer", "no")
+    assert wrong.exit_code == 2
+    assert wrong.stderr.splitlines() == [
+        "error: the decision is for an approval, but the thread waits for a tool call's "
+        "approval (billing)",
+        "hint: decide it with --approve, --reject TEXT or --edit FILE (the arguments as JSON)",
+    ]
+    Path("bad.json").write_text('{"amount": 5,}')
+    bad = invoke("resume", "r1", "--edit", "bad.json")
+    assert bad.exit_code == 2
+    assert bad.stderr.splitlines() == [
+        "error: --edit: the tool call's arguments are not valid JSON: Expecting property name "
+        "enclosed in double quotes (line 1, column 14)",
+        'hint: give the arguments as a JSON object, e.g. {"amount": 10}',
+    ]
+    args = {"order_id": "A-1002", "amount": 9.99, "reason": "partial refund"}
+    done = invoke("resume", "r1", "--edit", "-", "--reviewer", "ana", input=json.dumps(args))
+    assert done.exit_code == 0, done.output
+    assert "✓ billing approval: edit by ana" in done.stdout
+    data = shown("r1")
+    refund = [m["content"] for m in data["messages"] if m["name"] == "issue_refund"]
+    assert refund == [
+        "Refund RF-A-1002 of £9.99 issued for order A-1002 (partial refund); it reaches the "
+        "customer's card in 3-5 working days."
+    ]
+    [approval] = [r["detail"] for r in data["audit"] if r["kind"] == "approval"]
+    assert (approval["when"], approval["action"], approval["args"]) == ("tool", "edit", args)
+    # the rebuilt graph went on with billing's script: its answer, not the refund call again
+    assert data["usage"]["billing"]["calls"] == 2
+
+
+def test_interactive_run_asks_for_a_tool_decision_until_the_arguments_are_json() -> None:
+    args = '{"order_id": "A-1002", "amount": 5, "reason": "goodwill"}'
+    result = invoke("run", HANDOFF, "-i", "refund", "--interactive", input=f"edit\n[1\n{args}\n")
+    assert result.exit_code == 0, result.output
+    assert "the tool call's arguments are not valid JSON" in result.stdout
+    thread = result.stdout.split("· thread ")[-1].split()[0]
+    refund = [m["content"] for m in shown(thread)["messages"] if m["name"] == "issue_refund"]
+    assert refund[0].startswith("Refund RF-A-1002 of £5.00 issued")
+
+
+PING_PONG = """
+    pattern: handoff
+    options: {max_handoffs: 1}
+    agents:
+      - {name: a, model: {scripted: [{tool_calls: [{name: transfer_to_b}]}]}}
+      - {name: b, model: {scripted: [{tool_calls: [{name: transfer_to_a}]}]}}
+    """
+
+
+def test_a_handoff_limit_is_decided_with_continue_answer_or_end() -> None:
+    path = team(PING_PONG)
+    result = invoke("run", path, "-i", "help", "--thread", "l1")
+    assert result.exit_code == 3, result.output
+    assert "⏸ b's transfer to a stopped at the handoff limit (max_handoffs)" in result.stdout
+    assert "transfers this run: a → b" in result.stdout
+    commands = [line.strip() for line in result.stdout.splitlines() if "orchestra resume" in line]
+    assert commands == [
+        "orchestra resume l1 --continue a",
+        "orchestra resume l1 --answer 'your answer'",
+        "orchestra resume l1 --end",
+    ]
+    unknown = invoke("resume", "l1", "--continue", "zed")
+    assert unknown.exit_code == 2
+    assert unknown.stderr.splitlines() == [
+        "error: --continue: unknown agent 'zed'; agents: a, b",
+        "hint: give one of the team's agents",
+    ]
+    wrong = invoke("resume", "l1", "--approve")
+    assert wrong.exit_code == 2
+    assert wrong.stderr.splitlines() == [
+        "error: the decision is for an approval, but the thread waits for a decision at a "
+        "handoff limit (b)",
+        "hint: decide it with --continue AGENT, --answer TEXT or --end",
+    ]
+    ended = invoke("resume", "l1", "--end", "--reviewer", "ops")
+    assert ended.exit_code == 0, ended.output
+    assert "✓ b approval: end by ops" in ended.stdout
+    assert "■ run ended: handoff_limit" in ended.stdout
+
+    invoke("run", path, "-i", "help", "--thread", "l2")
+    answered = invoke("resume", "l2", "--answer", "A person will call you.")
+    assert answered.exit_code == 0, answered.output
+    assert (shown("l2")["final"], shown("l2")["stop_reason"]) == (
+        "A person will call you.",
+        "completed",
+    )
+
+
+PLANNED = """
+    pattern: magentic
+    options:
+      plan_review: true
+      final_answer: false
+      manager_model:
+        scripted:
+          - {facts_given: [], facts_to_look_up: [], facts_to_derive: [], educated_guesses: [],
+             plan: [writer drafts]}
+          - {facts_given: [], facts_to_look_up: [], facts_to_derive: [], educated_guesses: [],
+             plan: [writer drafts, writer shortens]}
+          - {is_request_satisfied: false, is_in_loop: false, is_progress_being_made: true,
+             next_speaker: writer, instruction: Draft it., reason: nothing yet}
+          - {is_request_satisfied: true, is_in_loop: false, is_progress_being_made: true,
+             next_speaker: writer, instruction: Done., reason: drafted}
+    agents:
+      - {name: writer, model: {scripted: [a tagline]}}
+    """
+
+
+def _stored(thread: str) -> dict[str, Any]:
+    from langgraph_orchestra import open_checkpointer
+    from langgraph_orchestra.threads import read_thread
+
+    with open_checkpointer(DEFAULT_STORE) as saver:
+        return dict(read_thread(saver, thread).values)
+
+
+def test_a_plan_review_is_shown_then_decided_with_reject_and_edit() -> None:
+    path = team(PLANNED)
+    result = invoke("run", path, "-i", "a tagline", "--thread", "p1")
+    assert result.exit_code == 3, result.output
+    assert "⏸ the manager's plan waits for review" in result.stdout
+    assert "1. writer drafts" in result.stdout
+    commands = [line.strip() for line in result.stdout.splitlines() if "orchestra resume" in line]
+    assert commands == [
+        "orchestra resume p1 --approve",
+        "orchestra resume p1 --edit plan.txt",
+        "orchestra resume p1 --reject 'what to change'",
+    ]
+    shown_text = invoke("show", "p1").stdout
+    assert "⏸ the manager's plan waits for review" in shown_text
+    assert "continue with: orchestra resume p1 --approve" in shown_text
+    [pending] = shown("p1")["interrupts"]
+    assert (pending["type"], pending["ledger"]["plan"]) == ("plan_review", ["writer drafts"])
+
+    wrong = invoke("resume", "p1", "--answer", "no")
+    assert wrong.exit_code == 2
+    assert wrong.stderr.splitlines() == [
+        "error: the decision is for an approval, but the thread waits for a plan review (manager)",
+        "hint: decide it with --approve, --reject TEXT or --edit FILE (the plan's steps, one "
+        "per line)",
+    ]
+    rejected = invoke("resume", "p1", "--reject", "Add a step.", "--reviewer", "ana")
+    assert rejected.exit_code == 3, rejected.output
+    assert "✓ manager approval: reject by ana: Add a step." in rejected.stdout
+    assert "⏸ the manager's plan waits for review (revision 1 of 3)" in rejected.stdout
+    assert "2. writer shortens" in rejected.stdout
+
+    done = invoke("resume", "p1", "--edit", "-", input="writer drafts\n\n  keep it short \n")
+    assert done.exit_code == 0, done.output
+    assert "✓ manager approval: edit by" in done.stdout
+    assert "final answer · completed" in done.stdout
+    # the steps, one per line, blank lines skipped; the rebuilt graph went on with the script
+    state = _stored("p1")
+    assert state["task_ledger"]["plan"] == ["writer drafts", "keep it short"]
+    assert (state["final"], state["usage"]["manager"]["calls"]) == ("a tagline", 4)
+
+
+def test_interactive_run_asks_for_a_plan_decision_and_its_steps() -> None:
+    path = team(PLANNED)
+    answers = "reject\nAdd a step.\nedit\n\nfirst\nsecond\n\n"
+    result = invoke("run", path, "-i", "a tagline", "--interactive", input=answers)
+    assert result.exit_code == 0, result.output
+    assert "feedback for the manager" in result.stdout
+    assert "step 3 (an empty line ends the plan)" in result.stdout
+    thread = result.stdout.split("· thread ")[-1].split()[0]
+    assert _stored(thread)["task_ledger"]["plan"] == ["first", "second"]
+
+
+STEPPED = """
+    pattern: planner_executor
+    options:
+      plan_approval: true
+      planner_model:
+        scripted:
+          - steps: [{id: a, agent: writer, instruction: Draft it.}]
+          - steps:
+              - {id: a, agent: writer, instruction: Draft it.}
+              - {id: b, agent: writer, instruction: Shorten it., depends_on: [a]}
+    agents:
+      - {name: writer, model: {scripted: [a long tagline, a tagline]}}
+    """
+
+
+def test_a_plan_approval_is_shown_then_decided_with_reject_and_edit() -> None:
+    path = team(STEPPED)
+    result = invoke("run", path, "-i", "a tagline", "--thread", "s1")
+    assert result.exit_code == 3, result.output
+    assert "⏸ the planner's plan waits for approval" in result.stdout
+    assert "a (writer): Draft it." in result.stdout
+    commands = [line.strip() for line in result.stdout.splitlines() if "orchestra resume" in line]
+    assert commands == [
+        "orchestra resume s1 --approve",
+        "orchestra resume s1 --edit plan.json",
+        "orchestra resume s1 --reject 'what to change'",
+    ]
+    shown_text = invoke("show", "s1").stdout
+    assert "⏸ the planner's plan waits for approval" in shown_text
+    assert "a (writer): Draft it." in shown_text
+    [pending] = shown("s1")["interrupts"]
+    assert (pending["type"], [s["id"] for s in pending["plan"]]) == ("plan_approval", ["a"])
+
+    wrong = invoke("resume", "s1", "--answer", "no")
+    assert wrong.exit_code == 2
+    assert wrong.stderr.splitlines() == [
+        "error: the decision is for an approval, but the thread waits for a plan approval "
+        "(planner)",
+        'hint: decide it with --approve, --reject TEXT or --edit FILE (the plan as JSON {"steps": '
+        "[...]})",
+    ]
+    not_json = invoke("resume", "s1", "--edit", "-", input="a then b\n")
+    assert not_json.exit_code == 2
+    assert not_json.stderr.splitlines()[0] == (
+        "error: --edit: the plan is not valid JSON: Expecting value (line 1, column 1)"
+    )
+    looped = '{"steps": [{"id": "a", "agent": "writer", "instruction": "x", "depends_on": ["a"]}]}'
+    cycle = invoke("resume", "s1", "--edit", "-", input=looped)
+    assert cycle.exit_code == 2
+    assert cycle.stderr.splitlines()[0] == (
+        "error: --edit: the steps a -> a form a cycle; a step cannot depend on itself, "
+        "directly or through other steps"
+    )
+
+    rejected = invoke("resume", "s1", "--reject", "Shorten it too.", "--reviewer", "ana")
+    assert rejected.exit_code == 3, rejected.output
+    assert "✓ planner approval: reject by ana: Shorten it too." in rejected.stdout
+    assert "⏸ the planner's plan waits for approval (revision 1 of 3)" in rejected.stdout
+    assert "b (writer, after a): Shorten it." in rejected.stdout
+
+    edited = '{"steps": [{"id": "only", "agent": "writer", "instruction": "Write it short."}]}'
+    done = invoke("resume", "s1", "--edit", "-", input=edited)
+    assert done.exit_code == 0, done.output
+    assert "✓ planner approval: edit by" in done.stdout
+    assert "final answer · completed" in done.stdout
+    # the edited plan ran; the rebuilt graph went on with the scripts
+    state = _stored("s1")
+    assert [s["id"] for s in state["plan"]] == ["only"]
+    assert (state["final"], state["usage"]["planner"]["calls"]) == ("a long tagline", 2)
+
+
+def test_demo_of_planner_executor_approves_the_plan_then_runs_the_steps() -> None:
+    result = invoke("demo", "planner_executor", "--store", "pe.db")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for expected in (
+        "orchestra demo · planner_executor · team 'lisbon-hub'",
+        "→ plan: hiring (researcher); costs (analyst); recommendation (writer)",
+        "⏸ the planner's plan waits for approval",
+        "recommendation (writer, after hiring, costs): Recommend whether",
+        "auto-approving",
+        "↻ resuming thread lisbon-hub-",
+        "✓ planner approval: approve by demo",
+        "→ steps run: hiring, costs",
+        "→ steps run: recommendation",
+        "→ every step is done: the synthesizer writes the answer",
+        "→ scored 0.9 (threshold 0.7)",
+        "■ run ended: completed",
+        "final answer · completed",
+        "Open the Lisbon hub next year.",
+        "orchestra demo sequential",  # the tour starts again
+    ):
+        assert expected in out, expected
+    total = next(line for line in out.splitlines() if "│ total" in line)
+    assert total.split("│")[2].strip() == "6"  # planner, three steps, editor, judge
+
+
+def test_interactive_run_asks_at_a_handoff_limit() -> None:
+    path = team(PING_PONG)
+    result = invoke("run", path, "-i", "help", "--interactive", input="answer\nWe'll call.\n")
+    assert result.exit_code == 0, result.output
+    thread = result.stdout.split("· thread ")[-1].split()[0]
+    assert shown(thread)["final"] == "We'll call."
+
+
+ASKING = """
+    pattern: handoff
+    options: {interactive: true, escalate_to_human: true, termination: {text_mention: Done}}
+    agents:
+      - name: helper
+        model:
+          scripted:
+            - {tool_calls: [{name: escalate_to_human, args: {question: 'May I refund?'}}]}
+            - Which order?
+    """
+
+
+def test_a_persons_help_and_the_users_reply_are_said_with_say() -> None:
+    path = team(ASKING)
+    result = invoke("run", path, "-i", "refund please", "--thread", "u1")
+    assert result.exit_code == 3, result.output
+    assert "⏸ helper asks a person for help" in result.stdout
+    assert "May I refund?" in result.stdout
+    assert resume_line(result.stdout, "--say") == [
+        "orchestra", "resume", "u1", "--say", "your message"
+    ]  # fmt: skip
+    helped = invoke("resume", "u1", "--say", "Yes, up to £20.")
+    assert helped.exit_code == 3, helped.output
+    assert "⏸ helper waits for the user's reply" in helped.stdout
+    assert "Which order?" in helped.stdout
+    wrong = invoke("resume", "u1", "--end")
+    assert wrong.exit_code == 2
+    assert wrong.stderr.splitlines() == [
+        "error: the decision is for a decision at a handoff limit, but the thread waits for "
+        "the user's reply (helper)",
+        "hint: decide it with --say TEXT",
+    ]
+    data = shown("u1")
+    assert [m["content"] for m in data["messages"] if m["role"] == "tool"] == ["Yes, up to £20."]
+
+
+def test_interactive_run_asks_a_person_for_help_then_the_user() -> None:
+    path = team(ASKING.replace("- Which order?", "- Which order?\n            - Done."))
+    result = invoke("run", path, "-i", "refund", "--interactive", input="Yes.\nA-1\n")
+    assert result.exit_code == 0, result.output
+    assert "your answer to helper" in result.stdout and "your reply to helper" in result.stdout
+    thread = result.stdout.split("· thread ")[-1].split()[0]
+    data = shown(thread)
+    assert [m["content"] for m in data["messages"][-3:]] == ["Which order?", "A-1", "Done."]
+    assert data["stop_reason"] == "completed"
+
+
 def test_escalated_failure_and_its_decisions() -> None:
     path = team(ESCALATING)
     result = invoke("run", path, "-i", "go", "--thread", "e1")
@@ -432,9 +862,11 @@ def test_failed_run_exits_1_and_shows_failed() -> None:
             ["resume", "t", "--approve", "--retry"],
             [
                 "error: give one decision, got --approve, --retry",
-                "hint: approvals: --approve, --reject TEXT, --edit FILE, --answer TEXT; "
-                "escalated failures: --retry, --skip, --supply TEXT, --abort; a person's turn: "
-                "--say TEXT",
+                "hint: approvals: --approve, --reject TEXT, --edit FILE, --answer TEXT; tool "
+                "calls: --approve, --reject TEXT, --edit FILE; escalated failures: --retry, "
+                "--skip, --supply TEXT, --abort; handoff limits: --continue AGENT, --answer "
+                "TEXT, --end; a person's message: --say TEXT; plan reviews: --approve, --edit "
+                "FILE, --reject TEXT; plan approvals: --approve, --edit FILE, --reject TEXT",
             ],
         ),
         (
@@ -447,8 +879,8 @@ def test_failed_run_exits_1_and_shows_failed() -> None:
         (
             ["graph", "swarm"],
             [
-                "error: unknown pattern 'swarm'; allowed: concurrent, group_chat, "
-                "maker_checker, sequential",
+                "error: unknown pattern 'swarm'; allowed: concurrent, group_chat, handoff, "
+                "hierarchical, magentic, maker_checker, planner_executor, sequential",
                 "hint: give a team file or one of the pattern names",
             ],
         ),
@@ -563,7 +995,8 @@ def test_validate() -> None:
     assert bad.exit_code == 2
     assert bad.stderr.splitlines() == [
         "error: bad.yaml: pattern: unknown pattern 'sequencial' (did you mean 'sequential'?); "
-        "allowed: concurrent, group_chat, maker_checker, sequential",
+        "allowed: concurrent, group_chat, handoff, hierarchical, magentic, maker_checker, "
+        "planner_executor, sequential",
         "error: bad.yaml: agents[0].model: 'x' is not a 'provider:model' string; give "
         "'provider:model' (e.g. 'openai:gpt-4o-mini') or {scripted: [replies]}",
         "hint: fix the team file, then check it with: orchestra validate bad.yaml",
@@ -647,7 +1080,17 @@ def test_postgres_store(postgres_url: str) -> None:
 
 def test_resume_has_a_flag_for_every_decision_action() -> None:
     help_text = invoke("resume", "--help").stdout
-    for action in (*APPROVAL_ACTIONS, *ESCALATION_ACTIONS):
+    for action in (
+        *APPROVAL_ACTIONS,
+        *ESCALATION_ACTIONS,
+        *TOOL_APPROVAL_ACTIONS,
+        *LIMIT_ACTIONS,
+        *PLAN_REVIEW_ACTIONS,
+    ):
         flag = "--answer" if action == "respond" else f"--{action}"
         assert flag in help_text, action
-    assert "--say" in help_text  # a person's turn in a group chat
+    assert "--say" in help_text  # a person's message
+    assert "as a JSON object" in help_text  # --edit on a tool call
+    words = " ".join(help_text.replace("│", " ").split())  # the help's lines are wrapped
+    assert "For a plan, the file holds the plan's steps, one per line" in words  # --edit
+    assert """for a planner-executor's plan, the plan as JSON: {"steps": [""" in words

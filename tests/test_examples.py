@@ -15,6 +15,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import StateGraph
 from langgraph.types import Command
 
+from langgraph_orchestra.nodes import (
+    ApprovalDecision,
+    PlanApprovalDecision,
+    PlanReviewDecision,
+    ToolApprovalDecision,
+)
 from langgraph_orchestra.spec import PATTERNS, build_team, examples_dir, validate_spec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,7 +41,8 @@ class Expected:
     """Where an example team pauses for approval (if it does) and how it ends."""
 
     pause: dict[str, Any] | None
-    """The one approval request the run stops at; `None` if it runs through."""
+    """The one approval request the run stops at (an output's or a tool call's); `None` if
+    it runs through."""
     final: str
     """The answer (after the approval)."""
     audit: list[tuple[str, str | None]]
@@ -63,6 +70,54 @@ LAUNCH_NOTE = (
     "in 1.x. READY TO PUBLISH"
 )
 APPROVAL_ACTIONS = ["approve", "reject", "edit", "respond"]
+REFUND_ARGS = {"order_id": "A-1002", "amount": 19.99, "reason": "duplicate charge"}
+REFUND_REPLY = (
+    "Hi Priya, sorry about the double charge. We've refunded the duplicate £19.99 for order "
+    "A-1002 (refund RF-A-1002); it will reach your card in 3-5 working days. "
+    "The Acme support team"
+)
+
+LISBON_PLAN = [
+    {
+        "id": "hiring",
+        "agent": "researcher",
+        "instruction": "Find how many experienced support agents with English and German are "
+        "looking for work in Lisbon, and what they earn.",
+        "depends_on": [],
+    },
+    {
+        "id": "costs",
+        "agent": "analyst",
+        "instruction": "Work out the yearly cost of an office for 12 support agents in Lisbon, "
+        "with rent, equipment and services.",
+        "depends_on": [],
+    },
+    {
+        "id": "recommendation",
+        "agent": "writer",
+        "instruction": "Recommend whether to open a 12-agent support hub in Lisbon next year, "
+        "weighing the hiring market and the costs.",
+        "depends_on": ["hiring", "costs"],
+    },
+]
+"""The planner's plan in `planner_executor.yaml`: two independent steps, then one on both."""
+STAFFING_LEDGER = {
+    "facts_given": [
+        "Last year's Black Friday week brought 4,200 tickets.",
+        "An agent handles about 60 tickets a week.",
+    ],
+    "facts_to_look_up": ["How much ticket volume has grown since last year."],
+    "facts_to_derive": ["This year's expected tickets, and the agents they need."],
+    "educated_guesses": ["About 10% of the team is off sick in a peak week."],
+    "plan": [
+        "researcher finds this year's growth in ticket volume.",
+        "analyst works out the tickets and the agents needed, with a buffer.",
+    ],
+}
+LEGAL_NOTICE = (
+    "The new prices apply from 1 July 2025. Your current price stays until your next renewal "
+    "on or after that date. You can cancel at any time in Settings > Billing."
+)
 
 EXPECTED = {
     "sequential": Expected(
@@ -159,11 +214,130 @@ EXPECTED = {
         calls={"writer": 2, "checker": 2},
         stop_reason="approved",
     ),
+    "handoff": Expected(
+        pause={  # billing's refund waits for a person's approval before it runs
+            "type": "tool_approval",
+            "agent": "billing",
+            "tool": "issue_refund",
+            "args": REFUND_ARGS,
+            "tool_call_id": "call_billing_0_0",
+            "actions": ["approve", "reject", "edit"],
+        },
+        final=REFUND_REPLY,
+        audit=[
+            ("routing", None),  # triage is in control at the thread's first run
+            ("turn", "triage"),
+            ("handoff", "triage"),  # to billing, with a RefundCase
+            ("approval", "billing"),  # the refund, approved
+            ("turn", "billing"),
+            ("termination", None),
+        ],
+        calls={"triage": 1, "billing": 2},  # billing: the refund call, then its answer
+    ),
+    "magentic": Expected(
+        pause={  # the manager's plan waits for a person's review before anyone works
+            "type": "plan_review",
+            "ledger": STAFFING_LEDGER,
+            "revision": 0,
+            "max_revisions": 3,
+            "actions": ["approve", "edit", "reject"],
+        },
+        final=(
+            "Plan for 97 support agents in the Black Friday week. Ticket volume is up 25% on "
+            "last year, so expect about 5,250 tickets (4,200 x 1.25); at 60 tickets per agent "
+            "that is 88 agents, plus a 10% buffer for sickness."
+        ),
+        audit=[
+            ("plan", "manager"),  # the task ledger
+            ("approval", "manager"),  # the plan, approved
+            ("routing", "manager"),  # progress ledger: the researcher acts
+            ("turn", "researcher"),
+            ("routing", "manager"),  # the analyst acts
+            ("turn", "analyst"),
+            ("routing", "manager"),  # the request is satisfied
+            ("routing", "manager"),  # the final answer
+            ("termination", None),
+        ],
+        # the manager: a task ledger, three progress ledgers, the final answer
+        calls={"manager": 5, "researcher": 1, "analyst": 1},
+    ),
+    "hierarchical": Expected(
+        pause={  # legal's notice waits for a person's approval; pricing is done meanwhile
+            "type": "approval",
+            "agent": "legal",
+            "when": "after",
+            "content": LEGAL_NOTICE,
+            "actions": APPROVAL_ACTIONS,
+            "revision": 0,
+            "max_revisions": 3,
+        },
+        final=(
+            "Subject: Acme Sync prices from 1 July\nFrom 1 July, Acme Sync Personal costs $10 "
+            "a month ($100 a year) and Team costs $18 per seat a month ($180 a year). Your "
+            "price does not change before your next renewal on or after 1 July, and you can "
+            "cancel at any time in Settings > Billing. Thank you for using Acme Sync. "
+            "- The Acme team"
+        ),
+        audit=[
+            ("routing", "manager"),  # delegated to pricing
+            ("routing", "manager"),  # delegated to legal, in the same message
+            ("routing", None),  # both dispatched at once
+            ("turn", "legal"),
+            ("approval", "legal"),
+            ("turn", "pricing"),  # held while legal waited, returned with the results
+            ("termination", None),
+        ],
+        calls={"manager": 2, "pricing": 1, "legal": 1},  # the manager: delegate, answer
+    ),
+    "planner_executor": Expected(
+        pause={  # the planner's plan waits for a person's approval before any step runs
+            "type": "plan_approval",
+            "plan": LISBON_PLAN,
+            "revision": 0,
+            "max_revisions": 3,
+            "actions": ["approve", "edit", "reject"],
+        },
+        final=(
+            "Open the Lisbon hub next year. About 1,900 English- and German-speaking support "
+            "agents are looking for work there, at EUR 1,600-1,900 a month, and the office "
+            "for 12 agents costs about EUR 140,000 a year, with rent, equipment and services."
+        ),
+        audit=[
+            ("plan", "planner"),  # the plan
+            ("approval", "planner"),  # the plan, approved
+            ("routing", "planner"),  # a wave: hiring and costs, independent
+            ("routing", None),  # both dispatched at once
+            ("turn", "researcher"),
+            ("turn", "analyst"),
+            ("plan", "planner"),  # the wave's steps are done
+            ("routing", "planner"),  # the next wave: the recommendation, which needs both
+            ("routing", None),
+            ("turn", "writer"),
+            ("plan", "planner"),
+            ("routing", "planner"),  # every step done: the editor writes the memo
+            ("turn", "editor"),
+            ("plan", "judge"),  # scored 0.9, above the threshold 0.7
+            ("termination", None),
+        ],
+        calls={"planner": 1, "researcher": 1, "analyst": 1, "writer": 1, "editor": 1, "judge": 1},
+    ),
 }
+
+DECISIONS: dict[
+    str,
+    type[ApprovalDecision | ToolApprovalDecision | PlanReviewDecision | PlanApprovalDecision],
+] = {
+    "approval": ApprovalDecision,
+    "tool_approval": ToolApprovalDecision,
+    "plan_review": PlanReviewDecision,
+    "plan_approval": PlanApprovalDecision,
+}
+"""The decision that approves each kind of pause."""
 
 
 def _run_to_the_end(graph: StateGraph[Any, Any, Any, Any], task: str, expected: Expected) -> None:
-    """Run `graph` offline: it pauses where expected, then ends as expected once approved."""
+    """Run `graph` offline: it pauses where expected, then ends as expected once approved
+    (an output, a tool call or a plan)."""
     app = graph.compile(checkpointer=InMemorySaver())
     config: RunnableConfig = {"configurable": {"thread_id": "example"}}
     result = app.invoke({"messages": [("user", task)]}, config)
@@ -171,7 +345,8 @@ def _run_to_the_end(graph: StateGraph[Any, Any, Any, Any], task: str, expected: 
     assert pauses == ([expected.pause] if expected.pause is not None else [])
 
     if expected.pause is not None:
-        result = app.invoke(Command(resume={"action": "approve", "reviewer": "test"}), config)
+        approve = DECISIONS[expected.pause["type"]](action="approve", reviewer="test")
+        result = app.invoke(Command(resume=approve.model_dump(exclude_none=True)), config)
     assert (result["final"], result["stop_reason"]) == (expected.final, expected.stop_reason)
     assert audit_trail(result) == expected.audit
     assert {name: u["calls"] for name, u in result["usage"].items()} == expected.calls
@@ -181,6 +356,23 @@ def _run_to_the_end(graph: StateGraph[Any, Any, Any, Any], task: str, expected: 
 
 def test_every_example_has_its_expected_run() -> None:
     assert sorted(EXPECTED) == sorted(PATTERNS)
+
+
+def test_the_handoff_example_carries_a_typed_case_to_billing() -> None:
+    spec = validate_spec(EXAMPLES / "handoff.yaml")
+    assert spec.example_input is not None
+    app = build_team(spec).compile(checkpointer=InMemorySaver())
+    config: RunnableConfig = {"configurable": {"thread_id": "example"}}
+    app.invoke({"messages": [("user", spec.example_input)]}, config)
+    state = app.get_state(config).values
+    case = {"order_id": "A-1002", "amount": 19.99, "reason": "charged twice for one order"}
+    assert state["handoff"] == {"from": "triage", "to": "billing", "payload": case}
+    assert state["active_agent"] == "billing"
+    # A rejected refund does not run: billing reads the reason as the tool's result.
+    reject = ToolApprovalDecision(action="reject", feedback="check the order first")
+    app.invoke(Command(resume=reject.model_dump()), config)
+    [refund] = [m for m in app.get_state(config).values["messages"] if m.name == "issue_refund"]
+    assert "check the order first" in refund.text and "RF-A-1002" not in refund.text
 
 
 @pytest.mark.parametrize("team", TEAMS, ids=[t.stem for t in TEAMS])

@@ -39,8 +39,19 @@ from langgraph_orchestra.testing import ScriptedModel
 TOOLS_MODULE = "spec_test_tools"
 TOOLS_SOURCE = '''
 from langchain_core.tools import tool
+from pydantic import BaseModel
 
 VERSION = "1"
+
+
+class Ticket(BaseModel):
+    """A transfer's payload."""
+
+    order_id: str
+
+
+class NotAModel:
+    """A class that is not a pydantic model."""
 
 
 @tool
@@ -87,12 +98,16 @@ MALFORMED = {
         f"pattern: sequental\nagents: [{GOOD_AGENT}]\n",
         [
             "team.yaml: pattern: unknown pattern 'sequental' (did you mean 'sequential'?); "
-            "allowed: concurrent, group_chat, maker_checker, sequential"
+            "allowed: concurrent, group_chat, handoff, hierarchical, magentic, maker_checker, "
+            "planner_executor, sequential"
         ],
     ),
     "missing pattern": (
         f"agents: [{GOOD_AGENT}]\n",
-        ["team.yaml: pattern: missing; allowed: concurrent, group_chat, maker_checker, sequential"],
+        [
+            "team.yaml: pattern: missing; allowed: concurrent, group_chat, handoff, "
+            "hierarchical, magentic, maker_checker, planner_executor, sequential"
+        ],
     ),
     "missing agents, misspelt key": (
         f"pattern: sequential\nagent: [{GOOD_AGENT}]\n",
@@ -124,17 +139,17 @@ MALFORMED = {
         "pattern: sequential\nagents: [{name: approve_it, model: {scripted: [hi]}}]\n",
         [  # the Agent's own refusal
             "team.yaml: agents[0].name: Agent name 'approve_it' is reserved: pick another name "
-            "(reserved: ['aggregate', 'assistant', 'dispatch', 'escalate', 'fanout', "
-            "'finalize', 'human', 'manager', 'orchestra', 'reviewer', 'start', 'system', 'tool', "
-            "'user'] and names starting with ['approve_', 'authorize_', '__'])"
+            "(reserved: ['aggregate', 'assistant', 'batch', 'dispatch', 'escalate', 'fanout', "
+            "'finalize', 'handoff', 'human', 'manager', 'orchestra', 'reviewer', 'start', "
+            "'system', 'tool', 'user'] and names starting with ['approve_', 'authorize_', '__'])"
         ],
     ),
     "unknown agent key": (
         "pattern: sequential\nagents: [{name: w, model: {scripted: [hi]}, instruction: x}]\n",
         [
             "team.yaml: agents[0].instruction: unknown key (did you mean 'instructions'?); "
-            "allowed: name, description, model, instructions, tools, approval, on_error, "
-            "context, retry, timeout"
+            "allowed: name, description, model, instructions, tools, approve_tools, approval, "
+            "on_error, context, retry, timeout, handoff_input"
         ],
     ),
     "model without provider": (
@@ -490,7 +505,16 @@ def test_malformed_model_override() -> None:
 
 
 def test_patterns_registry_and_samples() -> None:
-    assert sorted(PATTERNS) == ["concurrent", "group_chat", "maker_checker", "sequential"]
+    assert sorted(PATTERNS) == [
+        "concurrent",
+        "group_chat",
+        "handoff",
+        "hierarchical",
+        "magentic",
+        "maker_checker",
+        "planner_executor",
+        "sequential",
+    ]
     for name, pattern in PATTERNS.items():
         assert example_path(name).name == pattern.example
         nodes = set(sample_team(name).compile().get_graph().nodes)
@@ -498,7 +522,8 @@ def test_patterns_registry_and_samples() -> None:
     with pytest.raises(SpecError) as caught:
         sample_team("swarm")
     assert caught.value.problems == [
-        "unknown pattern 'swarm'; allowed: concurrent, group_chat, maker_checker, sequential"
+        "unknown pattern 'swarm'; allowed: concurrent, group_chat, handoff, hierarchical, "
+        "magentic, maker_checker, planner_executor, sequential"
     ]
 
 
@@ -707,14 +732,14 @@ def test_group_chat_runs_with_a_scripted_manager() -> None:
 
 
 def test_the_model_override_and_consumed_replies_apply_to_the_manager() -> None:
-    from langgraph_orchestra.threads import consumed_replies
+    from langgraph_orchestra.threads import consumed_replies, read_thread
 
     spec = load_spec(write(GROUP_CHAT.replace("{name: writer,", "{name: writer, approval: after,")))
     config = {"configurable": {"thread_id": "1"}}
     saver = InMemorySaver()
     build_team(spec).compile(checkpointer=saver).invoke({"messages": [("user", "t")]}, config)
     # Resumed by a fresh graph, as in another process: the manager's script goes on.
-    used = consumed_replies(saver.get_tuple(config).checkpoint["channel_values"])
+    used = consumed_replies(read_thread(saver, "1").values)
     assert used == {"manager": 1, "writer": 1}
     app = build_team(spec, consumed=used).compile(checkpointer=saver)
     result = app.invoke(Command(resume={"action": "approve"}), config)
@@ -899,3 +924,647 @@ def test_termination_in_sequential_and_concurrent(pattern: str) -> None:
         # asked when the branches are done: both answered, the budget stops the join
         result = app.invoke({"messages": [("user", "go")]})
         assert result["stop_reason"] == "budget"
+
+
+# -- handoff, tool approval, handoff_input ------------------------------------------------
+
+HANDOFF = """
+    pattern: handoff
+    options:
+      handoffs: {triage: [billing], billing: [triage]}
+      max_handoffs: 3
+      max_ping_pong: 1
+      on_limit: end
+      interactive: false
+      escalate_to_human: [billing]
+      context: full
+      max_revisions: 1
+      termination: {max_rounds: 6}
+    agents:
+      - name: triage
+        model:
+          scripted:
+            - tool_calls: [{name: transfer_to_billing, args: {order_id: A-1}}]
+      - name: billing
+        tools: ['spec_test_tools:search']
+        approve_tools: [search]
+        handoff_input: spec_test_tools:Ticket
+        model:
+          scripted:
+            - {tool_calls: [{name: search, args: {query: A-1}}]}
+            - Refunded A-1.
+    """
+
+
+def test_handoff_options_and_agent_keys_are_parsed() -> None:
+    from langgraph_orchestra import MaxRounds
+
+    spec = load_spec(write(HANDOFF))
+    assert dict(spec.options) == {
+        "handoffs": {"triage": ("billing",), "billing": ("triage",)},
+        "max_handoffs": 3,
+        "max_ping_pong": 1,
+        "on_limit": "end",
+        "interactive": False,
+        "escalate_to_human": ("billing",),
+        "context": "full",
+        "max_revisions": 1,
+        "termination": MaxRounds(6),
+    }
+    triage, billing = spec.agents
+    assert (triage.approve_tools, triage.handoff_input) == (False, None)
+    assert billing.approve_tools == ("search",)
+    assert billing.handoff_input is sys.modules[TOOLS_MODULE].Ticket
+    # the transfer tool is the pattern's: scripted replies may call it
+    assert [c["name"] for c in triage.model.replies[0].tool_calls] == ["transfer_to_billing"]
+
+
+def test_a_handoff_team_runs_from_its_file_with_a_tool_approval() -> None:
+    # No entry given: the first agent starts.
+    spec = load_spec(write(HANDOFF))
+    app = build_team(spec).compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "1"}}
+    app.invoke({"messages": [("user", "refund A-1")]}, config)
+    [pending] = app.get_state(config).interrupts
+    assert pending.value == {
+        "type": "tool_approval",
+        "agent": "billing",
+        "tool": "search",
+        "args": {"query": "A-1"},
+        "tool_call_id": "call_billing_0_0",
+        "actions": ["approve", "reject", "edit"],
+    }
+    result = app.invoke(
+        Command(resume={"action": "edit", "args": {"query": "A-1 refund"}, "reviewer": "ana"}),
+        config,
+    )
+    assert (result["final"], result["stop_reason"]) == ("Refunded A-1.", "completed")
+    tool_results = [m.content for m in result["messages"] if isinstance(m, ToolMessage)]
+    assert tool_results == ["Transferred to billing.", "found A-1 refund"]
+    [handoff] = [r["detail"] for r in result["audit"] if r["kind"] == "handoff"]
+    assert handoff == {"to": "billing", "payload": {"order_id": "A-1"}}
+    [approval] = [r["detail"] for r in result["audit"] if r["kind"] == "approval"]
+    assert (approval["when"], approval["action"], approval["args"]) == (
+        "tool",
+        "edit",
+        {"query": "A-1 refund"},
+    )
+
+
+def test_approve_tools_applies_in_every_pattern() -> None:
+    spec = load_spec(
+        write(
+            """
+            pattern: sequential
+            agents:
+              - name: finder
+                tools: ['spec_test_tools:search', 'spec_test_tools:shout']
+                approve_tools: true
+                model:
+                  scripted:
+                    - {tool_calls: [{name: shout, args: {text: hi}}]}
+                    - done
+            """
+        )
+    )
+    assert spec.agents[0].approve_tools is True
+    app = build_team(spec).compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "1"}}
+    app.invoke({"messages": [("user", "x")]}, config)
+    [pending] = app.get_state(config).interrupts
+    assert (pending.value["type"], pending.value["tool"]) == ("tool_approval", "shout")
+    result = app.invoke(
+        Command(resume={"action": "reject", "feedback": "no shouting", "reviewer": "ana"}), config
+    )
+    assert result["final"] == "done"
+    [rejected] = [m for m in result["messages"] if isinstance(m, ToolMessage)]
+    assert rejected.status == "error" and "no shouting" in rejected.text
+
+
+HANDOFF_AGENTS = (
+    "agents: [{name: writer, model: {scripted: [x]}}, {name: critic, model: {scripted: [x]}}]"
+)
+
+HANDOFF_PROBLEMS = {
+    "bad on_limit": (
+        "pattern: handoff\noptions: {on_limit: ends}",
+        [
+            "team.yaml: options.on_limit: unknown on_limit 'ends' (did you mean 'end'?); "
+            "allowed: escalate, end"
+        ],
+    ),
+    "bad handoffs and flags": (
+        "pattern: handoff\noptions: {handoffs: some, interactive: 1, escalate_to_human: writer, "
+        "max_ping_pong: 0}",
+        [
+            "team.yaml: options.handoffs: expected 'all' or a mapping {agent: [who it may "
+            "transfer to]}, got 'some' (a string)",
+            "team.yaml: options.interactive: expected true or false, got 1",
+            "team.yaml: options.escalate_to_human: expected true, false or a list of agents' "
+            "names, got 'writer' (a string)",
+            "team.yaml: options.max_ping_pong: expected a whole number >= 1, got 0",
+        ],
+    ),
+    "handoff targets not a list": (
+        "pattern: handoff\noptions: {handoffs: {writer: critic}}",
+        ["team.yaml: options.handoffs.writer: expected a list of names, got 'critic' (a string)"],
+    ),
+    "a transfer call outside a handoff team": (
+        "pattern: sequential\n"
+        "agents: [{name: w, model: {scripted: [{tool_calls: [{name: transfer_to_x}]}]}}]",
+        [
+            "team.yaml: agents[0].model.scripted[0].tool_calls[0].name: 'transfer_to_x' is not "
+            "a tool of this agent; allowed: none (the agent has no tools)"
+        ],
+    ),
+    "an unknown tool in a handoff team": (
+        "pattern: handoff\nagents: [{name: w, model: {scripted: [{tool_calls: [{name: serch}]}]}}]",
+        [
+            "team.yaml: agents[0].model.scripted[0].tool_calls[0].name: 'serch' is not a tool "
+            "of this agent; allowed: transfer_to_<agent>, escalate_to_human"
+        ],
+    ),
+    "approve_tools with a name of a wrong kind": (
+        "pattern: handoff\n"
+        "agents: [{name: w, model: {scripted: [x]}, tools: ['spec_test_tools:search'], "
+        "approve_tools: [serch, 3]}]",
+        [
+            "team.yaml: agents[0].approve_tools[1]: expected a tool's name, got 3",
+        ],
+    ),
+    "approve_tools naming an unknown tool": (
+        "pattern: handoff\n"
+        "agents: [{name: w, model: {scripted: [x]}, tools: ['spec_test_tools:search'], "
+        "approve_tools: [serch]}]",
+        [
+            "team.yaml: agents[0].approve_tools[0]: 'serch' is not a tool of this agent (did "
+            "you mean 'search'?); allowed: search"
+        ],
+    ),
+    "approve_tools without tools": (
+        "pattern: sequential\nagents: [{name: w, model: {scripted: [x]}, approve_tools: true}]",
+        ["team.yaml: agents[0].approve_tools: true, but the agent has no tools; give it tools"],
+    ),
+    "approve_tools of a wrong kind": (
+        "pattern: sequential\nagents: [{name: w, model: {scripted: [x]}, approve_tools: all}]",
+        [
+            "team.yaml: agents[0].approve_tools: expected true (all its tools), false, or a "
+            "list of its tools' names, got 'all' (a string)"
+        ],
+    ),
+    "handoff_input not a pydantic model": (
+        "pattern: handoff\nagents: [{name: w, model: {scripted: [x]}, "
+        "handoff_input: 'spec_test_tools:NotAModel'}, {name: v, model: {scripted: [x]}, "
+        "handoff_input: 'spec_test_tools:search'}, {name: u, model: {scripted: [x]}, "
+        "handoff_input: 'spec_test_tools:Tiket'}]",
+        [
+            "team.yaml: agents[0].handoff_input: 'spec_test_tools:NotAModel' is the class "
+            "NotAModel, not a pydantic model class; give a class derived from pydantic.BaseModel",
+            "team.yaml: agents[1].handoff_input: 'spec_test_tools:search' is a StructuredTool, "
+            "not a pydantic model class; give a class derived from pydantic.BaseModel",
+            "team.yaml: agents[2].handoff_input: 'spec_test_tools' has no attribute 'Tiket' (did "
+            "you mean 'Ticket'?); give the name of a class it defines",
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("text, expected", HANDOFF_PROBLEMS.values(), ids=HANDOFF_PROBLEMS.keys())
+def test_handoff_and_tool_approval_problems(text: str, expected: list[str]) -> None:
+    if "\nagents:" not in text:
+        text = f"{text}\n{HANDOFF_AGENTS}"
+    assert problems_of(f"{text}\n") == expected
+
+
+HANDOFF_REFUSALS = {
+    "unknown handoff target": (
+        "options: {handoffs: {writer: [editor]}}",
+        "team.yaml: handoff: Unknown handoff target 'editor' for agent 'writer'; known "
+        "agents: ['critic']",
+    ),
+    "unknown entry": (
+        "options: {entry: editor}",
+        "team.yaml: handoff: Unknown entry agent 'editor'; known agents: ['writer', 'critic']",
+    ),
+    "unknown agent escalating": (
+        "options: {escalate_to_human: [editor]}",
+        "team.yaml: handoff: escalate_to_human names unknown agents ['editor']; known agents: "
+        "['writer', 'critic']",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    "options, expected", HANDOFF_REFUSALS.values(), ids=HANDOFF_REFUSALS.keys()
+)
+def test_the_handoff_factory_refusals(options: str, expected: str) -> None:
+    path = write(f"pattern: handoff\n{options}\n{HANDOFF_AGENTS}\n")
+    load_spec(path)  # the fields are fine; the factory refuses the team
+    with pytest.raises(SpecError) as caught:
+        validate_spec(path)
+    assert caught.value.problems == [expected]
+
+
+# -- magentic and hierarchical: a manager's model, its ledgers and its delegations ---------
+
+LEDGER = {
+    "facts_given": ["a tagline is asked for"],
+    "facts_to_look_up": [],
+    "facts_to_derive": [],
+    "educated_guesses": [],
+    "plan": ["writer drafts it"],
+}
+
+MAGENTIC = """
+    pattern: magentic
+    options:
+      manager_model:
+        scripted:
+          - facts_given: [a tagline is asked for]
+            facts_to_look_up: []
+            facts_to_derive: []
+            educated_guesses: []
+            plan: [writer drafts it]
+          - {is_request_satisfied: false, is_in_loop: false, is_progress_being_made: true,
+             next_speaker: writer, instruction: Draft a tagline., reason: nothing yet}
+          - {is_request_satisfied: true, is_in_loop: false, is_progress_being_made: true,
+             next_speaker: writer, instruction: Done., reason: the tagline exists}
+          - 'Tagline: Sync, then relax.'
+      max_rounds: 4
+      max_stalls: 2
+      max_resets: 0
+      plan_review: true
+      final_answer: true
+      termination: {cost_budget: 0.5}
+      context: last
+      max_revisions: 1
+    agents:
+      - {name: writer, description: Drafts, model: {scripted: ['Sync, then relax.']}}
+      - {name: critic, description: Reviews, model: {scripted: [fine]}}
+    """
+
+
+def test_magentic_options_are_parsed() -> None:
+    from langgraph_orchestra import CostBudget
+    from langgraph_orchestra.spec import ModelOption
+
+    spec = load_spec(write(MAGENTIC))
+    options = dict(spec.options)
+    manager = options.pop("manager_model")
+    assert isinstance(manager, ModelOption) and manager.participant == "manager"
+    assert isinstance(manager.model, ScriptedSpec)
+    # the ledgers stay mappings, for `with_structured_output`; the answer is text
+    assert manager.model.replies[0] == LEDGER
+    assert manager.model.replies[3] == "Tagline: Sync, then relax."
+    assert options == {
+        "max_rounds": 4,
+        "max_stalls": 2,
+        "max_resets": 0,
+        "plan_review": True,
+        "final_answer": True,
+        "termination": CostBudget(0.5),
+        "context": "last",
+        "max_revisions": 1,
+    }
+
+
+def test_a_magentic_team_runs_from_its_file_with_an_edited_plan() -> None:
+    spec = load_spec(write(MAGENTIC))
+    app = build_team(spec).compile(checkpointer=InMemorySaver())
+    config = {"configurable": {"thread_id": "1"}}
+    app.invoke({"messages": [("user", "a tagline")]}, config)
+    [pending] = app.get_state(config).interrupts
+    assert pending.value == {
+        "type": "plan_review",
+        "ledger": LEDGER,
+        "revision": 0,
+        "max_revisions": 1,
+        "actions": ["approve", "edit", "reject"],
+    }
+    edit = {"action": "edit", "plan": ["writer drafts it", "keep it short"], "reviewer": "ana"}
+    result = app.invoke(Command(resume=edit), config)
+    assert (result["final"], result["stop_reason"]) == ("Tagline: Sync, then relax.", "completed")
+    assert result["task_ledger"]["plan"] == ["writer drafts it", "keep it short"]
+    assert {name: u["calls"] for name, u in result["usage"].items()} == {
+        "manager": 4,
+        "writer": 1,
+    }
+
+
+HIERARCHICAL = """
+    pattern: hierarchical
+    options:
+      manager_model:
+        scripted:
+          - content: Both at once.
+            tool_calls:
+              - {name: delegate_to_writer, args: {task: Draft a tagline.}}
+              - {name: delegate_to_critic, args: {task: List what a tagline needs.}}
+          - 'Tagline: Sync, then relax.'
+      brief: Audience - busy people.
+      instructions: You lead a writer and a critic.
+      max_rounds: 2
+      review: false
+      termination: {max_rounds: 5}
+      max_revisions: 1
+    agents:
+      - {name: writer, description: Drafts, model: {scripted: ['Sync, then relax.']}}
+      - {name: critic, description: Reviews, model: {scripted: [short and concrete]}}
+    """
+
+
+def test_hierarchical_options_are_parsed_with_stable_ids_for_the_managers_calls() -> None:
+    from langgraph_orchestra import MaxRounds
+
+    spec = load_spec(write(HIERARCHICAL))
+    options = dict(spec.options)
+    manager = options.pop("manager_model")
+    assert options == {
+        "brief": "Audience - busy people.",
+        "instructions": "You lead a writer and a critic.",
+        "max_rounds": 2,
+        "review": False,
+        "termination": MaxRounds(5),
+        "max_revisions": 1,
+    }
+    # the delegation tools are the pattern's; the calls get ids as agents' calls do
+    delegation = manager.model.replies[0]
+    assert [(c["name"], c["id"]) for c in delegation.tool_calls] == [
+        ("delegate_to_writer", "call_manager_0_0"),
+        ("delegate_to_critic", "call_manager_0_1"),
+    ]
+    assert load_spec(write(HIERARCHICAL)) == spec  # the same file, the same ids
+
+
+def test_a_hierarchical_team_runs_from_its_file() -> None:
+    spec = load_spec(write(HIERARCHICAL))
+    result = build_team(spec).compile().invoke({"messages": [("user", "a tagline")]})
+    assert (result["final"], result["stop_reason"]) == ("Tagline: Sync, then relax.", "completed")
+    results = [(m.name, m.tool_call_id, m.text) for m in result["messages"] if m.type == "tool"]
+    assert results == [
+        ("delegate_to_writer", "call_manager_0_0", "Sync, then relax."),
+        ("delegate_to_critic", "call_manager_0_1", "short and concrete"),
+    ]
+    assert {name: u["calls"] for name, u in result["usage"].items()} == {
+        "manager": 2,
+        "writer": 1,
+        "critic": 1,
+    }
+
+
+MANAGER_PROBLEMS = {
+    "magentic without manager_model": (
+        "pattern: magentic\noptions: {max_rounds: 3}",
+        [
+            "team.yaml: options.manager_model: missing; give the manager's model: "
+            "'provider:model' (e.g. 'openai:gpt-4o-mini') or {scripted: [replies]}"
+        ],
+    ),
+    "hierarchical without options": (
+        "pattern: hierarchical",
+        [
+            "team.yaml: options.manager_model: missing; give the manager's model: "
+            "'provider:model' (e.g. 'openai:gpt-4o-mini') or {scripted: [replies]}"
+        ],
+    ),
+    "magentic bad numbers and flags": (
+        "pattern: magentic\noptions: {manager_model: 'openai:o', max_stalls: 0, max_resets: -1, "
+        "plan_review: 'yes', final_answer: 1}",
+        [
+            "team.yaml: options.max_stalls: expected a whole number >= 1, got 0",
+            "team.yaml: options.max_resets: expected a whole number >= 0, got -1",
+            "team.yaml: options.plan_review: expected true or false, got 'yes' (a string)",
+            "team.yaml: options.final_answer: expected true or false, got 1",
+        ],
+    ),
+    "magentic manager model not a model": (
+        "pattern: magentic\noptions: {manager_model: gpt-4o}",
+        [
+            "team.yaml: options.manager_model: 'gpt-4o' is not a 'provider:model' string; "
+            "give 'provider:model' (e.g. 'openai:gpt-4o-mini') or {scripted: [replies]}"
+        ],
+    ),
+    "hierarchical bad values": (
+        "pattern: hierarchical\noptions: {manager_model: 'openai:o', brief: 3, "
+        "instructions: [lead], review: 'no', max_rounds: 0}",
+        [
+            "team.yaml: options.brief: expected a string, got 3",
+            "team.yaml: options.instructions: expected a string, got a list",
+            "team.yaml: options.review: expected true or false, got 'no' (a string)",
+            "team.yaml: options.max_rounds: expected a whole number >= 1, got 0",
+        ],
+    ),
+    "an option of another pattern": (
+        "pattern: hierarchical\noptions: {manager_model: 'openai:o', max_stall: 2}",
+        [
+            "team.yaml: options.max_stall: not an option of pattern 'hierarchical'; allowed: "
+            "manager_model, brief, instructions, max_rounds, review, termination, max_revisions"
+        ],
+    ),
+    "a hierarchical manager calling another tool": (
+        "pattern: hierarchical\noptions:\n  manager_model: {scripted: "
+        "[{tool_calls: [{name: transfer_to_writer}, {name: delegate_to_critic}]}]}",
+        [
+            "team.yaml: options.manager_model.scripted[0].tool_calls[0].name: "
+            "'transfer_to_writer' is not a tool of the manager; allowed: delegate_to_<agent>"
+        ],
+    ),
+    "a delegation outside a hierarchical team": (
+        "pattern: magentic\noptions:\n  manager_model: {scripted: "
+        "[{tool_calls: [{name: delegate_to_writer}]}]}",
+        [
+            "team.yaml: options.manager_model.scripted[0].tool_calls[0].name: "
+            "'delegate_to_writer' is not a tool of the manager; allowed: none (the manager "
+            "has no tools)"
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("text, expected", MANAGER_PROBLEMS.values(), ids=MANAGER_PROBLEMS.keys())
+def test_magentic_and_hierarchical_option_problems(text: str, expected: list[str]) -> None:
+    assert problems_of(f"{text}\n{HANDOFF_AGENTS}\n") == expected
+
+
+# -- planner_executor: a planner's model, its plans, an evaluator and a synthesizer --------
+
+PLANNER_EXECUTOR = """
+    pattern: planner_executor
+    options:
+      planner_model:
+        scripted:
+          - steps: [{id: draft, agent: writer, instruction: Draft a tagline.}]
+          - steps:
+              - {id: needs, agent: critic, instruction: List what a tagline needs.}
+              - {id: draft, agent: writer, instruction: Draft a tagline., depends_on: [needs]}
+      evaluator:
+        name: judge
+        model: {scripted: [{score: 0.8, reasons: [short and concrete]}]}
+      threshold: 0.75
+      max_replans: 1
+      plan_approval: true
+      synthesizer: {name: editor, model: {scripted: ['Tagline: Sync, then relax.']}}
+      max_revisions: 2
+      termination: {cost_budget: 0.5}
+      context: last
+    agents:
+      - {name: writer, description: Drafts, model: {scripted: ['Sync, then relax.']}}
+      - {name: critic, description: Reviews, model: {scripted: [short and concrete]}}
+    """
+
+DRAFT_STEP = {"id": "draft", "agent": "writer", "instruction": "Draft a tagline."}
+
+
+def test_planner_executor_options_are_parsed() -> None:
+    from langgraph_orchestra import CostBudget
+    from langgraph_orchestra.spec import ModelOption
+
+    spec = load_spec(write(PLANNER_EXECUTOR))
+    options = dict(spec.options)
+    planner = options.pop("planner_model")
+    assert isinstance(planner, ModelOption) and planner.participant == "planner"
+    assert isinstance(planner.model, ScriptedSpec)
+    # the plans stay mappings, for `with_structured_output`
+    assert planner.model.replies[0] == {"steps": [DRAFT_STEP]}
+    evaluator, synthesizer = options.pop("evaluator"), options.pop("synthesizer")
+    assert isinstance(evaluator, AgentSpec) and isinstance(evaluator.model, ScriptedSpec)
+    assert (evaluator.name, evaluator.model.replies) == (
+        "judge",
+        ({"score": 0.8, "reasons": ["short and concrete"]},),
+    )
+    assert isinstance(synthesizer, AgentSpec) and synthesizer.name == "editor"
+    assert options == {
+        "threshold": 0.75,
+        "max_replans": 1,
+        "plan_approval": True,
+        "max_revisions": 2,
+        "termination": CostBudget(0.5),
+        "context": "last",
+    }
+
+
+def test_a_planner_executor_team_resumes_its_planners_script_after_a_rejected_plan() -> None:
+    from langgraph_orchestra.threads import consumed_replies, read_thread
+
+    spec = load_spec(write(PLANNER_EXECUTOR))
+    saver = InMemorySaver()
+    config: Any = {"configurable": {"thread_id": "1"}}
+    build_team(spec).compile(checkpointer=saver).invoke({"messages": [("user", "t")]}, config)
+    [pending] = read_thread(saver, "1").interrupts
+    assert pending.value == {
+        "type": "plan_approval",
+        "plan": [{**DRAFT_STEP, "depends_on": []}],
+        "revision": 0,
+        "max_revisions": 2,
+        "actions": ["approve", "edit", "reject"],
+    }
+    # Resumed by a fresh graph, as in another process: the planner's script goes on.
+    used = consumed_replies(read_thread(saver, "1").values)
+    assert used == {"planner": 1}
+    app = build_team(spec, consumed=used).compile(checkpointer=saver)
+    app.invoke(Command(resume={"action": "reject", "feedback": "know the needs first"}), config)
+    [pending] = read_thread(saver, "1").interrupts
+    assert [(s["id"], s["depends_on"]) for s in pending.value["plan"]] == [
+        ("needs", []),
+        ("draft", ["needs"]),
+    ]
+    app = build_team(spec, consumed=consumed_replies(read_thread(saver, "1").values))
+    result = app.compile(checkpointer=saver).invoke(Command(resume={"action": "approve"}), config)
+    assert (result["final"], result["stop_reason"]) == ("Tagline: Sync, then relax.", "completed")
+    assert [e["score"] for e in result["evaluations"]] == [0.8]
+    assert {name: u["calls"] for name, u in result["usage"].items()} == {
+        "planner": 2,
+        "critic": 1,
+        "writer": 1,
+        "editor": 1,
+        "judge": 1,
+    }
+
+
+def test_model_override_covers_the_planner() -> None:
+    spec = load_spec(write(PLANNER_EXECUTOR))
+    model = ScriptedModel(
+        [{"steps": [DRAFT_STEP]}, "drafted", "the answer", {"score": 0.9, "reasons": []}]
+    )
+    app = build_team(spec, model_override=model).compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "1"}}
+    app.invoke({"messages": [("user", "t")]}, config)
+    result = app.invoke(Command(resume={"action": "approve"}), config)
+    assert (result["final"], result["stop_reason"]) == ("the answer", "completed")
+    assert {name: u["calls"] for name, u in result["usage"].items()} == {
+        "planner": 1,
+        "writer": 1,
+        "editor": 1,
+        "judge": 1,
+    }
+    model.assert_complete()
+
+
+PLANNER_PROBLEMS = {
+    "without planner_model": (
+        "pattern: planner_executor\noptions: {plan_approval: true}",
+        [
+            "team.yaml: options.planner_model: missing; give the planner's model: "
+            "'provider:model' (e.g. 'openai:gpt-4o-mini') or {scripted: [replies]}"
+        ],
+    ),
+    "bad threshold and values": (
+        "pattern: planner_executor\noptions: {planner_model: 'openai:o', threshold: 1.5, "
+        "evaluator: 3, max_replans: -1, plan_approval: 'yes'}",
+        [
+            "team.yaml: options.threshold: expected a score from 0 to 1, got 1.5",
+            "team.yaml: options.evaluator: expected an agent mapping (name, model, ...), got 3",
+            "team.yaml: options.max_replans: expected a whole number >= 0, got -1",
+            "team.yaml: options.plan_approval: expected true or false, got 'yes' (a string)",
+        ],
+    ),
+    "threshold not a number": (
+        "pattern: planner_executor\noptions: {planner_model: 'openai:o', threshold: high}",
+        ["team.yaml: options.threshold: expected a score from 0 to 1, got 'high' (a string)"],
+    ),
+    "a synthesizer named like an agent": (
+        "pattern: planner_executor\noptions: {planner_model: 'openai:o', "
+        "synthesizer: {name: writer, model: 'openai:o'}}",
+        [
+            "team.yaml: options.synthesizer.name: duplicate name 'writer' (also "
+            "agents[0].name); names must be unique"
+        ],
+    ),
+    "a planner calling a tool": (
+        "pattern: planner_executor\noptions:\n  planner_model: {scripted: "
+        "[{tool_calls: [{name: delegate_to_writer}]}]}",
+        [
+            "team.yaml: options.planner_model.scripted[0].tool_calls[0].name: "
+            "'delegate_to_writer' is not a tool of the planner; allowed: none (the planner "
+            "has no tools)"
+        ],
+    ),
+}
+
+
+@pytest.mark.parametrize("text, expected", PLANNER_PROBLEMS.values(), ids=PLANNER_PROBLEMS.keys())
+def test_planner_executor_option_problems(text: str, expected: list[str]) -> None:
+    assert problems_of(f"{text}\n{HANDOFF_AGENTS}\n") == expected
+
+
+@pytest.mark.parametrize(
+    "options, expected",
+    [
+        (
+            "{planner_model: 'openai:o', threshold: 0.5}",
+            "team.yaml: planner_executor: planner_executor threshold needs an evaluator: an "
+            "Agent answering a Score, or a callable state -> Score",
+        ),
+        (
+            "{planner_model: 'openai:o', evaluator: {name: judge, model: 'openai:o'}}",
+            "team.yaml: planner_executor: planner_executor evaluator needs threshold: a score "
+            "from 0 to 1, got None",
+        ),
+    ],
+)
+def test_planner_executor_factory_problems(options: str, expected: str) -> None:
+    path = write(f"pattern: planner_executor\noptions: {options}\n{HANDOFF_AGENTS}\n")
+    load_spec(path)  # the fields are fine; the factory refuses the team
+    with pytest.raises(SpecError) as caught:
+        validate_spec(path)
+    assert caught.value.problems == [expected]

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import pytest
 from langchain_core.messages import AnyMessage
+from langgraph.channels import DeltaChannel
 from langgraph.graph import StateGraph
 from langgraph.graph.message import add_messages
 from pydantic import BaseModel
@@ -15,16 +16,22 @@ from typing_extensions import TypedDict
 
 from langgraph_orchestra import TeamConfigError
 from langgraph_orchestra.state import (
+    SNAPSHOT_EVERY,
     ConcurrentState,
     ExceptionRecord,
     OrchestraState,
     RunStart,
     SequentialState,
     Usage,
+    add_audit_batch,
     add_count,
     add_exceptions,
+    add_exceptions_batch,
+    add_transcript_batch,
     add_usage,
+    add_usage_batch,
     append,
+    append_batch,
     audit_record,
     check_state_schema,
     merge_dict,
@@ -144,28 +151,97 @@ def test_merge_dict() -> None:
     assert left == {"a": "x", "b": None}
 
 
+# --- the batch forms (what a DeltaChannel calls) ------------------------------------------------
+
+
+def _usage(calls: int) -> Usage:
+    return {
+        "calls": calls,
+        "input_tokens": 10 * calls,
+        "output_tokens": calls,
+        "latency_s": 0.5 * calls,
+        "cost_usd": 0.0,
+    }
+
+
+def _record(rid: str, status: str) -> ExceptionRecord:
+    return {
+        "id": rid,
+        "ts": "2026-12-01T00:00:00+00:00",
+        "agent": "a",
+        "error": "boom",
+        "error_type": "ValueError",
+        "input": "task",
+        "status": status,  # type: ignore[typeddict-item]
+    }
+
+
+@pytest.mark.parametrize(
+    ("batch", "updates"),
+    [
+        (append_batch, [[1], 2, None, [3, 4]]),
+        (add_usage_batch, [{"a": _usage(1)}, None, {"a": _usage(2), "b": _usage(1)}]),
+        (
+            add_exceptions_batch,
+            [[_record("x", "open")], _record("y", "open"), [_record("x", "retried")]],
+        ),
+    ],
+    ids=["append", "usage", "exceptions"],
+)
+def test_batch_reducers_give_the_same_state_however_updates_are_batched(
+    batch: Any, updates: list[Any]
+) -> None:
+    """DeltaChannel replays saved updates in batches of any size: the result must not move."""
+    one_by_one: Any = None
+    for update in updates:
+        one_by_one = batch(one_by_one, [update])
+    whole = batch(None, updates)
+    split = batch(batch(None, updates[:1]), updates[1:])
+    assert whole == split == one_by_one
+    assert batch(None, []) in ([], {})
+
+
+def test_add_exceptions_batch_replaces_a_queued_record_by_id() -> None:
+    queue = add_exceptions_batch(
+        [_record("x", "open")], [_record("y", "open"), [_record("x", "retried")]]
+    )
+    assert queue == [_record("x", "retried"), _record("y", "open")]
+
+
 # --- the schemas use these reducers -------------------------------------------------------------
 
 
 def _operators(schema: type[Any]) -> dict[str, Any]:
     """Each channel's reducer as LangGraph reads it from the schema (`None`: last value)."""
     channels = StateGraph(schema).channels
-    return {key: getattr(channel, "operator", None) for key, channel in channels.items()}
+    return {
+        key: getattr(channel, "operator", None) or getattr(channel, "reducer", None)
+        for key, channel in channels.items()
+    }
 
 
 def test_base_schema_channels_and_reducers() -> None:
-    operators = _operators(OrchestraState)
-    assert {k: v for k, v in operators.items() if k != "messages"} == {
-        "audit": append,
-        "exceptions": add_exceptions,
-        "usage": add_usage,
-        "run_usage": add_usage,
+    assert _operators(OrchestraState) == {
+        "messages": add_transcript_batch,
+        "audit": add_audit_batch,
+        "exceptions": add_exceptions_batch,
+        "usage": add_usage_batch,
+        "run_usage": add_usage_batch,
         "run": None,
         "round": add_count,
         "final": None,
         "stop_reason": None,
     }
-    assert callable(operators["messages"])  # add_messages, as LangGraph wraps it
+
+
+def test_growing_channels_are_delta_channels_with_a_snapshot_frequency() -> None:
+    channels = StateGraph(OrchestraState).channels
+    growing = {k for k, c in channels.items() if isinstance(c, DeltaChannel)}
+    assert growing == {"messages", "audit", "exceptions", "usage", "run_usage"}
+    assert {channels[k].snapshot_frequency for k in growing} == {SNAPSHOT_EVERY}  # type: ignore[attr-defined]
+    # LangGraph types each channel from its annotation: a usage table starts as a dict.
+    assert channels["usage"].ValueType is dict
+    assert channels["audit"].ValueType is list
 
 
 def test_concurrent_schema_adds_results_and_dispatched() -> None:

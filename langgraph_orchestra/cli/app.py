@@ -29,6 +29,7 @@ from langgraph_orchestra.cli.decisions import (
     auto_decision,
     decision_from_flags,
     resume_commands,
+    resume_from_flags,
     reviewer_name,
 )
 from langgraph_orchestra.cli.rendering import (
@@ -59,13 +60,12 @@ from langgraph_orchestra.threads import (
     PendingInterrupt,
     RunInfo,
     ThreadInfo,
-    consumed_replies,
     drive,
     list_threads,
     new_thread_id,
     read_thread,
-    resume_value,
     run_config,
+    used_replies,
 )
 
 __all__ = [
@@ -198,15 +198,11 @@ def _agent_names(spec: TeamSpec) -> list[str]:
 
 
 def _build(
-    spec: TeamSpec, model: str | None, base_url: str | None, values: Mapping[str, Any] | None
+    spec: TeamSpec, model: str | None, base_url: str | None, consumed: Mapping[str, int] | None
 ) -> Any:
+    """Build the team; `consumed`: scripted replies a resumed thread has used."""
     with _user_errors():
-        return build_team(
-            spec,
-            model_override=model,
-            base_url=base_url,
-            consumed=consumed_replies(values or {}),
-        )
+        return build_team(spec, model_override=model, base_url=base_url, consumed=consumed)
 
 
 def _drive(
@@ -329,26 +325,42 @@ def resume(
     ctx: typer.Context,
     thread: Annotated[str, typer.Argument(help="The thread to continue.", show_default=False)],
     approve: Annotated[
-        bool, typer.Option("--approve", help="Approve the output (or let the turn run).")
+        bool,
+        typer.Option(
+            "--approve",
+            help="Approve the output, the tool call or the plan (or let the turn run).",
+        ),
     ] = False,
     reject: Annotated[
         str | None,
         typer.Option(
-            "--reject", help="Reject with this feedback: the agent revises.", metavar="TEXT"
+            "--reject",
+            help="Reject with this feedback: the agent revises (a rejected tool call does "
+            "not run; the model reads the feedback as its result; a rejected plan is made "
+            "again by the manager or the planner).",
+            metavar="TEXT",
         ),
     ] = None,
     edit: Annotated[
         Path | None,
         typer.Option(
             "--edit",
-            help="Replace the output with this file's text ('-' reads stdin).",
+            help="Replace the output with this file's text ('-' reads stdin). For a tool "
+            "call, the file holds the arguments to run it with, as a JSON object, e.g. "
+            """echo '{"amount": 10}' | orchestra resume THREAD --edit -. For a plan, """
+            "the file holds the plan's steps, one per line (blank lines are skipped); for a "
+            'planner-executor\'s plan, the plan as JSON: {"steps": [{"id": ..., "agent": '
+            '..., "instruction": ..., "depends_on": [...]}]}.',
             metavar="FILE",
         ),
     ] = None,
     answer: Annotated[
         str | None,
         typer.Option(
-            "--answer", help="Answer in the agent's place (or answer its question).", metavar="TEXT"
+            "--answer",
+            help="Answer in the agent's place (or answer its question); at a handoff limit, "
+            "answer the user and end the run.",
+            metavar="TEXT",
         ),
     ] = None,
     retry: Annotated[
@@ -371,10 +383,25 @@ def resume(
         str | None,
         typer.Option(
             "--say",
-            help="A person's turn in a group chat (a human seat): say this message.",
+            help="A person's message: a group chat's human seat speaks, the user replies "
+            "to an interactive handoff team, or a person answers an agent's "
+            "escalate_to_human question.",
             metavar="TEXT",
         ),
     ] = None,
+    continue_with: Annotated[
+        str | None,
+        typer.Option(
+            "--continue",
+            help="Handoff limit: give control to AGENT and go on (the transfer's target, "
+            "or another agent).",
+            metavar="AGENT",
+        ),
+    ] = None,
+    end: Annotated[
+        bool,
+        typer.Option("--end", help="Handoff limit: end the run with the latest answer."),
+    ] = False,
     interrupt: Annotated[
         str | None,
         typer.Option(
@@ -406,9 +433,16 @@ def resume(
 ) -> None:
     """Continue a thread that waits for a decision (or retry a failed one).
 
-    Approvals take --approve, --reject TEXT, --edit FILE or --answer TEXT; escalated
-    failures take --retry, --skip, --supply TEXT or --abort; a person's turn in a group
-    chat takes --say TEXT. Without a flag, the decision is asked for in a terminal.
+    Approvals take --approve, --reject TEXT, --edit FILE or --answer TEXT; a tool call
+    waiting for approval takes --approve, --reject TEXT or --edit FILE (its arguments as
+    JSON); escalated failures take --retry, --skip, --supply TEXT or --abort; a handoff
+    limit takes --continue AGENT, --answer TEXT or --end; a person's message (a group
+    chat's human seat, the user's reply to an interactive handoff team, an answer to an
+    agent's question) takes --say TEXT; a magentic manager's plan waiting for review
+    takes --approve, --reject TEXT or --edit FILE (the steps, one per line); a
+    planner-executor's plan waiting for approval takes --approve, --reject TEXT or --edit
+    FILE (the plan as JSON, {"steps": [...]}). Without a flag, the decision is asked for
+    in a terminal.
     """
     console = output_console()
     who = reviewer or reviewer_name()
@@ -416,12 +450,14 @@ def resume(
         "approve": approve,
         "reject": reject,
         "edit": edit,
-        "respond": answer,
+        "answer": answer,
         "retry": retry,
         "skip": skip,
         "supply": supply,
         "abort": abort,
         "say": say,
+        "continue": continue_with,
+        "end": end,
     }
     with _user_errors():
         decision = decision_from_flags(given, who)
@@ -444,9 +480,9 @@ def resume(
             model=model or stored.run.model,
             base_url=base_url or stored.run.base_url,
         )
-        graph = _build(spec, run_info.model, run_info.base_url, stored.values).compile(
-            checkpointer=saver
-        )
+        graph = _build(
+            spec, run_info.model, run_info.base_url, used_replies(saver, thread)
+        ).compile(checkpointer=saver)
         with _user_errors():
             current = read_thread(saver, thread, graph=graph)
         payload: Any
@@ -478,7 +514,7 @@ def resume(
             payload = Command(resume={p.id: ask_decision(console, p, who) for p in targets})
         else:
             with _user_errors():
-                payload = resume_value(current.interrupts, decision, interrupt_id=interrupt)
+                payload = resume_from_flags(decision, current.interrupts, interrupt)
         console.print(
             f"[bold]{escape(spec.name)}[/bold] ({spec.pattern}) · resuming thread {thread} · "
             f"{escape(describe_store(store))}"
@@ -600,7 +636,7 @@ def demo(
         typer.Argument(
             help=f"Which example to run: {', '.join(sorted(PATTERNS))}.",
         ),
-    ] = "sequential",
+    ] = "handoff",
     store: StoreOption = DEFAULT_STORE,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
@@ -615,7 +651,8 @@ def demo(
     """Run an example team end to end, offline, on scripted models.
 
     Shows the progress, an approval and the decision taken, the resume from the store,
-    the final answer, the audit trail and the usage table.
+    the final answer, the audit trail and the usage table. The default, the handoff
+    example, shows a transfer with a typed payload and a tool call's approval.
     """
     console = output_console()
     with _user_errors():
@@ -665,8 +702,9 @@ def demo(
             f"[cyan]↻[/cyan] resuming thread {thread_id} from the store with a fresh graph"
         )
         with _store(store) as saver:
-            stored = read_thread(saver, thread_id)
-            graph = _build(spec, model, base_url, stored.values).compile(checkpointer=saver)
+            graph = _build(spec, model, base_url, used_replies(saver, thread_id)).compile(
+                checkpointer=saver
+            )
             info = _drive(
                 console=console,
                 graph=graph,

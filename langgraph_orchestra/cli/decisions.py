@@ -1,14 +1,22 @@
 """Decisions from the command line: flags, answers at a prompt, and the commands to give them.
 
-The actions are those of `ApprovalDecision` (`APPROVAL_ACTIONS`) and `EscalationDecision`
-(`ESCALATION_ACTIONS`); each is a flag of `orchestra resume` named after it, except
-`respond`, which the command line calls `--answer`. A human seat's turn (a group chat's
-person) is answered with `--say TEXT`, a `HumanTurn`.
+Each kind of interrupt is decided with its schema's actions (`APPROVAL_ACTIONS`,
+`ESCALATION_ACTIONS`, `TOOL_APPROVAL_ACTIONS`, `LIMIT_ACTIONS`, `PLAN_REVIEW_ACTIONS`);
+each action is a flag of `orchestra resume` named after it, except `respond`, which the
+command line calls `--answer`. A flag may fit several kinds: `--approve`, `--reject TEXT`
+and `--edit FILE` decide an output's or a tool call's approval, a plan's review and a
+plan's approval (for a tool call, the file holds the arguments as a JSON object; for a
+magentic manager's plan, its steps, one per line; for a planner-executor's plan, the
+plan as JSON, `{"steps": [...]}`), and `--answer TEXT` also answers the user at a
+handoff limit. A person's message (a group chat's human seat, the user's reply in an
+interactive handoff team, the answer to an agent's `escalate_to_human` question) is
+`--say TEXT`, a `HumanTurn`.
 """
 
 from __future__ import annotations
 
 import getpass
+import json
 import shlex
 import sys
 from collections.abc import Mapping, Sequence
@@ -16,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from langgraph.types import Command
 from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
@@ -24,29 +33,53 @@ from rich.prompt import Prompt
 from langgraph_orchestra.errors import DecisionError
 from langgraph_orchestra.nodes.approval import APPROVAL_ACTIONS, ApprovalDecision
 from langgraph_orchestra.nodes.escalation import ESCALATION_ACTIONS, EscalationDecision
+from langgraph_orchestra.nodes.handoff import LIMIT_ACTIONS, HandoffLimitDecision
 from langgraph_orchestra.nodes.human import HumanTurn
-from langgraph_orchestra.threads import Decision, PendingInterrupt
+from langgraph_orchestra.nodes.ledgers import PLAN_REVIEW_ACTIONS, PlanReviewDecision
+from langgraph_orchestra.nodes.plans import PlanApprovalDecision
+from langgraph_orchestra.nodes.tool_approval import TOOL_APPROVAL_ACTIONS, ToolApprovalDecision
+from langgraph_orchestra.threads import Decision, PendingInterrupt, resume_value
 
 __all__ = [
+    "FlagDecision",
     "ask_decision",
     "auto_decision",
     "decision_from_flags",
     "resume_commands",
+    "resume_from_flags",
     "reviewer_name",
 ]
 
 _SAY = "say"
-"""The action of a human seat's turn: say a message."""
+"""The action of a person's message."""
+
+_PERSON_KINDS = ("human_turn", "user_turn", "human_help")
+"""The kinds of interrupt that wait for a person's message."""
 
 _ACTIONS: Mapping[str, Sequence[str]] = {
     "approval": APPROVAL_ACTIONS,
+    "tool_approval": TOOL_APPROVAL_ACTIONS,
     "exception": ESCALATION_ACTIONS,
-    "human_turn": (_SAY,),
+    "handoff_limit": LIMIT_ACTIONS,
+    "plan_review": PLAN_REVIEW_ACTIONS,
+    "plan_approval": PLAN_REVIEW_ACTIONS,
+    **dict.fromkeys(_PERSON_KINDS, (_SAY,)),
 }
 """The actions that decide each kind of interrupt."""
 
 _WORDS = {"respond": "answer"}
 """Actions the command line names otherwise (flag and prompt choice)."""
+
+_FLAG_KINDS = (
+    "approval",
+    "tool_approval",
+    "exception",
+    "handoff_limit",
+    "human_turn",
+    "plan_review",
+    "plan_approval",
+)
+"""The kind a flag is checked for before the thread is read: the first that takes it."""
 
 
 @dataclass(frozen=True)
@@ -66,8 +99,24 @@ _TEXTS: Mapping[str, _Text] = {
     "edit": _Text("FILE", "replacement.txt", "replacement text"),
     "respond": _Text("TEXT", "your answer", "your answer"),
     "supply": _Text("TEXT", "the output to use", "output to use"),
+    "continue": _Text("AGENT", "AGENT", "who takes over"),
+    "answer": _Text("TEXT", "your answer", "your answer to the user"),
     _SAY: _Text("TEXT", "your message", "your message"),
 }
+_KIND_TEXTS: Mapping[tuple[str, str], _Text] = {
+    ("tool_approval", "edit"): _Text("FILE", "args.json", "the arguments, as a JSON object"),
+    ("plan_review", "edit"): _Text(
+        "FILE", "plan.txt", "step {number} (an empty line ends the plan)"
+    ),
+    ("plan_review", "reject"): _Text("TEXT", "what to change", "feedback for the manager"),
+    ("plan_approval", "edit"): _Text("FILE", "plan.json", 'the plan, as JSON {"steps": [...]}'),
+    ("plan_approval", "reject"): _Text("TEXT", "what to change", "feedback for the planner"),
+}
+"""Texts that differ for one kind of interrupt."""
+
+
+def _text_of(kind: str, action: str) -> _Text | None:
+    return _KIND_TEXTS.get((kind, action)) or _TEXTS.get(action)
 
 
 def _word(action: str) -> str:
@@ -78,67 +127,206 @@ def _flag(action: str) -> str:
     return f"--{_word(action)}"
 
 
-def _flags(actions: Sequence[str]) -> str:
+def _flags(kind: str) -> str:
     return ", ".join(
-        f"{_flag(a)} {_TEXTS[a].metavar}" if a in _TEXTS else _flag(a) for a in actions
+        f"{_flag(a)} {text.metavar}" if (text := _text_of(kind, a)) else _flag(a)
+        for a in _ACTIONS[kind]
     )
 
 
-def _decision(action: str, text: str | None, reviewer: str) -> Decision:
-    """Build the decision; the text is a rejection's feedback, else the content."""
+def _action(kind: str, word: str) -> str | None:
+    """The action of `kind` that the flag `word` gives, if any."""
+    return next((a for a in _ACTIONS[kind] if _word(a) == word), None)
+
+
+def _tool_args(text: str) -> dict[str, Any]:
+    try:
+        args = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DecisionError(
+            f"--edit: the tool call's arguments are not valid JSON: {error.msg} (line "
+            f"{error.lineno}, column {error.colno})",
+            hint='give the arguments as a JSON object, e.g. {"amount": 10}',
+        ) from None
+    if not isinstance(args, dict):
+        raise DecisionError(
+            f"--edit: the tool call's arguments must be a JSON object, got {text.strip()}",
+            hint='give the arguments as a JSON object, e.g. {"amount": 10}',
+        )
+    return args
+
+
+def _plan_json(text: str) -> dict[str, Any]:
+    """An edited planner-executor plan: a JSON object `{"steps": [...]}`."""
+    hint = (
+        'give the plan as JSON, e.g. {"steps": [{"id": "a", "agent": "writer", '
+        '"instruction": "...", "depends_on": []}]}'
+    )
+    try:
+        plan = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise DecisionError(
+            f"--edit: the plan is not valid JSON: {error.msg} (line {error.lineno}, "
+            f"column {error.colno})",
+            hint=hint,
+        ) from None
+    if not isinstance(plan, dict):
+        raise DecisionError(
+            f'--edit: the plan must be a JSON object {{"steps": [...]}}, got {text.strip()}',
+            hint=hint,
+        )
+    return plan
+
+
+def _plan_steps(text: str) -> list[str]:
+    """The steps of an edited plan: one per line, blank lines left out."""
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _decision(
+    kind: str, action: str, text: str | None, reviewer: str, pending: Sequence[PendingInterrupt]
+) -> Decision:
+    """Build the decision of `kind`; `text` is the action's text, if it takes one."""
     if action == _SAY:
         return HumanTurn(content=text or "")
     fields: dict[str, Any] = {"action": action, "reviewer": reviewer}
+    if kind == "tool_approval":
+        if action == "reject":
+            fields["feedback"] = text or ""
+        elif action == "edit":
+            fields["args"] = _tool_args(text or "")
+        return ToolApprovalDecision.model_validate(fields)
+    if kind == "handoff_limit":
+        if action == "continue":
+            for request in pending:
+                agents = list(request.value.get("agents") or ())
+                if text not in agents:
+                    raise DecisionError(
+                        f"--continue: unknown agent '{text}'; agents: {', '.join(agents)}",
+                        hint="give one of the team's agents",
+                    )
+            fields["agent"] = text
+        elif text is not None:
+            fields["content"] = text
+        return HandoffLimitDecision.model_validate(fields)
+    if kind == "plan_review":
+        if action == "reject":
+            fields["feedback"] = text or ""
+        elif action == "edit":
+            fields["plan"] = _plan_steps(text or "")
+        return PlanReviewDecision.model_validate(fields)
+    if kind == "plan_approval":
+        if action == "reject":
+            fields["feedback"] = text or ""
+        elif action == "edit":
+            fields["plan"] = _plan_json(text or "")
+        return PlanApprovalDecision.model_validate(fields)
     if text is not None:
         fields["feedback" if action == "reject" else "content"] = text
-    model = ApprovalDecision if action in APPROVAL_ACTIONS else EscalationDecision
+    model = ApprovalDecision if kind == "approval" else EscalationDecision
     return model.model_validate(fields)
+
+
+@dataclass(frozen=True)
+class FlagDecision:
+    """The decision the `orchestra resume` flags give, before the thread is read."""
+
+    word: str
+    """The flag, without its dashes (`approve`, `answer`, `continue`, ...)."""
+    text: str | None
+    """Its text (a file's content for `--edit`), if it takes one."""
+    reviewer: str
+    """Who decides."""
+
+    def decision(self, kind: str, pending: Sequence[PendingInterrupt] = ()) -> Decision:
+        """The decision of `kind` (the flag must fit it).
+
+        Raises:
+            DecisionError: The text does not fit (empty, not JSON, an unknown agent).
+        """
+        action = _action(kind, self.word)
+        assert action is not None  # callers pick kinds the flag fits
+        try:
+            return _decision(kind, action, self.text, self.reviewer, pending)
+        except ValidationError as error:
+            raise DecisionError(
+                f"--{self.word}: {error.errors()[0]['msg'].removeprefix('Value error, ')}",
+                hint="give a non-empty text (or file) for the decision",
+            ) from None
 
 
 def decision_from_flags(
     given: Mapping[str, bool | str | Path | None], reviewer: str
-) -> Decision | None:
+) -> FlagDecision | None:
     """Return the decision the `orchestra resume` flags give, or `None` without one.
 
     Args:
-        given: Each action's flag value: `True`/a text/a file (`--edit`; `-` is stdin)
-            when given, `False`/`None` when not.
+        given: Each flag's value, by its name without dashes: `True`/a text/a file
+            (`--edit`; `-` is stdin) when given, `False`/`None` when not.
         reviewer: Who decides.
 
     Raises:
         DecisionError: Several decisions, an empty text, or an unreadable file.
     """
-    chosen = [action for action, value in given.items() if value not in (False, None)]
+    chosen = [word for word, value in given.items() if value not in (False, None)]
     if len(chosen) > 1:
         raise DecisionError(
-            f"give one decision, got {', '.join(_flag(a) for a in chosen)}",
-            hint=f"approvals: {_flags(APPROVAL_ACTIONS)}; "
-            f"escalated failures: {_flags(ESCALATION_ACTIONS)}; a person's turn: "
-            f"{_flags([_SAY])}",
+            f"give one decision, got {', '.join(f'--{w}' for w in chosen)}",
+            hint=f"approvals: {_flags('approval')}; tool calls: {_flags('tool_approval')}; "
+            f"escalated failures: {_flags('exception')}; handoff limits: "
+            f"{_flags('handoff_limit')}; a person's message: {_flags('human_turn')}; plan "
+            f"reviews: {_flags('plan_review')}; plan approvals: {_flags('plan_approval')}",
         )
     if not chosen:
         return None
-    action = chosen[0]
-    value = given[action]
+    word = chosen[0]
+    value = given[word]
     text: str | None = None
     if isinstance(value, Path):
         try:
             raw = sys.stdin.read() if str(value) == "-" else value.read_text(encoding="utf-8")
         except OSError as error:
             raise DecisionError(
-                f"{_flag(action)}: cannot read {value}: {error.strerror}",
+                f"--{word}: cannot read {value}: {error.strerror}",
                 hint="give a readable file",
             ) from None
         text = raw.strip()
     elif isinstance(value, str):
         text = value
-    try:
-        return _decision(action, text, reviewer)
-    except ValidationError as error:
-        raise DecisionError(
-            f"{_flag(action)}: {error.errors()[0]['msg'].removeprefix('Value error, ')}",
-            hint="give a non-empty text (or file) for the decision",
-        ) from None
+    flag = FlagDecision(word, text, reviewer)
+    # Checked for the first kind it fits, before the thread is read: an empty text is
+    # refused for every kind (an --edit file may hold a tool call's JSON: any text fits).
+    flag.decision(next(k for k in _FLAG_KINDS if _action(k, word) is not None))
+    return flag
+
+
+def resume_from_flags(
+    flag: FlagDecision, interrupts: Sequence[PendingInterrupt], interrupt_id: str | None
+) -> Command[Any]:
+    """The `Command` that applies the flag to the pending interrupts it fits.
+
+    A flag that fits several pending kinds (`--approve` with an output's and a tool
+    call's approval pending) decides them all; see `threads.resume_value`.
+
+    Raises:
+        DecisionError: Nothing fits, or the flag's text does not fit the interrupts.
+    """
+    targets = [i for i in interrupts if interrupt_id is None or i.id.startswith(interrupt_id)]
+    kinds = [k for k in dict.fromkeys(i.kind for i in targets) if k in _ACTIONS]
+    decisions: dict[type[Any], Decision] = {}
+    for kind in kinds:
+        if _action(kind, flag.word) is not None:
+            decision = flag.decision(kind, [i for i in targets if i.kind == kind])
+            decisions.setdefault(type(decision), decision)
+    if not decisions:  # let resume_value say what the thread waits for
+        first = next(k for k in _FLAG_KINDS if _action(k, flag.word) is not None)
+        decisions[type(None)] = flag.decision(first)
+    resume: dict[str, Any] = {}
+    for decision in decisions.values():
+        command = resume_value(interrupts, decision, interrupt_id=interrupt_id)
+        if isinstance(command.resume, Mapping):  # always: one value per interrupt id
+            resume.update(command.resume)
+    return Command(resume=resume)
 
 
 def resume_commands(
@@ -146,22 +334,38 @@ def resume_commands(
 ) -> list[str]:
     """The `orchestra resume` commands that decide the interrupts, one per action."""
     base = ["orchestra", "resume", thread_id]
-    kinds = {i.kind for i in interrupts}
-    lines = [
-        [*base, _flag(action), *([_TEXTS[action].example] if action in _TEXTS else [])]
-        for kind, actions in _ACTIONS.items()
-        if kind in kinds
-        for action in actions
-    ]
+    kinds = dict.fromkeys(i.kind for i in interrupts if i.kind in _ACTIONS)
+    seen: set[tuple[str, ...]] = set()
+    lines: list[list[str]] = []
+    for kind in sorted(kinds, key=list(_ACTIONS).index):
+        for action in _ACTIONS[kind]:
+            text = _text_of(kind, action)
+            example: list[str] = []
+            if action == "continue":
+                example = [next(str(i.value.get("target")) for i in interrupts if i.kind == kind)]
+            elif text is not None:
+                example = [text.example]
+            line = [*base, _flag(action), *example]
+            if tuple(line) not in seen:
+                seen.add(tuple(line))
+                lines.append(line)
     return [shlex.join([*line, *store_args]) for line in lines]
+
+
+_PERSON_PROMPTS = {
+    "human_turn": "{agent} says",
+    "user_turn": "your reply to {agent}",
+    "human_help": "your answer to {agent}",
+}
 
 
 def ask_decision(console: Console, pending: PendingInterrupt, reviewer: str) -> dict[str, Any]:
     """Prompt for a decision on one interrupt; return the resume payload."""
-    if pending.kind == "human_turn":
-        message = _text(console, f"{escape(pending.agent)} says")
-        return _decision(_SAY, message, reviewer).model_dump(exclude_none=True)
-    actions = _ACTIONS["exception" if pending.kind == "exception" else "approval"]
+    kind = pending.kind if pending.kind in _ACTIONS else "approval"
+    if kind in _PERSON_PROMPTS:
+        message = _text(console, _PERSON_PROMPTS[kind].format(agent=escape(pending.agent)))
+        return HumanTurn(content=message).model_dump(exclude_none=True)
+    actions = _ACTIONS[kind]
     words = {_word(a): a for a in actions}
     word = Prompt.ask(
         f"{escape(pending.agent)}: decision",
@@ -170,8 +374,41 @@ def ask_decision(console: Console, pending: PendingInterrupt, reviewer: str) -> 
         default=_word(actions[0]),
     )
     action = words[word]
-    text = _text(console, _TEXTS[action].prompt) if action in _TEXTS else None
-    return _decision(action, text, reviewer).model_dump(exclude_none=True)
+    while True:
+        text = _ask_text(console, kind, action, pending)
+        try:
+            decision = FlagDecision(word, text, reviewer).decision(kind, [pending])
+        except DecisionError as error:
+            console.print(f"[red]{escape(str(error))}[/red]")
+            continue
+        return decision.model_dump(exclude_none=True)
+
+
+def _ask_text(console: Console, kind: str, action: str, pending: PendingInterrupt) -> str | None:
+    """Ask for the text `action` takes, if any."""
+    if action == "continue":
+        agents = [str(a) for a in pending.value.get("agents") or ()]
+        return Prompt.ask(
+            "who takes over",
+            console=console,
+            choices=agents,
+            default=str(pending.value.get("target")),
+        )
+    text = _text_of(kind, action)
+    if (kind, action) == ("plan_review", "edit") and text is not None:
+        return _ask_steps(console, text.prompt)
+    return _text(console, text.prompt) if text is not None else None
+
+
+def _ask_steps(console: Console, label: str) -> str:
+    """Ask for a plan's steps, one per line, until an empty line (one step at least)."""
+    steps: list[str] = []
+    while True:
+        step = Prompt.ask(label.format(number=len(steps) + 1), console=console).strip()
+        if step:
+            steps.append(step)
+        elif steps:
+            return "\n".join(steps)
 
 
 def _text(console: Console, label: str) -> str:
@@ -183,23 +420,37 @@ def _text(console: Console, label: str) -> str:
 
 
 def auto_decision(console: Console, pending: PendingInterrupt) -> dict[str, Any]:
-    """Decide without a human (the demo): skip a failed agent, approve the rest.
+    """Decide without a human (the demo): skip a failure, end at a limit, approve the rest.
 
     Raises:
-        DecisionError: The interrupt is a person's turn, which only a person can take.
+        DecisionError: The interrupt waits for a person's message, which only a person
+            can give.
     """
-    if pending.kind == "human_turn":
+    if pending.kind in _PERSON_KINDS:
         raise DecisionError(
-            f"'{pending.agent}' is a person's seat: the demo can't speak for them",
+            f"'{pending.agent}' waits for a person's message: the demo can't speak for them",
             hint="run it with --interactive in a terminal",
         )
     if pending.kind == "exception":
         console.print("[yellow]auto-skipping the failed agent (non-interactive)[/yellow]")
         return EscalationDecision(action="skip", reviewer="demo").model_dump(exclude_none=True)
+    if pending.kind == "handoff_limit":
+        console.print("[yellow]auto-ending the run at the handoff limit (non-interactive)[/yellow]")
+        return HandoffLimitDecision(action="end", reviewer="demo").model_dump(exclude_none=True)
     console.print(
         "[yellow]auto-approving (non-interactive; pass --interactive to decide yourself)[/yellow]"
     )
-    return ApprovalDecision(action="approve", reviewer="demo").model_dump(exclude_none=True)
+    approvals: Mapping[
+        str,
+        type[ApprovalDecision | ToolApprovalDecision | PlanReviewDecision | PlanApprovalDecision],
+    ]
+    approvals = {
+        "tool_approval": ToolApprovalDecision,
+        "plan_review": PlanReviewDecision,
+        "plan_approval": PlanApprovalDecision,
+    }
+    approve = approvals.get(pending.kind, ApprovalDecision)(action="approve", reviewer="demo")
+    return approve.model_dump(exclude_none=True)
 
 
 def reviewer_name() -> str:

@@ -17,6 +17,7 @@ from langgraph_orchestra.threads import (
     ThreadInfo,
     ThreadStatus,
     describe_audit,
+    describe_step,
     usage_rows,
 )
 
@@ -150,6 +151,39 @@ def show_interrupts(console: Console, interrupts: Sequence[PendingInterrupt]) ->
         elif pending.kind == "human_turn":
             title = f"{pending.agent}'s turn to speak (round {value.get('round', 0) + 1})"
             body = f"the latest message:\n{value.get('last', '')}"
+        elif pending.kind == "tool_approval":
+            title = f"{pending.agent}'s call of {value.get('tool')} waits for approval"
+            body = f"{value.get('tool')}({json.dumps(value.get('args'), indent=2, default=str)})"
+        elif pending.kind == "handoff_limit":
+            reason = "max_handoffs" if value.get("reason") == "max_handoffs" else "ping-pong"
+            title = (
+                f"{pending.agent}'s transfer to {value.get('target')} stopped at the handoff "
+                f"limit ({reason})"
+            )
+            hops = ", ".join(f"{a} → {b}" for a, b in value.get("handoffs") or ())
+            body = (
+                f"transfers this run: {hops or 'none'}\n"
+                f"who may take over: {', '.join(value.get('agents') or ())}"
+            )
+        elif pending.kind == "user_turn":
+            title = f"{pending.agent} waits for the user's reply"
+            body = f"the latest message:\n{value.get('last', '')}"
+        elif pending.kind == "human_help":
+            title = f"{pending.agent} asks a person for help"
+            body = str(value.get("question", ""))
+        elif pending.kind == "plan_review":
+            title = f"the {pending.agent}'s plan waits for review"
+            revision = value.get("revision", 0)
+            if revision:
+                title += f" (revision {revision} of {value.get('max_revisions')})"
+            steps = (value.get("ledger") or {}).get("plan") or ()
+            body = "\n".join(f"{i}. {step}" for i, step in enumerate(steps, start=1))
+        elif pending.kind == "plan_approval":
+            title = f"the {pending.agent}'s plan waits for approval"
+            revision = value.get("revision", 0)
+            if revision:
+                title += f" (revision {revision} of {value.get('max_revisions')})"
+            body = "\n".join(describe_step(step) for step in value.get("plan") or ())
         else:
             title, body = f"interrupt {pending.kind}", json.dumps(value, default=str)
         console.print(f"[yellow]⏸[/yellow] {escape(title)}  [dim](interrupt {short})[/dim]")

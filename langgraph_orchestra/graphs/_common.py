@@ -3,18 +3,41 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from langgraph.graph import StateGraph
 
 from langgraph_orchestra.conditions import Condition
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.nodes.turn import Validator
+from langgraph_orchestra.state.schemas import input_schema
 
-__all__ = ["check_max_revisions", "check_termination", "check_validators", "check_whole"]
+__all__ = [
+    "check_flag",
+    "check_max_revisions",
+    "check_termination",
+    "check_validators",
+    "check_whole",
+    "new_builder",
+]
+
+
+def new_builder(schema: type[Any]) -> StateGraph[Any, Any, Any, Any]:
+    """Return a pattern's builder over `schema`; its input cannot write the library's records."""
+    return StateGraph(schema, input_schema=input_schema(schema))
 
 
 def check_whole(value: int, what: str, *, minimum: int) -> int:
     """Return `value` if it is a whole number >= `minimum`."""
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise TeamConfigError(f"{what} must be a whole number >= {minimum}, got {value!r}")
+    return value
+
+
+def check_flag(value: bool, what: str) -> bool:
+    """Return `value` if it is `True` or `False`."""
+    if not isinstance(value, bool):
+        raise TeamConfigError(f"{what} must be True or False, got {value!r}")
     return value
 
 
@@ -29,10 +52,22 @@ def check_validators(
     """Normalize `{agent: validator or validators}`, refusing unknown agents."""
     known = list(names)
     checked: dict[str, tuple[Validator, ...]] = {}
-    for name, value in (validators or {}).items():
+    if validators is None:
+        return checked
+    if not isinstance(validators, Mapping):
+        raise TeamConfigError(
+            "validators must be a mapping {agent name: validator or list of validators}, "
+            f"got {type(validators).__name__}"
+        )
+    for name, value in validators.items():
         if name not in known:
             raise TeamConfigError(
                 f"Validators given for unknown agent '{name}'; known agents: {known}"
+            )
+        if not callable(value) and (isinstance(value, str) or not isinstance(value, Sequence)):
+            raise TeamConfigError(
+                f"Validators for agent '{name}' must be a callable str -> object or a list "
+                f"of them, got {value!r}"
             )
         items: tuple[Callable[[str], object], ...] = (value,) if callable(value) else tuple(value)
         for item in items:

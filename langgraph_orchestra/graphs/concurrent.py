@@ -11,14 +11,23 @@ from langgraph.graph import END, START, StateGraph
 
 from langgraph_orchestra.agents import Agent, check_team
 from langgraph_orchestra.conditions import Condition
-from langgraph_orchestra.context import ContextPolicy, View, resolve_context, run_task
+from langgraph_orchestra.context import (
+    ContextPolicy,
+    View,
+    follow_up_context,
+    resolve_context,
+    run_task,
+)
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.graphs._common import (
+    check_flag,
     check_max_revisions,
     check_termination,
     check_validators,
+    check_whole,
+    new_builder,
 )
-from langgraph_orchestra.names import AGGREGATE, DISPATCH, FANOUT, FINALIZE
+from langgraph_orchestra.names import AGGREGATE, BATCH, DISPATCH, FANOUT, FINALIZE
 from langgraph_orchestra.nodes.aggregate import (
     AggregateNode,
     AggregatorFn,
@@ -26,12 +35,14 @@ from langgraph_orchestra.nodes.aggregate import (
     partial_results,
     quorum_size,
 )
+from langgraph_orchestra.nodes.batch import BatchNode, batchable
+from langgraph_orchestra.nodes.batch import batch_size as batch_size_of
 from langgraph_orchestra.nodes.fanout import FanOutNode, hold_turn
 from langgraph_orchestra.nodes.finalize import FinalizeNode
 from langgraph_orchestra.nodes.route import Route
 from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.nodes.turn import Validator
-from langgraph_orchestra.nodes.wiring import add_agent, add_escalation
+from langgraph_orchestra.nodes.wiring import add_agent, add_escalation, agent_node
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.state.schemas import ConcurrentState, check_state_schema
 from langgraph_orchestra.tracing import ModelPrice, merge_prices
@@ -64,11 +75,14 @@ def create_concurrent(
     aggregator: BuiltIn | Agent | AggregatorFn = "concat",
     quorum: int | float | None = None,
     max_concurrency: int | None = None,
+    batch_size: int | None = None,
     timeout: float | None = None,
     context: ContextPolicy = "full",
     termination: Condition | None = None,
     validators: Mapping[str, Validator | Sequence[Validator]] | None = None,
     max_revisions: int = 3,
+    validate_human: bool = True,
+    max_retries: int = 3,
     state_schema: type[Any] | None = None,
     prices: Mapping[str, ModelPrice] | None = None,
     prompts: Prompts = DEFAULT_PROMPTS,
@@ -92,6 +106,12 @@ def create_concurrent(
         quorum: Successful branches needed: a count, a fraction of the branches, or
             `None` for at least one.
         max_concurrency: Most branches running at once; `None` for all.
+        batch_size: Branches per LangGraph task, for branches that cannot pause (no
+            approval gate, not `on_error="escalate"`, not a nested graph): they run in
+            chunks of this many (`asyncio.gather` when async, a thread pool when sync).
+            `None` (default) batches only above `AUTO_BATCH_WIDTH` (100) such branches,
+            in about 20 chunks; `1` never batches. A chunk is saved, streamed and
+            re-run as a whole (see the README).
         timeout: Seconds per branch attempt, for agents that set no `timeout`.
         context: Default context policy for branches that set none (applied to the
             transcript as it was when the fan-out started).
@@ -101,6 +121,11 @@ def create_concurrent(
         validators: Output checks per agent name.
         max_revisions: Revisions a reviewer may ask per output before a rejection stops
             the run.
+        validate_human: Run the validators on human content too (a reviewer's `edit` and
+            `respond`, an escalation's `supply`): a refusal keeps the interrupt open and
+            says why. `False` trusts the reviewers.
+        max_retries: Times a human may retry one failed turn of an escalating agent; its
+            next failure then stops the run with `stop_reason="max_retries"`.
         state_schema: A state schema extending `ConcurrentState`.
         prices: Extra model prices for cost accounting.
         prompts: Prompt templates (the synthesis request).
@@ -148,51 +173,76 @@ def create_concurrent(
     needed = quorum_size(quorum, len(team))
     checks = check_validators(validators, [*names, *([synthesizer.name] if synthesizer else [])])
     check_max_revisions(max_revisions)
+    check_flag(validate_human, "validate_human")
+    check_whole(max_retries, "max_retries", minimum=0)
     condition = check_termination(termination, pattern=PATTERN)
     speakers = [synthesizer.name] if synthesizer else names
     stop = Termination(condition, speakers=speakers) if condition is not None else None
     schema = check_state_schema(state_schema, ConcurrentState, pattern=PATTERN)
-    view = resolve_context(context, owner=PATTERN)
+    resolve_context(context, owner=PATTERN)  # checked here: the error names the pattern
     price_table = merge_prices(prices)
 
     joins = DISPATCH if max_concurrency is not None else AGGREGATE
+    policies = {a.name: a.context if a.context is not None else context for a in team}
     routes = [
         Route(
             agent=agent,
             node=agent.name,
             next=joins,
             stop=joins,
-            view=_task_view(resolve_context(agent.context) if agent.context is not None else view),
+            view=_task_view(resolve_context(policies[agent.name])),
+            follow_up=follow_up_context(policies[agent.name]),
             results=True,
             # A turn accepted without a gate is held in the outbox until the fan-out closes.
             write=None if agent.approves_after else hold_turn,
         )
         for agent in team
     ]
-    builder: StateGraph[Any, Any, Any, Any] = StateGraph(schema)
+    chunk = batch_size_of(batch_size, sum(batchable(a) for a in team))
+    batched = [r for r in routes if chunk > 1 and batchable(r.agent)]
+    own = [r for r in routes if r not in batched]
+    starts = (*(r.entry for r in own), *([BATCH] if batched else ()), AGGREGATE)
+    fan_out: dict[str, Any] = {
+        "max_concurrency": max_concurrency,
+        "termination": stop,
+        "batch_size": chunk,
+    }
+    builder = new_builder(schema)
     builder.add_node(
         FANOUT,
-        FanOutNode(
-            routes, max_concurrency=max_concurrency, first=True, begins=True, termination=stop
-        ),
+        FanOutNode(routes, first=True, begins=True, **fan_out),
         metadata={"pattern": PATTERN},
-        destinations=(*(r.entry for r in routes), AGGREGATE),
+        destinations=starts,
     )
     if max_concurrency is not None:
         builder.add_node(
             DISPATCH,
-            FanOutNode(routes, max_concurrency=max_concurrency, first=False, termination=stop),
+            FanOutNode(routes, first=False, **fan_out),
             metadata={"pattern": PATTERN},
-            destinations=(*(r.entry for r in routes), AGGREGATE),
+            destinations=starts,
         )
     common: dict[str, Any] = {
         "pattern": PATTERN,
         "prices": price_table,
         "prompts": prompts,
         "max_revisions": max_revisions,
+        "validate_human": validate_human,
     }
-    for route in routes:
+    for route in own:
         add_agent(builder, route, validators=checks.get(route.agent.name, ()), **common)
+    if batched:
+        nodes = {
+            r.agent.name: agent_node(
+                r, pattern=PATTERN, prices=price_table, validators=checks.get(r.agent.name, ())
+            )
+            for r in batched
+        }
+        builder.add_node(
+            BATCH,
+            BatchNode(nodes, next=joins),
+            metadata={"pattern": PATTERN},
+            destinations=(joins,),
+        )
     synth_route = None
     if synthesizer is not None:
         synth_route = Route(
@@ -200,9 +250,16 @@ def create_concurrent(
             node=synthesizer.name,
             next=FINALIZE,
             view=_task_view(resolve_context(synthesizer.context or "last")),
+            follow_up=follow_up_context(synthesizer.context or "last"),
         )
         add_agent(builder, synth_route, validators=checks.get(synthesizer.name, ()), **common)
-    add_escalation(builder, [*routes, *([synth_route] if synth_route else [])], pattern=PATTERN)
+    add_escalation(
+        builder,
+        [*routes, *([synth_route] if synth_route else [])],
+        pattern=PATTERN,
+        validators=checks if validate_human else None,
+        max_retries=max_retries,
+    )
     builder.add_node(
         AGGREGATE,
         AggregateNode(

@@ -10,13 +10,15 @@ from langgraph.graph import END, START, StateGraph
 
 from langgraph_orchestra.agents import Agent, AgentRunner, check_name, check_team
 from langgraph_orchestra.conditions import Condition
-from langgraph_orchestra.context import ContextPolicy, resolve_context
+from langgraph_orchestra.context import ContextPolicy, follow_up_context, resolve_context
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.graphs._common import (
+    check_flag,
     check_max_revisions,
     check_termination,
     check_validators,
     check_whole,
+    new_builder,
 )
 from langgraph_orchestra.models import chat_model
 from langgraph_orchestra.names import FINALIZE, MANAGER, START_RUN
@@ -66,6 +68,8 @@ def create_group_chat(
     context: ContextPolicy = "full",
     validators: Mapping[str, Validator | Sequence[Validator]] | None = None,
     max_revisions: int = 3,
+    validate_human: bool = True,
+    max_retries: int = 3,
     state_schema: type[Any] | None = None,
     prices: Mapping[str, ModelPrice] | None = None,
     prompts: Prompts = DEFAULT_PROMPTS,
@@ -99,8 +103,14 @@ def create_group_chat(
             approve it, the chat ends as `"approved"` (each verdict is in the audit).
         context: Default context policy for agents that set none (and the LLM
             selector's view of the conversation).
-        validators: Output checks per agent name.
+        validators: Output checks per agent name (or the human seat's name).
         max_revisions: Revisions a human reviewer may ask per output (approval gates).
+        validate_human: Run the validators on human content too (a reviewer's `edit` and
+            `respond`, an escalation's `supply`, the human seat's messages when validators
+            are given for its name): a refusal keeps the interrupt open and says why.
+            `False` trusts the people.
+        max_retries: Times a human may retry one failed turn of an escalating agent; its
+            next failure then stops the run with `stop_reason="max_retries"`.
         state_schema: A state schema extending `GroupChatState`.
         prices: Extra model prices for cost accounting.
         prompts: Prompt templates (the selector's, the verdicts').
@@ -136,6 +146,8 @@ def create_group_chat(
         context=context,
         validators=validators,
         max_revisions=max_revisions,
+        validate_human=validate_human,
+        max_retries=max_retries,
         state_schema=state_schema,
         prices=prices,
         prompts=prompts,
@@ -150,6 +162,8 @@ def create_maker_checker(
     termination: Condition | None = None,
     context: ContextPolicy = "full",
     validators: Mapping[str, Validator | Sequence[Validator]] | None = None,
+    validate_human: bool = True,
+    max_retries: int = 3,
     state_schema: type[Any] | None = None,
     prices: Mapping[str, ModelPrice] | None = None,
     prompts: Prompts = DEFAULT_PROMPTS,
@@ -169,6 +183,11 @@ def create_maker_checker(
         termination: A further condition that ends the loop.
         context: Default context policy.
         validators: Output checks per agent name.
+        validate_human: Run the validators on human content too (a reviewer's `edit` and
+            `respond`, an escalation's `supply`): a refusal keeps the interrupt open and says why.
+            `False` trusts the people.
+        max_retries: Times a human may retry one failed turn of an escalating agent; its
+            next failure then stops the run with `stop_reason="max_retries"`.
         state_schema: A state schema extending `GroupChatState`.
         prices: Extra model prices for cost accounting.
         prompts: Prompt templates (`verdict`, `checker_revision`, `verdict_approved`).
@@ -204,6 +223,8 @@ def create_maker_checker(
         verdicts={checker.name: prompts.verdict.format(maker=maker.name)},
         context=context,
         validators=validators,
+        validate_human=validate_human,
+        max_retries=max_retries,
         state_schema=state_schema,
         prices=prices,
         prompts=prompts,
@@ -298,6 +319,8 @@ def _group_chat(
     context: ContextPolicy = "full",
     validators: Mapping[str, Validator | Sequence[Validator]] | None = None,
     max_revisions: int = 3,
+    validate_human: bool = True,
+    max_retries: int = 3,
     state_schema: type[Any] | None = None,
     prices: Mapping[str, ModelPrice] | None = None,
     prompts: Prompts = DEFAULT_PROMPTS,
@@ -337,8 +360,10 @@ def _group_chat(
             verdict_requests[name] = prompts.approval
     if final_from is not None and final_from not in names:
         raise TeamConfigError(f"final_from names unknown agent '{final_from}'; agents: {names}")
-    checks = check_validators(validators, names)
+    checks = check_validators(validators, participants)
     check_max_revisions(max_revisions)
+    check_flag(validate_human, "validate_human")
+    check_whole(max_retries, "max_retries", minimum=0)
     condition = check_termination(termination, pattern=pattern)
     if approvers:
         consensus = Consensus(tuple(approvers))
@@ -364,13 +389,14 @@ def _group_chat(
             node=agent.name,
             next=MANAGER,
             view=resolve_context(agent.context) if agent.context is not None else view,
+            follow_up=follow_up_context(agent.context if agent.context is not None else context),
         )
         for agent in team
     ]
     entries = {r.agent.name: r.entry for r in routes}
     if human is not None:
         entries[human] = human
-    builder: StateGraph[Any, Any, Any, Any] = StateGraph(schema)
+    builder = new_builder(schema)
     for begins in (True, False):
         builder.add_node(
             START_RUN if begins else MANAGER,
@@ -398,15 +424,24 @@ def _group_chat(
             max_revisions=max_revisions,
             validators=checks.get(name, ()),
             runner=runner,
+            validate_human=validate_human,
         )
     if human is not None:
         builder.add_node(
             human,
-            HumanSeatNode(human, next=MANAGER),
+            HumanSeatNode(
+                human, next=MANAGER, validators=checks.get(human, ()) if validate_human else ()
+            ),
             metadata={"pattern": pattern, "agent": human},
             destinations=(MANAGER,),
         )
-    add_escalation(builder, routes, pattern=pattern)
+    add_escalation(
+        builder,
+        routes,
+        pattern=pattern,
+        validators=checks if validate_human else None,
+        max_retries=max_retries,
+    )
     if any(a.approval or a.on_error != "raise" for a in team):
         # Only gates and failures lead here (a rejection, an abort).
         builder.add_node(

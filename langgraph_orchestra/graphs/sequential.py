@@ -9,11 +9,14 @@ from langgraph.graph import END, START, StateGraph
 
 from langgraph_orchestra.agents import Agent, check_team
 from langgraph_orchestra.conditions import Condition
-from langgraph_orchestra.context import ContextPolicy, resolve_context
+from langgraph_orchestra.context import ContextPolicy, follow_up_context, resolve_context
 from langgraph_orchestra.graphs._common import (
+    check_flag,
     check_max_revisions,
     check_termination,
     check_validators,
+    check_whole,
+    new_builder,
 )
 from langgraph_orchestra.names import FINALIZE, authorize_node
 from langgraph_orchestra.nodes.finalize import FinalizeNode
@@ -37,6 +40,8 @@ def create_sequential(
     termination: Condition | None = None,
     validators: Mapping[str, Validator | Sequence[Validator]] | None = None,
     max_revisions: int = 3,
+    validate_human: bool = True,
+    max_retries: int = 3,
     state_schema: type[Any] | None = None,
     prices: Mapping[str, ModelPrice] | None = None,
     prompts: Prompts = DEFAULT_PROMPTS,
@@ -59,6 +64,11 @@ def create_sequential(
             sequence of them (see `Validator`).
         max_revisions: How many times a reviewer may send an output back before a
             rejection stops the run.
+        validate_human: Run the validators on human content too (a reviewer's `edit` and
+            `respond`, an escalation's `supply`): a refusal keeps the interrupt open and
+            says why. `False` trusts the reviewers.
+        max_retries: Times a human may retry one failed turn of an escalating agent; its
+            next failure then stops the run with `stop_reason="max_retries"`.
         state_schema: A state schema extending `SequentialState` (TypedDict or pydantic).
         prices: Extra model prices for cost accounting, by model name.
         prompts: Prompt templates.
@@ -88,6 +98,8 @@ def create_sequential(
     names = [a.name for a in team]
     checks = check_validators(validators, names)
     check_max_revisions(max_revisions)
+    check_flag(validate_human, "validate_human")
+    check_whole(max_retries, "max_retries", minimum=0)
     condition = check_termination(termination, pattern=PATTERN)
     stop = Termination(condition, speakers=names) if condition is not None else None
     schema = check_state_schema(state_schema, SequentialState, pattern=PATTERN)
@@ -101,12 +113,13 @@ def create_sequential(
             node=agent.name,
             next=entries[i + 1] if i + 1 < len(team) else FINALIZE,
             view=resolve_context(agent.context) if agent.context is not None else view,
+            follow_up=follow_up_context(agent.context if agent.context is not None else context),
             begins=i == 0,
             termination=stop,
         )
         for i, agent in enumerate(team)
     ]
-    builder: StateGraph[Any, Any, Any, Any] = StateGraph(schema)
+    builder = new_builder(schema)
     for route in routes:
         add_agent(
             builder,
@@ -116,8 +129,15 @@ def create_sequential(
             prompts=prompts,
             max_revisions=max_revisions,
             validators=checks.get(route.agent.name, ()),
+            validate_human=validate_human,
         )
-    add_escalation(builder, routes, pattern=PATTERN)
+    add_escalation(
+        builder,
+        routes,
+        pattern=PATTERN,
+        validators=checks if validate_human else None,
+        max_retries=max_retries,
+    )
     if any(a.approval or a.on_error != "raise" for a in team):
         # Only gates and failures lead here; the last agent's own turn ends a run.
         builder.add_node(FINALIZE, FinalizeNode(names), metadata={"pattern": PATTERN})

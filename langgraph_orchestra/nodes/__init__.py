@@ -17,7 +17,15 @@ from langgraph_orchestra.nodes.approval import (
     ApprovalDecision,
     ApprovalNode,
     ApprovalRequest,
+    follow_up,
     review,
+)
+from langgraph_orchestra.nodes.batch import BatchNode
+from langgraph_orchestra.nodes.delegation import (
+    DelegatingManager,
+    DelegationJoin,
+    delegated_view,
+    manager_view,
 )
 from langgraph_orchestra.nodes.escalation import (
     ESCALATE,
@@ -28,6 +36,7 @@ from langgraph_orchestra.nodes.escalation import (
     EscalationRequest,
     escalation,
 )
+from langgraph_orchestra.nodes.evaluation import EvaluateNode, EvaluatorFn, Score
 from langgraph_orchestra.nodes.fanout import (
     AGGREGATE,
     DISPATCH,
@@ -35,12 +44,45 @@ from langgraph_orchestra.nodes.fanout import (
     FanOutNode,
     branch_outcomes,
     hold_turn,
+    release_turns,
 )
 from langgraph_orchestra.nodes.finalize import FinalizeNode
+from langgraph_orchestra.nodes.handoff import (
+    HandoffLimitDecision,
+    HandoffLimitRequest,
+    HandoffNode,
+    HandoffTools,
+    HumanHelpRequest,
+    Router,
+    UserTurnRequest,
+    handoff_view,
+    transfer_tool_name,
+)
 from langgraph_orchestra.nodes.human import HumanSeatNode, HumanTurn, HumanTurnRequest
+from langgraph_orchestra.nodes.ledgers import (
+    Manager,
+    PlanNode,
+    PlanReviewDecision,
+    PlanReviewNode,
+    PlanReviewRequest,
+    ProgressLedger,
+    ProgressNode,
+    TaskLedger,
+    since_reset,
+)
 from langgraph_orchestra.nodes.manager import ManagerNode
+from langgraph_orchestra.nodes.plans import (
+    Plan,
+    PlanApprovalDecision,
+    PlanApprovalNode,
+    PlanApprovalRequest,
+    PlannerNode,
+    PlanStep,
+    check_plan,
+    plan_schemas,
+)
 from langgraph_orchestra.nodes.route import FINALIZE, Route, Turn, record_turn
-from langgraph_orchestra.nodes.run import begin_run, counted, in_run, starting
+from langgraph_orchestra.nodes.run import begin_run, check_input, counted, in_run, starting
 from langgraph_orchestra.nodes.selectors import (
     Floor,
     FunctionSelector,
@@ -50,8 +92,21 @@ from langgraph_orchestra.nodes.selectors import (
     Selector,
     SpeakerFn,
 )
+from langgraph_orchestra.nodes.steps import (
+    StepJoin,
+    StepScheduler,
+    plan_result,
+    step_view,
+    synthesis_view,
+)
 from langgraph_orchestra.nodes.termination import Termination, closing, latest_output
-from langgraph_orchestra.nodes.turn import AgentNode, Validator, run_validators
+from langgraph_orchestra.nodes.tool_approval import (
+    ToolApprovalDecision,
+    ToolApprovalMiddleware,
+    ToolApprovalRequest,
+)
+from langgraph_orchestra.nodes.turn import AgentNode
+from langgraph_orchestra.nodes.validators import Validator, checked_decision, run_validators
 from langgraph_orchestra.nodes.verdict import (
     Consensus,
     Verdict,
@@ -76,27 +131,59 @@ __all__ = [
     "ApprovalDecision",
     "ApprovalNode",
     "ApprovalRequest",
+    "BatchNode",
     "Consensus",
+    "DelegatingManager",
+    "DelegationJoin",
     "EscalationAction",
     "EscalationDecision",
     "EscalationNode",
     "EscalationRequest",
+    "EvaluateNode",
+    "EvaluatorFn",
     "FanOutNode",
     "FinalizeNode",
     "Floor",
     "FunctionSelector",
+    "HandoffLimitDecision",
+    "HandoffLimitRequest",
+    "HandoffNode",
+    "HandoffTools",
+    "HumanHelpRequest",
     "HumanSeatNode",
     "HumanTurn",
     "HumanTurnRequest",
     "LLMSelector",
+    "Manager",
     "ManagerNode",
+    "Plan",
+    "PlanApprovalDecision",
+    "PlanApprovalNode",
+    "PlanApprovalRequest",
+    "PlanNode",
+    "PlanReviewDecision",
+    "PlanReviewNode",
+    "PlanReviewRequest",
+    "PlanStep",
+    "PlannerNode",
+    "ProgressLedger",
+    "ProgressNode",
     "RoundRobin",
     "Route",
+    "Router",
+    "Score",
     "Selection",
     "Selector",
     "SpeakerFn",
+    "StepJoin",
+    "StepScheduler",
+    "TaskLedger",
     "Termination",
+    "ToolApprovalDecision",
+    "ToolApprovalMiddleware",
+    "ToolApprovalRequest",
     "Turn",
+    "UserTurnRequest",
     "Validator",
     "Verdict",
     "VerdictStop",
@@ -104,20 +191,34 @@ __all__ = [
     "add_escalation",
     "begin_run",
     "branch_outcomes",
+    "check_input",
+    "check_plan",
+    "checked_decision",
     "closing",
     "concat",
     "counted",
+    "delegated_view",
     "escalation",
+    "follow_up",
+    "handoff_view",
     "hold_turn",
     "in_run",
     "latest_output",
     "majority_vote",
+    "manager_view",
     "partial_results",
+    "plan_result",
+    "plan_schemas",
     "quorum_size",
     "record_turn",
+    "release_turns",
     "render_verdict",
     "review",
     "run_validators",
+    "since_reset",
     "starting",
+    "step_view",
+    "synthesis_view",
+    "transfer_tool_name",
     "verdict_of",
 ]

@@ -10,15 +10,15 @@ from typing import Any, Literal, TypeAlias
 
 from langchain_core.messages import HumanMessage
 from langgraph.graph import END
-from langgraph.types import Command, Overwrite
+from langgraph.types import Command
 
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.names import AGGREGATE
-from langgraph_orchestra.nodes.fanout import branch_outcomes
+from langgraph_orchestra.nodes.fanout import branch_outcomes, release_turns
 from langgraph_orchestra.nodes.route import Route, as_mapping
 from langgraph_orchestra.nodes.termination import Termination, closing
 from langgraph_orchestra.prompts import Prompts
-from langgraph_orchestra.state.records import AuditRecord, BranchTurn, Usage, audit_record
+from langgraph_orchestra.state.records import AuditRecord, audit_record
 from langgraph_orchestra.state.reducers import add_usage
 
 __all__ = [
@@ -136,7 +136,7 @@ class AggregateNode:
         results = branch_outcomes(state)
         if any(name not in results for name in state.get("dispatched") or ()):
             return Command(goto=())
-        update = self._flush(state.get("outbox") or {})
+        update = release_turns(state.get("outbox") or {}, self.order)
         outputs = _successful(results, self.order)
         failed = [n for n in self.order if n in results and results[n] is None]
         detail: dict[str, Any] = {
@@ -181,31 +181,6 @@ class AggregateNode:
             "routing", None, decision="aggregate", aggregator=_label(self.aggregator), **detail
         )
         return self._end(update, final, "completed", record)
-
-    def _flush(self, outbox: Mapping[str, BranchTurn]) -> dict[str, Any]:
-        """Move the held branch turns into the transcript, usage and audit, in team order."""
-        if not outbox:
-            return {}
-        messages: list[Any] = []
-        audit: list[Any] = []
-        usage: dict[str, Usage] = {}
-        results: dict[str, str] = {}
-        for name in self.order:
-            turn = outbox.get(name)
-            if turn is not None:
-                messages.extend(turn["messages"])
-                audit.extend(turn["audit"])
-                usage = add_usage(usage, turn["usage"])
-                results[name] = turn["text"]
-        return {
-            "messages": messages,
-            "audit": audit,
-            "usage": usage,
-            "run_usage": usage,
-            "round": len(results),
-            "results": results,
-            "outbox": Overwrite({}),
-        }
 
     def _end(
         self, update: dict[str, Any], final: str | None, reason: str, record: AuditRecord

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, get_args
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -15,6 +15,7 @@ from langgraph_orchestra.errors import OrchestraError
 from langgraph_orchestra.names import REVIEWER, authorize_node, review_node
 from langgraph_orchestra.nodes.route import Route, as_mapping
 from langgraph_orchestra.nodes.run import begin_run, in_run, starting
+from langgraph_orchestra.nodes.validators import Validator, checked_decision
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.state.records import AuditRecord, audit_record
 
@@ -24,6 +25,7 @@ __all__ = [
     "ApprovalDecision",
     "ApprovalNode",
     "ApprovalRequest",
+    "follow_up",
     "review",
 ]
 
@@ -87,6 +89,33 @@ def review(node: str, view: list[BaseMessage], draft: AIMessage, revision: int) 
     return Send(node, {"view": view, "draft": draft, "revision": revision})
 
 
+def follow_up(
+    route: Route, view: list[BaseMessage], draft: AIMessage, message: BaseMessage
+) -> list[BaseMessage]:
+    """What `route.agent` sees when it revises its `draft` or goes on after an answer.
+
+    What it was answering stays (its view before the exchange with the reviewer); the
+    exchange itself (earlier drafts and reviewer messages, then `draft`) goes through its
+    context policy, then comes the reviewer's `message`. So under a bounded policy the
+    prompt stays bounded however many rounds of revisions and answers: `"last"` keeps
+    only the latest draft, `Window(k)` the latest `k` messages of the exchange.
+    """
+    base = list(view)
+    exchange: list[BaseMessage] = []
+    name = route.agent.name
+    # The exchange is the trailing drafts and reviewer messages a previous follow-up added
+    # (the first message, the task, always stays).
+    while len(base) > 1 and (
+        (isinstance(base[-1], HumanMessage) and base[-1].name == REVIEWER)
+        or (isinstance(base[-1], AIMessage) and base[-1].name == name)
+    ):
+        exchange.insert(0, base.pop())
+    if route.follow_up is None:
+        return [*base, *exchange, draft, message]
+    tail = route.follow_up({"messages": [*exchange, draft], "run": {"task": None}}, name)
+    return [*base, *tail, message]
+
+
 class ApprovalNode:
     """The approval gate of one agent, before or after its turn.
 
@@ -104,6 +133,7 @@ class ApprovalNode:
         *,
         max_revisions: int = 3,
         prompts: Prompts = DEFAULT_PROMPTS,
+        validators: Sequence[Validator] = (),
     ) -> None:
         """Build the gate for `route.agent`, placed `when` relative to its turn.
 
@@ -112,11 +142,14 @@ class ApprovalNode:
             when: `"before"` (authorize the turn) or `"after"` (review its output).
             max_revisions: Revisions allowed per output before a rejection stops the run.
             prompts: Prompt templates (the revision request).
+            validators: The agent's validators, run on the content of an `edit` or
+                `respond`: a refusal keeps the interrupt open (empty: trusted reviewers).
         """
         self.route = route
         self.when = when
         self.max_revisions = max_revisions
         self.prompts = prompts
+        self.decision = checked_decision(ApprovalDecision, route.agent.name, validators)
         name = route.agent.name
         self.__name__ = authorize_node(name) if when == "before" else review_node(name)
 
@@ -137,7 +170,7 @@ class ApprovalNode:
             "revision": revision,
             "max_revisions": self.max_revisions,
         }
-        return interrupt(request, response_schema=ApprovalDecision)
+        return interrupt(request, response_schema=self.decision)
 
     def _record(self, decision: ApprovalDecision, **detail: Any) -> AuditRecord:
         return audit_record(
@@ -220,7 +253,7 @@ class ApprovalNode:
                     "messages": [message],
                     "audit": [self._record(decision, revision=revision)],
                 },
-                goto=route.run([*view, draft, message], revision=revision),
+                goto=route.run(follow_up(route, view, draft, message), revision=revision),
             )
         if revision >= self.max_revisions:
             record = self._record(decision, revision=revision)
@@ -237,5 +270,5 @@ class ApprovalNode:
                 "messages": [message],
                 "audit": [self._record(decision, revision=revision + 1)],
             },
-            goto=route.run([*view, draft, message], revision=revision + 1),
+            goto=route.run(follow_up(route, view, draft, message), revision=revision + 1),
         )

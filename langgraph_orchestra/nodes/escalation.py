@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Literal, get_args
 
 from langchain_core.messages import AIMessage, BaseMessage
@@ -13,6 +13,7 @@ from typing_extensions import TypedDict
 from langgraph_orchestra.errors import OrchestraError
 from langgraph_orchestra.names import ESCALATE
 from langgraph_orchestra.nodes.route import Route
+from langgraph_orchestra.nodes.validators import Validator, checked_decision
 from langgraph_orchestra.state.records import ExceptionRecord, audit_record
 
 __all__ = [
@@ -76,9 +77,12 @@ class EscalationDecision(BaseModel):
         return self
 
 
-def escalation(record: ExceptionRecord, view: list[BaseMessage]) -> Send:
-    """Send one failure to the escalation node (each failure is its own task)."""
-    return Send(ESCALATE, {"exception": record, "view": view})
+def escalation(record: ExceptionRecord, view: list[BaseMessage], *, retries: int = 0) -> Send:
+    """Send one failure to the escalation node (each failure is its own task).
+
+    `retries`: how many times a human has already retried this turn.
+    """
+    return Send(ESCALATE, {"exception": record, "view": view, "retries": retries})
 
 
 class EscalationNode:
@@ -90,9 +94,26 @@ class EscalationNode:
 
     __name__ = ESCALATE
 
-    def __init__(self, routes: Mapping[str, Route]) -> None:
-        """Build the node over the routes of the agents that may escalate."""
+    def __init__(
+        self,
+        routes: Mapping[str, Route],
+        validators: Mapping[str, Sequence[Validator]] | None = None,
+        *,
+        max_retries: int = 3,
+    ) -> None:
+        """Build the node over the routes of the agents that may escalate.
+
+        `validators` (by agent) run on the content a human supplies: a refusal keeps the
+        interrupt open. After `max_retries` retries of one turn, its next failure is not
+        asked about: the run stops with `stop_reason="max_retries"`.
+        """
         self.routes = dict(routes)
+        self.max_retries = max_retries
+        checks = validators or {}
+        self.decisions = {
+            name: checked_decision(EscalationDecision, name, checks.get(name, ()))
+            for name in self.routes
+        }
 
     def __call__(self, state: Any) -> Command[Any]:
         """Ask for a decision on the open failure and route on it."""
@@ -104,6 +125,9 @@ class EscalationNode:
         record: ExceptionRecord = state["exception"]
         view: list[BaseMessage] = list(state["view"])
         route = self.routes[record["agent"]]
+        retries = int(state.get("retries", 0))
+        if retries >= self.max_retries:
+            return self._exhausted(record, route, retries)
         request: EscalationRequest = {
             "type": "exception",
             "exception_id": record["id"],
@@ -114,7 +138,7 @@ class EscalationNode:
             "output": record.get("output"),
             "actions": list(ESCALATION_ACTIONS),
         }
-        decision = interrupt(request, response_schema=EscalationDecision)
+        decision = interrupt(request, response_schema=self.decisions[record["agent"]])
         status = {"retry": "retried", "skip": "skipped", "supply": "supplied", "abort": "aborted"}
         resolved: ExceptionRecord = {
             **record,
@@ -134,7 +158,7 @@ class EscalationNode:
             ],
         }
         if decision.action == "retry":
-            return Command(update=update, goto=route.run(view))
+            return Command(update=update, goto=route.run(view, retries=retries + 1))
         # A skipped or supplied turn used the agent's round (a retried one counts when it runs).
         if decision.action == "skip":
             return Command(update={**update, **route.done(None), "round": 1}, goto=route.next)
@@ -144,3 +168,28 @@ class EscalationNode:
             return Command(update={**update, **route.done(content), "round": 1}, goto=route.next)
         update["stop_reason"] = "aborted"
         return Command(update={**update, **route.done(None)}, goto=route.stop)
+
+    def _exhausted(self, record: ExceptionRecord, route: Route, retries: int) -> Command[Any]:
+        """Stop the run: the turn failed again after `max_retries` retries."""
+        resolved: ExceptionRecord = {
+            **record,
+            "status": "aborted",
+            "resolution": {"action": "abort", "reason": "max_retries", "retries": retries},
+        }
+        entry = audit_record(
+            "exception",
+            route.agent.name,
+            exception_id=record["id"],
+            status="aborted",
+            reason="max_retries",
+            retries=retries,
+        )
+        return Command(
+            update={
+                "exceptions": [resolved],
+                "audit": [entry],
+                "stop_reason": "max_retries",
+                **route.done(None),
+            },
+            goto=route.stop,
+        )

@@ -8,13 +8,23 @@ from typing import Any
 from langgraph.types import Command, Overwrite, Send
 
 from langgraph_orchestra.errors import OrchestraError
-from langgraph_orchestra.names import AGGREGATE, DISPATCH, FANOUT
+from langgraph_orchestra.names import AGGREGATE, BATCH, DISPATCH, FANOUT
+from langgraph_orchestra.nodes.batch import batchable, chunk_sends
 from langgraph_orchestra.nodes.route import Route, Turn, as_mapping
 from langgraph_orchestra.nodes.run import begin_run, in_run, starting
 from langgraph_orchestra.nodes.termination import Termination
-from langgraph_orchestra.state.records import BranchTurn, audit_record
+from langgraph_orchestra.state.records import BranchTurn, Usage, audit_record
+from langgraph_orchestra.state.reducers import add_usage
 
-__all__ = ["AGGREGATE", "DISPATCH", "FANOUT", "FanOutNode", "branch_outcomes", "hold_turn"]
+__all__ = [
+    "AGGREGATE",
+    "DISPATCH",
+    "FANOUT",
+    "FanOutNode",
+    "branch_outcomes",
+    "hold_turn",
+    "release_turns",
+]
 
 
 def branch_outcomes(state: Mapping[str, Any]) -> dict[str, str | None]:
@@ -34,9 +44,39 @@ def hold_turn(turn: Turn) -> dict[str, Any]:
         "text": turn.text,
         "messages": turn.messages,  # type: ignore[typeddict-item]
         "usage": turn.usage,
-        "audit": [turn.record],
+        "audit": [*turn.before, turn.record],
     }
     return {"outbox": {turn.agent: held}}
+
+
+def release_turns(outbox: Mapping[str, BranchTurn], order: Sequence[str]) -> dict[str, Any]:
+    """Return the update moving held turns into the transcript, usage, audit and round.
+
+    The turns are taken in `order` (branch names); each branch's output is also written
+    to `results`, and the outbox is emptied.
+    """
+    if not outbox:
+        return {}
+    messages: list[Any] = []
+    audit: list[Any] = []
+    usage: dict[str, Usage] = {}
+    results: dict[str, str] = {}
+    for name in order:
+        turn = outbox.get(name)
+        if turn is not None:
+            messages.extend(turn["messages"])
+            audit.extend(turn["audit"])
+            usage = add_usage(usage, turn["usage"])
+            results[name] = turn["text"]
+    return {
+        "messages": messages,
+        "audit": audit,
+        "usage": usage,
+        "run_usage": usage,
+        "round": len(results),
+        "results": results,
+        "outbox": Overwrite({}),
+    }
 
 
 class FanOutNode:
@@ -62,6 +102,7 @@ class FanOutNode:
         select: Callable[[Mapping[str, Any]], Sequence[str]] | None = None,
         termination: Termination | None = None,
         join: str = AGGREGATE,
+        batch_size: int = 1,
     ) -> None:
         """Build the node over the branches' routes.
 
@@ -76,6 +117,9 @@ class FanOutNode:
             termination: Asked before starting branches: a stop goes to `join` with the
                 reason set, so the fan-out closes with what it has.
             join: The node that closes the fan-out.
+            batch_size: Branches per task for those that cannot pause (no gate, no
+                escalation, not a nested graph), sent in chunks to the `batch` node
+                (`BatchNode`); 1 sends every branch as its own task.
         """
         self.routes = {r.agent.name: r for r in routes}
         self.max_concurrency = max_concurrency
@@ -84,6 +128,7 @@ class FanOutNode:
         self.select = select
         self.termination = termination
         self.join = join
+        self.batch_size = batch_size
         self.__name__ = FANOUT if first else DISPATCH
 
     def _planned(self, state: Mapping[str, Any]) -> list[str]:
@@ -139,5 +184,17 @@ class FanOutNode:
             update.update(results=Overwrite({}), outbox=Overwrite({}))
             if self.select is not None:
                 update["planned"] = planned
-        goto: list[Send] | str = [r.start(r.view(state, r.agent.name)) for r in batch]
+        goto: list[Send] | str = self._sends(batch, state)
         return Command(update=starting(update, begin), goto=goto or self.join)
+
+    def _sends(self, batch: Sequence[Route], state: Mapping[str, Any]) -> list[Send]:
+        """One `Send` per branch, or per chunk of `batch_size` branches that cannot pause."""
+        sends: list[Send] = []
+        chunked: list[tuple[str, Any]] = []
+        for route in batch:
+            view = route.view(state, route.agent.name)
+            if self.batch_size > 1 and batchable(route.agent):
+                chunked.append((route.agent.name, view))
+            else:
+                sends.append(route.start(view))
+        return sends + chunk_sends(chunked, self.batch_size, BATCH)

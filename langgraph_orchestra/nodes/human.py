@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from langchain_core.messages import HumanMessage
@@ -11,6 +12,7 @@ from typing_extensions import TypedDict
 
 from langgraph_orchestra.context import PARTICIPANT_KEY
 from langgraph_orchestra.nodes.route import as_mapping
+from langgraph_orchestra.nodes.validators import Validator, checked_decision
 from langgraph_orchestra.state.records import audit_record
 
 __all__ = ["HumanSeatNode", "HumanTurn", "HumanTurnRequest"]
@@ -53,10 +55,14 @@ class HumanSeatNode:
     (`response_schema=HumanTurn`) and the interrupt stays open, nothing written.
     """
 
-    def __init__(self, name: str, *, next: str) -> None:
-        """Build the seat `name`; after the person speaks the run goes to `next`."""
+    def __init__(self, name: str, *, next: str, validators: Sequence[Validator] = ()) -> None:
+        """Build the seat `name`; after the person speaks the run goes to `next`.
+
+        `validators` run on the person's message: a refusal keeps the interrupt open.
+        """
         self.name = name
         self.next = next
+        self.turn = checked_decision(HumanTurn, name, validators)
         self.__name__ = name
 
     def __call__(self, state: Any) -> Command[Any]:
@@ -69,7 +75,7 @@ class HumanSeatNode:
             "last": messages[-1].text if messages else "",
             "round": state.get("round", 0),
         }
-        reply = interrupt(request, response_schema=HumanTurn)
+        reply = interrupt(request, response_schema=self.turn)
         message = HumanMessage(
             reply.content, name=self.name, response_metadata={PARTICIPANT_KEY: True}
         )

@@ -38,6 +38,8 @@ class Turn(NamedTuple):
     """Its usage by participant (a nested team reports its members)."""
     record: AuditRecord
     """The `turn` audit record."""
+    before: list[AuditRecord] = []  # noqa: RUF012 - a NamedTuple default, never mutated
+    """Audit records of what happened inside the turn (tool calls a human decided)."""
 
 
 def record_turn(turn: Turn) -> dict[str, Any]:
@@ -46,7 +48,7 @@ def record_turn(turn: Turn) -> dict[str, Any]:
         "messages": turn.messages,
         "usage": turn.usage,
         "run_usage": turn.usage,
-        "audit": [turn.record],
+        "audit": [*turn.before, turn.record],
         "round": 1,
     }
 
@@ -82,6 +84,10 @@ class Route:
     """Whether the agent's entry (its before-gate, else its turn) starts the run."""
     termination: Termination | None = None
     """Asked before a turn that starts from the state: a reason ends the run there."""
+    follow_up: View | None = None
+    """The agent's context policy for its exchange with a reviewer (its drafts and the
+    reviewer's messages; see `approval.follow_up` and `context.follow_up_context`); `None`
+    (a callable policy) keeps the whole exchange."""
 
     @property
     def review(self) -> str | None:
@@ -98,9 +104,16 @@ class Route:
         """The first node of the agent's turn (its before-gate, if any)."""
         return self.authorize or self.node
 
-    def run(self, view: list[BaseMessage], *, revision: int = 0) -> Send:
-        """Send the agent a turn on an explicit `view` (`revision`: how many so far)."""
-        return Send(self.node, {"view": view, "revision": revision})
+    def run(self, view: list[BaseMessage], *, revision: int = 0, retries: int = 0) -> Send:
+        """Send the agent a turn on an explicit `view`.
+
+        `revision`: how many revisions so far; `retries`: how many times a human has
+        retried its failure (the escalation node's `max_retries` bounds them).
+        """
+        payload: dict[str, Any] = {"view": view, "revision": revision}
+        if retries:
+            payload["retries"] = retries
+        return Send(self.node, payload)
 
     def start(self, view: list[BaseMessage]) -> Send:
         """Send the agent a new turn on `view`, through its before-gate if it has one."""

@@ -14,18 +14,57 @@ from typing import Any
 from langgraph.types import Overwrite
 
 from langgraph_orchestra.context import task_index
+from langgraph_orchestra.errors import InputError
 from langgraph_orchestra.state.records import RunStart, Usage, new_id, now
 
-__all__ = ["RUN_SCOPED", "begin_run", "counted", "in_run", "starting"]
+__all__ = ["RUN_SCOPED", "begin_run", "check_input", "counted", "in_run", "starting"]
 
 RUN_SCOPED = ("run_usage", "round")
 """Accumulating fields that a run's start resets."""
 
 
-def begin_run(state: Mapping[str, Any]) -> dict[str, Any]:
-    """Return the update that starts a run on `state` (its input is the latest user message)."""
-    messages = state["messages"]
+_INPUT = (
+    "pass a list of messages, each a message (HumanMessage, ...), a (role, text) pair, a "
+    "{'role': ..., 'content': ...} dict or a text, e.g. "
+    "{'messages': [('user', 'Summarize the report')]}"
+)
+
+
+def check_input(state: Mapping[str, Any]) -> int | None:
+    """Return the index of the run's task in `state`, or raise if the input gave none.
+
+    Every pattern's entry asks this before anything else, so a run without a task stops
+    before any model call and writes nothing. (A write to `messages` that is not messages
+    is dropped by the channel's reducer, so such an input gives no task either.)
+
+    Raises:
+        InputError: The transcript is empty, or its latest user message was already the
+            previous run's task (the input added none).
+    """
+    messages = state.get("messages") or []
+    if not messages:
+        raise InputError(
+            f"The run has no task: the input's 'messages' is missing, empty or not messages; "
+            f"{_INPUT}"
+        )
     task = task_index(messages)
+    previous = state.get("run") or {}
+    if task is not None and previous.get("task_id") == messages[task].id:
+        raise InputError(
+            "The input adds no new task: its 'messages' is missing, empty or not messages, "
+            f"and the thread's latest user message was the previous run's task; {_INPUT}"
+        )
+    return task
+
+
+def begin_run(state: Mapping[str, Any]) -> dict[str, Any]:
+    """Return the update that starts a run on `state` (its input is the latest user message).
+
+    Raises:
+        InputError: The input gave no task (see `check_input`).
+    """
+    messages = state["messages"]
+    task = check_input(state)
     run: RunStart = {
         "id": new_id(),
         "started_at": now(),

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END
@@ -14,11 +14,15 @@ from langgraph.types import Command
 from langgraph_orchestra.agents import OUTPUT_KEY, AgentRunner, TurnResult
 from langgraph_orchestra.errors import AgentError, OutputValidationError, StructuredOutputError
 from langgraph_orchestra.nodes.approval import review
+from langgraph_orchestra.nodes.asking import RefusedDecision
 from langgraph_orchestra.nodes.escalation import escalation
 from langgraph_orchestra.nodes.route import FINALIZE, Route, Turn, as_mapping, record_turn
 from langgraph_orchestra.nodes.run import begin_run, counted, in_run, starting
 from langgraph_orchestra.nodes.termination import closing
+from langgraph_orchestra.nodes.tool_approval import TOOL_APPROVAL_KEY
+from langgraph_orchestra.nodes.validators import Validator, run_validators
 from langgraph_orchestra.state.records import (
+    AuditRecord,
     ExceptionRecord,
     ExceptionStatus,
     audit_record,
@@ -29,30 +33,12 @@ from langgraph_orchestra.tracing import call_config
 
 __all__ = ["AgentNode", "Validator", "run_validators"]
 
-Validator = Callable[[str], object]
-"""Checks an output text: raising, or returning `False` or a non-empty string (the
-reason), refuses it; anything else accepts it."""
 
-
-def run_validators(agent: str, text: str, validators: Sequence[Validator]) -> None:
-    """Raise `OutputValidationError` if any validator refuses `text`."""
-    for validator in validators:
-        name = getattr(validator, "__name__", type(validator).__name__)
-        try:
-            verdict = validator(text)
-        except Exception as error:
-            raise OutputValidationError(
-                f"Output of agent '{agent}' refused by validator '{name}': {error}",
-                agent=agent,
-                output=text,
-            ) from error
-        if verdict is False or (isinstance(verdict, str) and verdict):
-            reason = verdict if isinstance(verdict, str) else "returned False"
-            raise OutputValidationError(
-                f"Output of agent '{agent}' refused by validator '{name}': {reason}",
-                agent=agent,
-                output=text,
-            )
+def _retries(input: Any) -> int:
+    """How many times a human has retried the failure this turn runs again (0: none)."""
+    if isinstance(input, Mapping) and "view" in input:
+        return int(input.get("retries", 0))
+    return 0
 
 
 class AgentNode(Runnable[Any, Command[Any]]):
@@ -126,8 +112,10 @@ class AgentNode(Runnable[Any, Command[Any]]):
             text = self._check(result.messages)
         except GraphBubbleUp:
             raise  # an interrupt from a nested team: it must reach the parent graph
+        except RefusedDecision as refused:
+            raise refused.error from None  # a malformed answer to a pause inside the turn
         except Exception as error:
-            return self._failed(error, view, result, begin)
+            return self._failed(error, view, result, begin, retries=_retries(input))
         return self._succeeded(result, text, view, revision, begin)
 
     async def ainvoke(
@@ -143,8 +131,10 @@ class AgentNode(Runnable[Any, Command[Any]]):
             text = self._check(result.messages)
         except GraphBubbleUp:
             raise  # an interrupt from a nested team: it must reach the parent graph
+        except RefusedDecision as refused:
+            raise refused.error from None  # a malformed answer to a pause inside the turn
         except Exception as error:
-            return self._failed(error, view, result, begin)
+            return self._failed(error, view, result, begin, retries=_retries(input))
         return self._succeeded(result, text, view, revision, begin)
 
     def _check(self, messages: list[BaseMessage]) -> str:
@@ -171,9 +161,8 @@ class AgentNode(Runnable[Any, Command[Any]]):
         output = messages[-1].response_metadata.get(OUTPUT_KEY)
         if output is not None:
             detail["output"] = output  # a structured answer (a verdict, a choice): audited
-        turn = Turn(
-            self.agent_name, text, messages, usage, audit_record("turn", self.agent_name, **detail)
-        )
+        record = audit_record("turn", self.agent_name, **detail)
+        turn = Turn(self.agent_name, text, messages, usage, record, self._decisions(messages))
         if route.review is not None:
             draft = messages[-1]
             if not isinstance(draft, AIMessage):
@@ -188,12 +177,32 @@ class AgentNode(Runnable[Any, Command[Any]]):
             return Command(update=update, goto=END)
         return Command(update=update, goto=target)
 
+    def _decisions(self, messages: Sequence[BaseMessage]) -> list[AuditRecord]:
+        """The `approval` records of the tool calls a human decided during the turn."""
+        records: list[AuditRecord] = []
+        for message in messages:
+            if isinstance(message, ToolMessage) and TOOL_APPROVAL_KEY in message.response_metadata:
+                decision = message.response_metadata[TOOL_APPROVAL_KEY]
+                records.append(
+                    audit_record(
+                        "approval",
+                        self.agent_name,
+                        when="tool",
+                        tool=message.name,
+                        tool_call_id=message.tool_call_id,
+                        **decision,
+                    )
+                )
+        return records
+
     def _failed(
         self,
         error: Exception,
         view: list[BaseMessage],
         refused: TurnResult | None = None,
         begin: dict[str, Any] | None = None,
+        *,
+        retries: int = 0,
     ) -> Command[Any]:
         """Apply the agent's `on_error`; `refused` is a turn whose output a validator refused."""
         agent = self.route.agent
@@ -239,4 +248,4 @@ class AgentNode(Runnable[Any, Command[Any]]):
             # The agent's turn was used: a loop of failures stays bounded by max_rounds.
             update.update(self.route.done(None), round=1)
             return Command(update=update, goto=self.route.next)
-        return Command(update=update, goto=escalation(record, view))
+        return Command(update=update, goto=escalation(record, view, retries=retries))

@@ -16,7 +16,24 @@ from langgraph_orchestra.nodes.turn import AgentNode, Validator
 from langgraph_orchestra.prompts import Prompts
 from langgraph_orchestra.tracing import ModelPrice, node_metadata
 
-__all__ = ["add_agent", "add_escalation"]
+__all__ = ["add_agent", "add_escalation", "agent_node"]
+
+
+def agent_node(
+    route: Route,
+    *,
+    pattern: str,
+    prices: Mapping[str, ModelPrice],
+    validators: Sequence[Validator] = (),
+    runner: AgentRunner | None = None,
+) -> AgentNode:
+    """Return `route.agent`'s turn node (`runner`: a runner other than the default)."""
+    return AgentNode(
+        route,
+        runner or AgentRunner(route.agent, prices=prices),
+        pattern=pattern,
+        validators=validators,
+    )
 
 
 def add_agent(
@@ -30,14 +47,16 @@ def add_agent(
     validators: Sequence[Validator] = (),
     destinations: Sequence[str] = (),
     runner: AgentRunner | None = None,
+    validate_human: bool = True,
 ) -> None:
     """Add `route.agent`'s turn node and its approval gates to `builder`.
 
     Edges are not added: the nodes route themselves with `Command`, to the destinations
     declared here (so drawings show them); `destinations` adds the places `route.then`
     may send the run. `runner` replaces the agent's default runner (an agent answering in
-    a schema).
+    a schema). With `validate_human` the gates run `validators` on a reviewer's content too.
     """
+    checks = tuple(validators) if validate_human else ()
     agent = route.agent
     # Where a failure goes: the escalate node, or on with what is left (`continue`).
     failed = {"raise": (), "continue": (route.next,), "escalate": (ESCALATE,)}[agent.on_error]
@@ -45,12 +64,7 @@ def add_agent(
     stops = (END,) if route.termination is not None else ()
     builder.add_node(
         route.node,
-        AgentNode(
-            route,
-            runner or AgentRunner(agent, prices=prices),
-            pattern=pattern,
-            validators=validators,
-        ),
+        agent_node(route, pattern=pattern, prices=prices, validators=validators, runner=runner),
         metadata=node_metadata(pattern, agent.name),
         destinations=_unique(
             route.review or (END if route.next == FINALIZE else route.next),
@@ -63,23 +77,36 @@ def add_agent(
         builder.add_node(
             route.authorize,
             # The before-gate is the run's first node when its agent comes first.
-            ApprovalNode(route, "before", max_revisions=max_revisions, prompts=prompts),
+            ApprovalNode(
+                route, "before", max_revisions=max_revisions, prompts=prompts, validators=checks
+            ),
             metadata=node_metadata(pattern, agent.name),
             destinations=_unique(route.node, route.next, route.stop, *stops),
         )
     if route.review:
         builder.add_node(
             route.review,
-            ApprovalNode(route, "after", max_revisions=max_revisions, prompts=prompts),
+            ApprovalNode(
+                route, "after", max_revisions=max_revisions, prompts=prompts, validators=checks
+            ),
             metadata=node_metadata(pattern, agent.name),
             destinations=_unique(route.next, route.node, route.stop),
         )
 
 
 def add_escalation(
-    builder: StateGraph[Any, Any, Any, Any], routes: Iterable[Route], *, pattern: str
+    builder: StateGraph[Any, Any, Any, Any],
+    routes: Iterable[Route],
+    *,
+    pattern: str,
+    validators: Mapping[str, Sequence[Validator]] | None = None,
+    max_retries: int = 3,
 ) -> None:
-    """Add the `escalate` node if any of the routes' agents has `on_error="escalate"`."""
+    """Add the `escalate` node if any of the routes' agents has `on_error="escalate"`.
+
+    `validators` (by agent) run on the content a human supplies for a failed turn; after
+    `max_retries` retries of a turn its next failure stops the run (`"max_retries"`).
+    """
     escalating = {r.agent.name: r for r in routes if r.agent.on_error == "escalate"}
     if not escalating:
         return
@@ -88,7 +115,7 @@ def add_escalation(
         targets.extend((route.node, route.next, route.stop))
     builder.add_node(
         ESCALATE,
-        EscalationNode(escalating),
+        EscalationNode(escalating, validators, max_retries=max_retries),
         metadata={"pattern": pattern},
         destinations=_unique(*targets),
     )

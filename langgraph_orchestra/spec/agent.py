@@ -3,7 +3,11 @@
 The agent-level rules (name syntax and reserved names, retry and timeout ranges) are
 the `Agent` class's own: each field is checked by building an `Agent` with it, and the
 `Agent`'s refusal is the problem at that field. Approval and `on_error` values are the
-`Approval` and `OnError` types of `agents.py`.
+`Approval` and `OnError` types of `agents.py`. Tool names (in `approve_tools` and in
+scripted tool calls) are checked against the agent's tools and the tools its pattern
+gives it (the validation context's `gives_tool` and `given_tools`, set by the team).
+Tools and `handoff_input` classes are imported by their paths, also from the team
+file's folder.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Annotated, Any, ClassVar, get_args
 from langchain_core.messages import AIMessage
 from langchain_core.tools import BaseTool
 from pydantic import (
+    BaseModel,
     Field,
     PlainValidator,
     SkipValidation,
@@ -47,6 +52,8 @@ from langgraph_orchestra.spec._values import (
 )
 
 __all__ = ["AgentSpec", "ModelOption", "ScriptedSpec", "ToolRef", "model_of", "parse_model"]
+
+_APPROVE_TOOLS_ALLOWED = "true (all its tools), false, or a list of its tools' names"
 
 _REPLY_ALLOWED = (
     "a string, {content: TEXT, tool_calls: [{name, args}]}, {error: TEXT} or a structured "
@@ -185,11 +192,32 @@ def model_of(participant: str) -> Any:
     """The type of a model option whose calls count in `usage` as `participant`.
 
     Its YAML value is written like an agent's `model:`; the option's value is a
-    `ModelOption`, which `build_team` turns into a chat model.
+    `ModelOption`, which `build_team` turns into a chat model. Its scripted replies may
+    call the tools the pattern gives its manager (the validation context's
+    `gives_manager_tool` and `manager_tools`); their calls get ids as agents' do.
     """
 
     def check(value: Any, info: ValidationInfo) -> ModelOption:
-        return ModelOption(participant, parse_model(value, info))
+        model = parse_model(value, info)
+        replies = model.replies if isinstance(model, ScriptedSpec) else ()
+        context = info.context or {}
+        gives = context.get("gives_manager_tool")
+        tools = list(context.get("manager_tools") or ())
+        found: list[tuple[Loc, str, Any]] = []
+        for i, reply in enumerate(replies):
+            if not isinstance(reply, AIMessage):
+                continue
+            for j, call in enumerate(reply.tool_calls):
+                if gives is None or not gives(call["name"]):
+                    where = ("scripted", i, "tool_calls", j, "name")
+                    shown = allowed(tools) or f"none (the {participant} has no tools)"
+                    message = f"'{call['name']}' is not a tool of the {participant}; allowed: "
+                    found.append((where, message + shown, call["name"]))
+                if call["id"] is None:
+                    call["id"] = f"call_{participant}_{i}_{j}"  # as an agent's (see AgentSpec)
+        if found:
+            raise problems(found)
+        return ModelOption(participant, model)
 
     return Annotated[ModelOption, PlainValidator(check)]
 
@@ -228,14 +256,11 @@ def _importable_from(folder: Path | None) -> Iterator[None]:
             sys.path.remove(str(entry))
 
 
-def _import_tool(value: Any, info: ValidationInfo) -> ToolRef:
-    """Import the tool at `value` (`package.module:attr`), also from the team's folder."""
+def _imported(value: Any, info: ValidationInfo, *, example: str, what: str, modules: str) -> Any:
+    """Import the object at `value` (`package.module:attr`), also from the team's folder."""
     if not isinstance(value, str) or not _IMPORT_PATH.match(value):
         shown = f"'{value}'" if isinstance(value, str) else type_name(value)
-        raise ValueError(
-            f"{shown} is not an import path 'package.module:attr'; e.g. "
-            "'support_tools:lookup_order'"
-        )
+        raise ValueError(f"{shown} is not an import path 'package.module:attr'; e.g. '{example}'")
     module_name, attr = value.split(":", 1)
     base = (info.context or {}).get("base")
     with _importable_from(base):
@@ -245,8 +270,8 @@ def _import_tool(value: Any, info: ValidationInfo) -> ToolRef:
             missing = error.name or module_name
             if module_name == missing or module_name.startswith(missing + "."):
                 raise ValueError(
-                    f"no module named '{missing}'; tool modules are imported from the "
-                    "Python path or the team file's folder"
+                    f"no module named '{missing}'; {modules} are "
+                    "imported from the Python path or the team file's folder"
                 ) from None
             raise ValueError(f"importing module '{module_name}' failed: {error}") from None
         except Exception as error:
@@ -259,14 +284,49 @@ def _import_tool(value: Any, info: ValidationInfo) -> ToolRef:
             names = [n for n in dir(target) if not n.startswith("_")]
             raise ValueError(
                 f"'{owner}' has no attribute '{part}'{did_you_mean(part, names)}; "
-                "give the name of a tool it defines"
+                f"give the name of {what} it defines"
             )
         target = getattr(target, part)
+    return target
+
+
+def _import_tool(value: Any, info: ValidationInfo) -> ToolRef:
+    """Import the tool at `value` (`package.module:attr`), also from the team's folder."""
+    target = _imported(
+        value, info, example="support_tools:lookup_order", what="a tool", modules="tool modules"
+    )
     if not isinstance(target, BaseTool) and (isinstance(target, type) or not callable(target)):
         raise ValueError(
             f"'{value}' is {type_name(target)}, not a tool; give a function or a langchain BaseTool"
         )
     return ToolRef(path=value, tool=target)
+
+
+def _import_model(value: Any, info: ValidationInfo) -> type[BaseModel]:
+    """Import the pydantic model class at `value` (a handoff's payload)."""
+    target = _imported(
+        value, info, example="support_tools:RefundCase", what="a class", modules="modules"
+    )
+    if not (isinstance(target, type) and issubclass(target, BaseModel)):
+        shown = f"the class {target.__name__}" if isinstance(target, type) else type_name(target)
+        raise ValueError(
+            f"'{value}' is {shown}, not a pydantic model class; give a class derived "
+            "from pydantic.BaseModel"
+        )
+    return target
+
+
+def _tool_problem(name: str, tools: list[str], info: ValidationInfo) -> str | None:
+    """Why `name` is not a tool this agent can call (`None` if it is)."""
+    context = info.context or {}
+    gives_tool = context.get("gives_tool")
+    if name in tools or (gives_tool is not None and gives_tool(name)):
+        return None
+    given = list(context.get("given_tools") or ())
+    return (
+        f"'{name}' is not a tool of this agent{did_you_mean(name, tools)}; "
+        f"allowed: {allowed([*tools, *given]) or 'none (the agent has no tools)'}"
+    )
 
 
 # -- agents ---------------------------------------------------------------------------
@@ -291,6 +351,8 @@ class AgentSpec(SpecModel):
     """Its system prompt."""
     tools: tuple[Annotated[ToolRef, PlainValidator(_import_tool)], ...] = ()
     """Its tools."""
+    approve_tools: bool | tuple[str, ...] = False
+    """Tools whose calls a human approves before they run: `true` (all), or names."""
     approval: Approval | None = None
     """`before`, `after` or `both`: where a human approves."""
     on_error: OnError = "raise"
@@ -301,6 +363,9 @@ class AgentSpec(SpecModel):
     """Attempts per call."""
     timeout: float | None = None
     """Seconds per attempt."""
+    handoff_input: Annotated[type[BaseModel], PlainValidator(_import_model)] | None = None
+    """In a handoff team, the payload of a transfer to this agent: the import path of a
+    pydantic model class."""
 
     @field_validator("name", mode="after")
     @classmethod
@@ -317,6 +382,20 @@ class AgentSpec(SpecModel):
     @classmethod
     def _tools(cls, value: Any) -> list[Any]:
         return _a_list(value, "a list of import paths")
+
+    @field_validator("approve_tools", mode="plain")
+    @classmethod
+    def _approve_tools(cls, value: Any) -> bool | tuple[str, ...]:
+        if isinstance(value, bool):
+            return value
+        if not isinstance(value, list):
+            raise ValueError(f"expected {_APPROVE_TOOLS_ALLOWED}, got {type_name(value)}")
+        wrong = [(i, v) for i, v in enumerate(value) if not isinstance(v, str) or not v]
+        if wrong:
+            raise problems(
+                [((i,), f"expected a tool's name, got {type_name(v)}", v) for i, v in wrong]
+            )
+        return tuple(value)
 
     @field_validator("approval", "on_error", mode="before")
     @classmethod
@@ -335,24 +414,32 @@ class AgentSpec(SpecModel):
         return value
 
     @model_validator(mode="after")
-    def _scripted_calls(self) -> AgentSpec:
-        """Check that scripted tool calls name the agent's tools; give ids to calls."""
-        if not isinstance(self.model, ScriptedSpec):
-            return self
+    def _tool_names(self, info: ValidationInfo) -> AgentSpec:
+        """Check the tools named by `approve_tools` and by scripted calls; give ids to calls."""
         tools = [tool.name for tool in self.tools]
         found: list[tuple[Loc, str, Any]] = []
-        for i, reply in enumerate(self.model.replies):
+        if self.approve_tools is True and not tools:
+            found.append(
+                (("approve_tools",), "true, but the agent has no tools; give it tools", True)
+            )
+        for i, name in enumerate(
+            () if isinstance(self.approve_tools, bool) else self.approve_tools
+        ):
+            if name not in tools:
+                message = (
+                    f"'{name}' is not a tool of this agent{did_you_mean(name, tools)}; "
+                    f"allowed: {allowed(tools) or 'none (the agent has no tools)'}"
+                )
+                found.append((("approve_tools", i), message, name))
+        replies = self.model.replies if isinstance(self.model, ScriptedSpec) else ()
+        for i, reply in enumerate(replies):
             if not isinstance(reply, AIMessage):
                 continue
             for j, call in enumerate(reply.tool_calls):
-                if call["name"] not in tools:
-                    message = (
-                        f"'{call['name']}' is not a tool of this agent"
-                        f"{did_you_mean(call['name'], tools)}; "
-                        f"allowed: {allowed(tools) or 'none (the agent has no tools)'}"
-                    )
+                problem = _tool_problem(call["name"], tools, info)
+                if problem is not None:
                     where = ("model", "scripted", i, "tool_calls", j, "name")
-                    found.append((where, message, call["name"]))
+                    found.append((where, problem, call["name"]))
                 if call["id"] is None:
                     # Stable across processes, unique in the team: a resumed thread's
                     # replayed calls match the tool messages already in its transcript.

@@ -29,11 +29,13 @@ def _to_agent(spec: AgentSpec, model: BaseChatModel) -> Agent:
         model=model,
         instructions=spec.instructions,
         tools=[t.tool for t in spec.tools],
+        approve_tools=spec.approve_tools,
         approval=spec.approval,
         on_error=spec.on_error,
         context=spec.context,
         retry=spec.retry,
         timeout=spec.timeout,
+        handoff_input=spec.handoff_input,
     )
 
 
@@ -56,7 +58,7 @@ def _build(spec: TeamSpec, model_for: ModelFor, *, source: str) -> StateGraph[An
     agents = [_to_agent(a, model_for(a.name, a.model)) for a in spec.agents]
     options = {key: _option(value, model_for) for key, value in spec.options.items()}
     try:
-        return pattern.factory(agents, **options)
+        return pattern.factory(agents, **pattern.arguments([a.name for a in agents], options))
     except TeamConfigError as error:
         raise SpecError(
             [f"{source}: {spec.pattern}: {error}"], hint=SPEC_HINT.format(source=source)
@@ -79,7 +81,7 @@ def build_team(
         base_url: The base URL of an OpenAI-compatible server (Ollama, vLLM,
             llama.cpp) for `openai:` models; no API key is needed then.
         consumed: Scripted replies already used, per participant (agents, and model
-            options by the name their usage counts under, e.g. `manager`), so a thread
+            options by the name their usage counts under: `manager`, `planner`), so a thread
             resumed in a new process goes on where its scripts stopped.
 
     Returns:
@@ -180,13 +182,20 @@ def example_path(pattern: str) -> Path:
 def sample_team(pattern: str) -> StateGraph[Any, Any, Any, Any]:
     """Build a small built-in team of `pattern` (two agents), for drawing.
 
+    The agents are models that are never called (a handoff team gives models its
+    transfer tools), and so is the model of a required option (a manager's).
+
     Raises:
         SpecError: The pattern is unknown.
     """
     if pattern not in PATTERNS:
         raise _unknown_pattern(pattern, "give a team file or one of the pattern names")
+    from langgraph_orchestra.testing import ScriptedModel
+
     agents = [
-        Agent("first", "The first agent", runnable=lambda messages: "first"),
-        Agent("second", "The second agent", runnable=lambda messages: "second"),
+        Agent("first", "The first agent", model=ScriptedModel([], name="first")),
+        Agent("second", "The second agent", model=ScriptedModel([], name="second")),
     ]
-    return PATTERNS[pattern].factory(agents)
+    found = PATTERNS[pattern]
+    models = {name: ScriptedModel([], name=name) for name in found.required}
+    return found.factory(agents, **found.arguments([a.name for a in agents], models))

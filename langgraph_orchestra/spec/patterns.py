@@ -12,6 +12,14 @@ a model is `model_of(participant)` (it becomes a chat model whose calls count in
 as `participant`). The factory's own checks run when the team is built: its
 `TeamConfigError` becomes the file's problem `FILE: PATTERN: message`.
 
+A factory argument a team file may leave out although the factory requires it gets its
+value from the agents (`defaults`: a handoff team starts with its first agent); one a
+team file must set is `required` (a magentic team's `manager_model`, a
+planner-executor's `planner_model`). The tools a
+pattern gives its model agents (`tools`: a handoff team's `transfer_to_<agent>`) or its
+manager (`manager_tools`: a hierarchical manager's `delegate_to_<agent>`) may be called
+by their scripted replies.
+
 Example:
     ```python
     "group_chat": Pattern(
@@ -25,26 +33,33 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
-from typing import Annotated, Any, get_args
+from typing import Annotated, Any, get_args, get_type_hints
 
 from langgraph.graph import StateGraph
-from pydantic import PlainValidator, StrictBool, ValidationInfo, create_model
+from pydantic import PlainValidator, StrictBool, StrictStr, ValidationInfo, create_model
 
 from langgraph_orchestra.agents import Agent
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.graphs import (
     create_concurrent,
     create_group_chat,
+    create_handoff,
+    create_hierarchical,
+    create_magentic,
     create_maker_checker,
+    create_planner_executor,
     create_sequential,
 )
 from langgraph_orchestra.graphs.group_chat import SELECTORS
-from langgraph_orchestra.names import MANAGER
+from langgraph_orchestra.names import MANAGER, PLANNER
 from langgraph_orchestra.nodes.aggregate import BuiltIn
+from langgraph_orchestra.nodes.delegation import DELEGATE_PREFIX
+from langgraph_orchestra.nodes.handoff import ESCALATE_TOOL, TRANSFER_PREFIX
 from langgraph_orchestra.spec._problems import (
     SpecModel,
     allowed,
@@ -52,10 +67,30 @@ from langgraph_orchestra.spec._problems import (
     problems,
     type_name,
 )
-from langgraph_orchestra.spec._values import Context, Quorum, Seconds, Termination, whole
+from langgraph_orchestra.spec._values import (
+    MODEL_ALLOWED,
+    Context,
+    Quorum,
+    Seconds,
+    Termination,
+    whole,
+)
 from langgraph_orchestra.spec.agent import AgentSpec, model_of
 
-__all__ = ["PATTERNS", "Pattern"]
+__all__ = ["AGENT_PLACEHOLDER", "PATTERNS", "Pattern"]
+
+AGENT_PLACEHOLDER = "<agent>"
+"""Stands for any agent's name in `Pattern.tools` and `Pattern.manager_tools`."""
+
+
+def _offers(tools: Sequence[str], name: str) -> bool:
+    """Whether `name` is one of `tools` (names, or a prefix followed by `<agent>`)."""
+    return any(
+        name.startswith(tool.removesuffix(AGENT_PLACEHOLDER))
+        if tool.endswith(AGENT_PLACEHOLDER)
+        else name == tool
+        for tool in tools
+    )
 
 
 class _Options(SpecModel):
@@ -84,6 +119,32 @@ class Pattern:
     """The example team's file name in `examples/`."""
     summary: str
     """One line on what the pattern does."""
+    tools: tuple[str, ...] = ()
+    """Tools the pattern gives its model agents, which scripted replies may call: names,
+    or a prefix followed by `<agent>` (`transfer_to_<agent>`)."""
+    defaults: Callable[[Sequence[str]], Mapping[str, Any]] | None = None
+    """Factory arguments a team file may leave out, from the agents' names in order
+    (used where the file sets none)."""
+    required: Mapping[str, str] = field(default_factory=dict)
+    """Options a team file must set (the factory has no default for them), each with
+    what to give, for the message when it is missing. They are models (a manager's):
+    `sample_team` gives each a model that is never called."""
+    manager_tools: tuple[str, ...] = ()
+    """Tools the pattern gives its manager's model (a model option), which the
+    manager's scripted replies may call; written as `tools`."""
+
+    def gives_tool(self, name: str) -> bool:
+        """Whether `name` is a tool the pattern gives its model agents."""
+        return _offers(self.tools, name)
+
+    def gives_manager_tool(self, name: str) -> bool:
+        """Whether `name` is a tool the pattern gives its manager's model."""
+        return _offers(self.manager_tools, name)
+
+    def arguments(self, names: Sequence[str], options: Mapping[str, Any]) -> dict[str, Any]:
+        """The factory's keyword arguments: the defaults for `names`, then `options`."""
+        own = self.defaults(names) if self.defaults is not None else {}
+        return {**own, **options}
 
     @cached_property
     def options_model(self) -> type[SpecModel]:
@@ -145,11 +206,11 @@ def _names(value: Any) -> tuple[str, ...]:
     return tuple(value)
 
 
-def _transitions(value: Any) -> dict[str, tuple[str, ...]]:
+def _transitions(
+    value: Any, what: str = "{speaker: [who may follow]}"
+) -> dict[str, tuple[str, ...]]:
     if not isinstance(value, Mapping):
-        raise ValueError(
-            f"expected a mapping {{speaker: [who may follow]}}, got {type_name(value)}"
-        )
+        raise ValueError(f"expected a mapping {what}, got {type_name(value)}")
     found: list[tuple[tuple[str | int, ...], str, Any]] = []
     checked: dict[str, tuple[str, ...]] = {}
     for speaker, targets in value.items():
@@ -166,6 +227,62 @@ Name = Annotated[str, PlainValidator(_name)]
 """The type of a participant's name (the factory checks that it is one)."""
 Names = Annotated[tuple[str, ...], PlainValidator(_names)]
 """The type of a list of participants' names."""
+
+
+def _choice(factory: Callable[..., Any], option: str) -> Any:
+    """The type of an option whose values are the `Literal` of the factory's argument."""
+    choices: tuple[str, ...] = get_args(get_type_hints(factory)[option])
+
+    def check(value: Any) -> str:
+        if isinstance(value, str) and value in choices:
+            return value
+        shown = f"'{value}'" if isinstance(value, str) else type_name(value)
+        hint = did_you_mean(value, choices) if isinstance(value, str) else ""
+        raise ValueError(f"unknown {option} {shown}{hint}; allowed: {allowed(choices)}")
+
+    return Annotated[str, PlainValidator(check)]
+
+
+def _handoffs(value: Any) -> str | dict[str, tuple[str, ...]]:
+    if value == "all":
+        return "all"
+    if isinstance(value, Mapping):
+        return _transitions(value, what="{agent: [who it may transfer to]}")
+    raise ValueError(
+        f"expected 'all' or a mapping {{agent: [who it may transfer to]}}, got {type_name(value)}"
+    )
+
+
+def _names_or_bool(value: Any) -> bool | tuple[str, ...]:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, list):
+        return _names(value)
+    raise ValueError(f"expected true, false or a list of agents' names, got {type_name(value)}")
+
+
+_MANAGER_MODEL = f"give the manager's model: {MODEL_ALLOWED.removeprefix('give ')}"
+"""What a team led by a manager's model must set as `manager_model`."""
+
+
+_PLANNER_MODEL = f"give the planner's model: {MODEL_ALLOWED.removeprefix('give ')}"
+"""What a planner-executor team must set as `planner_model`."""
+
+
+def _threshold(value: Any) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0 <= value <= 1
+    ):
+        raise ValueError(f"expected a score from 0 to 1, got {type_name(value)}")
+    return float(value)
+
+
+def _first_is_entry(names: Sequence[str]) -> Mapping[str, Any]:
+    """A handoff team starts with its first agent unless the file names an `entry`."""
+    return {"entry": names[0]} if names else {}
 
 
 def _maker_checker(agents: Sequence[Agent], **options: Any) -> StateGraph[Any, Any, Any, Any]:
@@ -226,6 +343,77 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
             {"max_revisions": whole(0), "context": Context, "termination": Termination},
             "maker_checker.yaml",
             "a maker drafts and a checker approves or asks for a revision, in turn",
+        ),
+        "handoff": Pattern(
+            create_handoff,
+            {
+                "entry": Name,
+                "handoffs": Annotated[str | dict[str, tuple[str, ...]], PlainValidator(_handoffs)],
+                "max_handoffs": whole(1),
+                "max_ping_pong": whole(1),
+                "on_limit": _choice(create_handoff, "on_limit"),
+                "interactive": StrictBool,
+                "escalate_to_human": Annotated[
+                    bool | tuple[str, ...], PlainValidator(_names_or_bool)
+                ],
+                "termination": Termination,
+                "context": Context,
+                "max_revisions": whole(0),
+            },
+            "handoff.yaml",
+            "one agent is in control and transfers it to another with a tool",
+            tools=(f"{TRANSFER_PREFIX}{AGENT_PLACEHOLDER}", ESCALATE_TOOL),
+            defaults=_first_is_entry,
+        ),
+        "magentic": Pattern(
+            create_magentic,
+            {
+                "manager_model": model_of(MANAGER),
+                "max_rounds": whole(1),
+                "max_stalls": whole(1),
+                "max_resets": whole(0),
+                "plan_review": StrictBool,
+                "final_answer": StrictBool,
+                "termination": Termination,
+                "context": Context,
+                "max_revisions": whole(0),
+            },
+            "magentic.yaml",
+            "a manager plans with a task ledger and gives the floor round by round",
+            required={"manager_model": _MANAGER_MODEL},
+        ),
+        "hierarchical": Pattern(
+            create_hierarchical,
+            {
+                "manager_model": model_of(MANAGER),
+                "brief": StrictStr,
+                "instructions": StrictStr,
+                "max_rounds": whole(1),
+                "review": StrictBool,
+                "termination": Termination,
+                "max_revisions": whole(0),
+            },
+            "hierarchical.yaml",
+            "a manager delegates tasks to workers with tools; they work in parallel",
+            required={"manager_model": _MANAGER_MODEL},
+            manager_tools=(f"{DELEGATE_PREFIX}{AGENT_PLACEHOLDER}",),
+        ),
+        "planner_executor": Pattern(
+            create_planner_executor,
+            {
+                "planner_model": model_of(PLANNER),
+                "evaluator": AgentSpec,
+                "threshold": Annotated[float, PlainValidator(_threshold)],
+                "max_replans": whole(0),
+                "plan_approval": StrictBool,
+                "synthesizer": AgentSpec,
+                "max_revisions": whole(0),
+                "termination": Termination,
+                "context": Context,
+            },
+            "planner_executor.yaml",
+            "a planner writes a plan of steps with dependencies; ready steps run in parallel",
+            required={"planner_model": _PLANNER_MODEL},
         ),
     }
 )

@@ -121,35 +121,53 @@ class TeamSpec(SpecModel):
 
     @classmethod
     def _cross_check(cls, data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
-        """Names are unique among the agents and the agents that options hold."""
-        named: list[tuple[Loc, Any]] = []
-        if isinstance(data.get("agents"), list):
-            named += [
-                (("agents", i, "name"), item.get("name"))
-                for i, item in enumerate(data["agents"])
-                if isinstance(item, Mapping)
-            ]
-        if isinstance(data.get("options"), Mapping):
-            named += [
-                (("options", key, "name"), value.get("name"))
-                for key, value in data["options"].items()
-                if isinstance(value, Mapping)
-            ]
-        seen: dict[str, Loc] = {}
-        found: list[tuple[Loc, str]] = []
-        for loc, name in named:
-            if not isinstance(name, str):
-                continue
-            if name in seen:
-                found.append(
-                    (
-                        loc,
-                        f"duplicate name '{name}' (also {place(seen[name])}); names must be unique",
-                    )
+        """The pattern's required options are set; names are unique (agents and options)."""
+        return [*_missing_options(data), *_duplicate_names(data)]
+
+
+def _missing_options(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+    """The required options of the file's pattern that it does not set."""
+    pattern = data.get("pattern")
+    options = data.get("options") or {}
+    if not isinstance(pattern, str) or pattern not in PATTERNS or not isinstance(options, Mapping):
+        return []
+    return [
+        (("options", key), f"missing; {what}")
+        for key, what in PATTERNS[pattern].required.items()
+        if options.get(key) is None
+    ]
+
+
+def _duplicate_names(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+    """Names are unique among the agents and the agents that options hold."""
+    named: list[tuple[Loc, Any]] = []
+    if isinstance(data.get("agents"), list):
+        named += [
+            (("agents", i, "name"), item.get("name"))
+            for i, item in enumerate(data["agents"])
+            if isinstance(item, Mapping)
+        ]
+    if isinstance(data.get("options"), Mapping):
+        named += [
+            (("options", key, "name"), value.get("name"))
+            for key, value in data["options"].items()
+            if isinstance(value, Mapping)
+        ]
+    seen: dict[str, Loc] = {}
+    found: list[tuple[Loc, str]] = []
+    for loc, name in named:
+        if not isinstance(name, str):
+            continue
+        if name in seen:
+            found.append(
+                (
+                    loc,
+                    f"duplicate name '{name}' (also {place(seen[name])}); names must be unique",
                 )
-            else:
-                seen[name] = loc
-        return found
+            )
+        else:
+            seen[name] = loc
+    return found
 
 
 def parse_spec(data: Any, *, source: str = "<spec>", base: Path | None = None) -> TeamSpec:
@@ -166,8 +184,19 @@ def parse_spec(data: Any, *, source: str = "<spec>", base: Path | None = None) -
     Raises:
         SpecError: Listing every problem found, in file order.
     """
+    context: dict[str, Any] = {"base": base}
+    pattern = data.get("pattern") if isinstance(data, Mapping) else None
+    if isinstance(pattern, str) and pattern in PATTERNS:
+        # Scripted replies may call the tools the pattern gives its agents (or its manager).
+        found = PATTERNS[pattern]
+        context.update(
+            gives_tool=found.gives_tool,
+            given_tools=found.tools,
+            gives_manager_tool=found.gives_manager_tool,
+            manager_tools=found.manager_tools,
+        )
     try:
-        spec = TeamSpec.model_validate(data, context={"base": base})
+        spec = TeamSpec.model_validate(data, context=context)
     except ValidationError as error:
         raise spec_error(error, source=source, data=data) from None
     return spec if spec.name else spec.model_copy(update={"name": _stem_name(source)})

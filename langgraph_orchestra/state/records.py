@@ -6,9 +6,11 @@ JSON unchanged.
 
 from __future__ import annotations
 
+import math
 import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, Literal, NotRequired
+from typing import Any, Literal, NotRequired, get_args
 
 from langchain_core.messages import AnyMessage
 from typing_extensions import TypedDict
@@ -17,12 +19,20 @@ __all__ = [
     "AuditKind",
     "AuditRecord",
     "BranchTurn",
+    "Evaluation",
     "ExceptionRecord",
     "ExceptionStatus",
+    "PlannedStep",
+    "ReplanRecord",
     "RunStart",
+    "StepOutcome",
+    "StepStatus",
     "StopReason",
     "Usage",
     "audit_record",
+    "is_audit_record",
+    "is_exception_record",
+    "is_usage",
     "new_id",
     "now",
 ]
@@ -48,6 +58,8 @@ StopReason = Literal[
     "stopped",
     "approved",
     "max_revisions",
+    "below_threshold",
+    "max_retries",
 ]
 """Why a run ended."""
 
@@ -131,6 +143,63 @@ class BranchTurn(TypedDict):
     """The branch's audit records."""
 
 
+StepStatus = Literal["pending", "running", "done", "failed", "skipped"]
+"""Where a plan step stands: `done` gave an output; `failed` gave none (an error, a
+rejection, a skip); `skipped` never ran because a step it depends on gave no output."""
+
+
+class PlannedStep(TypedDict):
+    """One step of a plan, as kept in state."""
+
+    id: str
+    """The step's id, unique in its plan."""
+    agent: str
+    """The agent that carries it out."""
+    instruction: str
+    """What the agent is asked to do (it sees this and its dependencies' outputs)."""
+    depends_on: list[str]
+    """Ids of the steps whose outputs it needs."""
+
+
+class StepOutcome(TypedDict):
+    """Where one step of the current plan stands."""
+
+    status: StepStatus
+    """Pending, running, done, failed or skipped."""
+    output: str | None
+    """The step's output, once done."""
+    reason: str | None
+    """Why it failed or was skipped."""
+
+
+class Evaluation(TypedDict):
+    """The evaluator's score of one executed plan's result."""
+
+    score: float
+    """From 0 to 1."""
+    reasons: list[str]
+    """Why."""
+    threshold: float
+    """The score needed."""
+    result: str | None
+    """The result that was scored."""
+
+
+class ReplanRecord(TypedDict):
+    """Why the planner planned again, and what the plan it replaced had done."""
+
+    reason: Literal["rejected", "below_threshold"]
+    """A reviewer rejected the plan, or its result scored below the threshold."""
+    feedback: str
+    """The reviewer's feedback (`rejected`)."""
+    evaluation: Evaluation | None
+    """The score of the replaced plan's result (`below_threshold`)."""
+    plan: list[PlannedStep]
+    """The replaced plan."""
+    steps: dict[str, StepOutcome]
+    """What each of its steps did."""
+
+
 def now() -> str:
     """Return the current UTC time as an ISO 8601 string."""
     return datetime.now(UTC).isoformat()
@@ -144,3 +213,51 @@ def new_id() -> str:
 def audit_record(kind: AuditKind, agent: str | None, **detail: Any) -> AuditRecord:
     """Build an audit record stamped with a fresh id and the current time."""
     return {"id": new_id(), "ts": now(), "kind": kind, "agent": agent, "detail": detail}
+
+
+def _text(value: object) -> bool:
+    return isinstance(value, str) and bool(value)
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _amount(value: object) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 0
+    )
+
+
+def is_audit_record(record: object) -> bool:
+    """Whether `record` is a well-formed `AuditRecord`."""
+    return (
+        isinstance(record, Mapping)
+        and _text(record.get("id"))
+        and _text(record.get("ts"))
+        and record.get("kind") in get_args(AuditKind)
+        and (record.get("agent") is None or isinstance(record.get("agent"), str))
+        and isinstance(record.get("detail"), Mapping)
+    )
+
+
+def is_exception_record(record: object) -> bool:
+    """Whether `record` is a well-formed `ExceptionRecord`."""
+    return (
+        isinstance(record, Mapping)
+        and all(_text(record.get(key)) for key in ("id", "ts", "agent", "error", "error_type"))
+        and isinstance(record.get("input"), str)
+        and record.get("status") in get_args(ExceptionStatus)
+    )
+
+
+def is_usage(usage: object) -> bool:
+    """Whether `usage` is a well-formed `Usage`: counts and amounts, none negative or NaN."""
+    return (
+        isinstance(usage, Mapping)
+        and all(_count(usage.get(key)) for key in ("calls", "input_tokens", "output_tokens"))
+        and all(_amount(usage.get(key)) for key in ("latency_s", "cost_usd"))
+    )

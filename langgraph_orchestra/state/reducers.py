@@ -1,13 +1,43 @@
-"""Reducers for the shared state channels: small pure functions."""
+"""Reducers for the shared state channels: small pure functions.
+
+The binary reducers (`left, right -> merged`) merge one update. The `*_batch` forms
+(`state, [update, ...] -> merged`) are what a `DeltaChannel` calls: it replays a
+checkpoint's saved updates in one call, so they fold the binary reducer over the batch,
+which makes them batching-invariant as the channel requires.
+"""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
-from langgraph_orchestra.state.records import ExceptionRecord, Usage
+from langchain_core.messages import BaseMessage, convert_to_messages
+from langgraph.graph.message import Messages, add_messages
 
-__all__ = ["add_count", "add_exceptions", "add_usage", "append", "merge_dict"]
+from langgraph_orchestra.state.records import (
+    AuditRecord,
+    ExceptionRecord,
+    Usage,
+    is_audit_record,
+    is_exception_record,
+    is_usage,
+)
+
+__all__ = [
+    "add_audit",
+    "add_audit_batch",
+    "add_count",
+    "add_exceptions",
+    "add_exceptions_batch",
+    "add_transcript",
+    "add_transcript_batch",
+    "add_usage",
+    "add_usage_batch",
+    "append",
+    "append_batch",
+    "merge_dict",
+]
 
 T = TypeVar("T")
 
@@ -24,16 +54,93 @@ def append(left: Sequence[T] | None, right: Sequence[T] | T | None) -> list[T]:
     return base
 
 
+def add_transcript(left: Messages, right: Messages) -> Messages:
+    """Merge messages as `add_messages` does; a write that holds a non-message is dropped.
+
+    Raising here would not refuse the input: LangGraph has already saved the write, so it
+    would fail every later read of the thread. Dropped, it leaves the run without a task,
+    which the run's entry refuses with `InputError` (see `nodes.run.check_input`).
+    """
+    if right is None:
+        return left if left is not None else []
+    for item in right if isinstance(right, list) else [right]:
+        if isinstance(item, BaseMessage):
+            continue
+        try:
+            convert_to_messages([item])
+        except (ValueError, TypeError, KeyError, NotImplementedError):
+            return left if left is not None else []
+    return add_messages(left, right)
+
+
+def _stable_ids(merged: Sequence[BaseMessage], update: Any) -> Any:
+    """`update` with an id on every message, the same on every replay of the same writes.
+
+    LangGraph gives ids before saving only to message objects: an input given as text,
+    a `(role, text)` pair or a dict is saved as it is and converted on every read, so
+    its id is derived here from where it lands (the id of the message before it) and
+    what it says. Something that is not a message is returned as it is (and dropped).
+    """
+    items = update if isinstance(update, list) else [update]
+    try:
+        messages = [m if isinstance(m, BaseMessage) else convert_to_messages([m])[0] for m in items]
+    except (ValueError, TypeError, KeyError, NotImplementedError):
+        return update
+    anchor = merged[-1].id if merged else "start"
+    stamped = [
+        m
+        if m.id
+        else m.model_copy(update={"id": str(uuid.uuid5(_IDS, f"{anchor}:{i}:{m.type}:{m.text}"))})
+        for i, m in enumerate(messages)
+    ]
+    return stamped
+
+
+_IDS = uuid.UUID("6f1c1a52-1f3e-4e0a-9a53-0c1b2a7d9e10")
+"""Namespace of the ids given to messages that came without one."""
+
+
+def add_transcript_batch(state: Messages | None, updates: Sequence[Messages]) -> list[Any]:
+    """Apply `add_transcript` for each update, with stable ids (the `DeltaChannel` form)."""
+    merged: list[Any] = list(state or ())
+    for update in updates:
+        merged = list(add_transcript(merged, _stable_ids(merged, update)))
+    return merged
+
+
+def add_audit(
+    left: Sequence[AuditRecord] | None, right: Sequence[AuditRecord] | AuditRecord | None
+) -> list[AuditRecord]:
+    """Append audit records; one that is not a well-formed record is dropped.
+
+    Only the library writes records. A reducer cannot refuse a write by raising: LangGraph
+    has saved the write by then, and it would fail every later read of the thread. So a
+    forged or malformed record is not stored (`drive` refuses such input up front).
+    """
+    base = list(left or ())
+    if right is None:
+        return base
+    records = [right] if isinstance(right, Mapping) or not isinstance(right, Sequence) else right
+    base.extend(record for record in records if is_audit_record(record))
+    return base
+
+
 def add_exceptions(
     left: Sequence[ExceptionRecord] | None,
     right: Sequence[ExceptionRecord] | ExceptionRecord | None,
 ) -> list[ExceptionRecord]:
-    """Append new exception records; a record whose id is already queued replaces it."""
+    """Append new exception records; a record whose id is already queued replaces it.
+
+    A malformed record is dropped (see `add_audit`).
+    """
     merged = list(left or ())
     if right is None:
         return merged
     index = {record["id"]: i for i, record in enumerate(merged)}
-    for record in [right] if isinstance(right, Mapping) else right:
+    records = [right] if isinstance(right, Mapping) or not isinstance(right, Sequence) else right
+    for record in records:
+        if not is_exception_record(record):
+            continue  # not a record: dropped, as `add_audit` says why
         if record["id"] in index:
             merged[index[record["id"]]] = record
         else:
@@ -45,9 +152,13 @@ def add_exceptions(
 def add_usage(
     left: Mapping[str, Usage] | None, right: Mapping[str, Usage] | None
 ) -> dict[str, Usage]:
-    """Sum usage per participant."""
+    """Sum usage per participant; a malformed or negative entry is dropped (see `add_audit`)."""
     merged = dict(left or {})
-    for name, usage in (right or {}).items():
+    if not isinstance(right, Mapping):
+        return merged
+    for name, usage in right.items():
+        if not (isinstance(name, str) and is_usage(usage)):
+            continue
         if name in merged:
             old = merged[name]
             merged[name] = {
@@ -70,3 +181,43 @@ def merge_dict(left: Mapping[str, Any] | None, right: Mapping[str, Any] | None) 
 def add_count(left: int | None, right: int | None) -> int:
     """Add `right` to the count `left`."""
     return (left or 0) + (right or 0)
+
+
+def append_batch(state: Sequence[T] | None, updates: Sequence[Sequence[T] | T | None]) -> list[T]:
+    """Apply `append` for each update in turn (the `DeltaChannel` form)."""
+    merged = list(state or ())
+    for update in updates:
+        merged = append(merged, update)
+    return merged
+
+
+def add_audit_batch(
+    state: Sequence[AuditRecord] | None,
+    updates: Sequence[Sequence[AuditRecord] | AuditRecord | None],
+) -> list[AuditRecord]:
+    """Apply `add_audit` for each update in turn (the `DeltaChannel` form)."""
+    merged = list(state or ())
+    for update in updates:
+        merged = add_audit(merged, update)
+    return merged
+
+
+def add_exceptions_batch(
+    state: Sequence[ExceptionRecord] | None,
+    updates: Sequence[Sequence[ExceptionRecord] | ExceptionRecord | None],
+) -> list[ExceptionRecord]:
+    """Apply `add_exceptions` for each update in turn (the `DeltaChannel` form)."""
+    merged = list(state or ())
+    for update in updates:
+        merged = add_exceptions(merged, update)
+    return merged
+
+
+def add_usage_batch(
+    state: Mapping[str, Usage] | None, updates: Sequence[Mapping[str, Usage] | None]
+) -> dict[str, Usage]:
+    """Apply `add_usage` for each update in turn (the `DeltaChannel` form)."""
+    merged = dict(state or {})
+    for update in updates:
+        merged = add_usage(merged, update)
+    return merged

@@ -1,36 +1,62 @@
-"""State schemas: the base every pattern shares and the per-pattern extensions."""
+"""State schemas: the base every pattern shares and the per-pattern extensions.
+
+The channels that only grow (`messages`, `audit`, `exceptions`, `usage`, `run_usage`)
+are LangGraph `DeltaChannel`s: a checkpoint stores only the updates of its step, and
+every `SNAPSHOT_EVERY` updates the whole value, so a checkpoint's size does not grow
+with the transcript and reading a thread replays at most that many updates.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any, NotRequired, get_type_hints
 
 from langchain_core.messages import AnyMessage
-from langgraph.graph.message import add_messages
+from langgraph.channels import DeltaChannel
 from typing_extensions import TypedDict
 
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.state.records import (
     AuditRecord,
     BranchTurn,
+    Evaluation,
     ExceptionRecord,
+    PlannedStep,
+    ReplanRecord,
     RunStart,
+    StepOutcome,
     Usage,
 )
 from langgraph_orchestra.state.reducers import (
+    add_audit_batch,
     add_count,
-    add_exceptions,
-    add_usage,
+    add_exceptions_batch,
+    add_transcript_batch,
+    add_usage_batch,
     append,
     merge_dict,
 )
 
 __all__ = [
+    "LIBRARY_RECORDS",
+    "SNAPSHOT_EVERY",
     "ConcurrentState",
     "GroupChatState",
+    "HandoffState",
+    "HierarchicalState",
+    "MagenticState",
     "OrchestraState",
+    "PlannerExecutorState",
     "SequentialState",
     "check_state_schema",
+    "input_schema",
 ]
+
+SNAPSHOT_EVERY = 200
+"""Updates of a growing channel between two full copies of it in the checkpoints: the
+most a read replays, and what spreads the copies' cost over the turns."""
+
+LIBRARY_RECORDS = ("audit", "exceptions", "usage", "run_usage")
+"""Channels only the library writes: they are not part of a graph's input."""
 
 
 class OrchestraState(TypedDict):
@@ -40,16 +66,35 @@ class OrchestraState(TypedDict):
     carry your own keys; pass the subclass as `state_schema=` to any factory.
     """
 
-    messages: Annotated[list[AnyMessage], add_messages]
+    messages: Annotated[
+        list[AnyMessage], DeltaChannel(add_transcript_batch, snapshot_frequency=SNAPSHOT_EVERY)
+    ]
     """The shared transcript; each agent's messages carry its name."""
-    audit: NotRequired[Annotated[list[AuditRecord], append]]
+    audit: NotRequired[
+        Annotated[
+            list[AuditRecord], DeltaChannel(add_audit_batch, snapshot_frequency=SNAPSHOT_EVERY)
+        ]
+    ]
     """Append-only audit trail."""
-    exceptions: NotRequired[Annotated[list[ExceptionRecord], add_exceptions]]
+    exceptions: NotRequired[
+        Annotated[
+            list[ExceptionRecord],
+            DeltaChannel(add_exceptions_batch, snapshot_frequency=SNAPSHOT_EVERY),
+        ]
+    ]
     """The exception queue."""
-    usage: NotRequired[Annotated[dict[str, Usage], add_usage]]
+    usage: NotRequired[
+        Annotated[
+            dict[str, Usage], DeltaChannel(add_usage_batch, snapshot_frequency=SNAPSHOT_EVERY)
+        ]
+    ]
     """Model usage per participant over the thread's runs, managers and aggregators
     included."""
-    run_usage: NotRequired[Annotated[dict[str, Usage], add_usage]]
+    run_usage: NotRequired[
+        Annotated[
+            dict[str, Usage], DeltaChannel(add_usage_batch, snapshot_frequency=SNAPSHOT_EVERY)
+        ]
+    ]
     """The same, for the current run only (budgets count this by default)."""
     run: NotRequired[RunStart]
     """The current run's start: id, time and the index of its input."""
@@ -87,6 +132,70 @@ class GroupChatState(OrchestraState):
     """The participant the manager last gave the floor to."""
 
 
+class HandoffState(OrchestraState):
+    """State of `create_handoff`."""
+
+    active_agent: NotRequired[str | None]
+    """The agent in control; the next run on the thread starts with it."""
+    handoff: NotRequired[dict[str, Any] | None]
+    """The latest transfer of the run: `from`, `to` and the validated `payload`."""
+    handoffs: NotRequired[Annotated[list[list[str]], append]]
+    """The run's transfers, `[from, to]`, in order."""
+
+
+class MagenticState(OrchestraState):
+    """State of `create_magentic`: the manager's ledgers and counters."""
+
+    task_ledger: NotRequired[dict[str, Any] | None]
+    """The facts, guesses and plan (a `TaskLedger`'s fields)."""
+    progress_ledger: NotRequired[dict[str, Any] | None]
+    """The latest progress reading (a `ProgressLedger`'s fields)."""
+    speaker: NotRequired[str | None]
+    """Who the manager last gave the floor to."""
+    stalls: NotRequired[int]
+    """Rounds in a row without progress (or in a loop)."""
+    resets: NotRequired[int]
+    """How many times the agents' context was reset in this run."""
+    reset_at: NotRequired[int | None]
+    """Index in `messages` from which the agents see the conversation after a reset."""
+    plan_revision: NotRequired[int]
+    """How many times a reviewer rejected the plan in this run."""
+    plan_feedback: NotRequired[str | None]
+    """The reviewer's feedback on the latest rejected plan."""
+
+
+class HierarchicalState(ConcurrentState):
+    """State of `create_hierarchical`: the current round's delegations."""
+
+    delegations: NotRequired[dict[str, dict[str, str]]]
+    """This round's tasks by worker: `task`, the manager's `tool_call_id` and `tool`."""
+    refusals: NotRequired[dict[str, Any]]
+    """This round's refused delegations (tool results waiting for the workers')."""
+    planned: NotRequired[list[str]]
+    """The workers this round's fan-out runs."""
+
+
+class PlannerExecutorState(ConcurrentState):
+    """State of `create_planner_executor`: the plan, its steps, evaluations and replans."""
+
+    plan: NotRequired[list[PlannedStep] | None]
+    """The current plan's steps, in the planner's order."""
+    steps: NotRequired[dict[str, StepOutcome]]
+    """Each step of the current plan by id: its status, output and why it failed."""
+    wave: NotRequired[dict[str, str]]
+    """The steps running now, by agent (one step per agent per wave)."""
+    planned: NotRequired[list[str]]
+    """The agents the current wave's fan-out runs."""
+    result: NotRequired[str | None]
+    """The current plan's result (what the evaluator scores)."""
+    evaluations: NotRequired[list[Evaluation]]
+    """The score of each executed plan's result in this run, in order."""
+    replans: NotRequired[list[ReplanRecord]]
+    """Every replan of this run: why, and what the replaced plan had done."""
+    plan_revision: NotRequired[int]
+    """How many times a reviewer rejected a plan in this run."""
+
+
 def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: str) -> type[Any]:
     """Return `schema` (or `base` when `None`) after checking it has `base`'s fields.
 
@@ -111,3 +220,19 @@ def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: st
             f"{base.__name__} (or declare them with the same reducers)"
         )
     return schema
+
+
+def input_schema(schema: type[Any]) -> type[Any]:
+    """Return the input schema of a graph over `schema`: its keys but `LIBRARY_RECORDS`.
+
+    LangGraph takes from a run's input only the keys of the graph's input schema, so
+    input cannot write audit records, exceptions or usage (a user's own keys still go
+    in). `schema` is a `TypedDict` or a pydantic model; the result is a `TypedDict` with
+    the same annotations (so the same channels and reducers), every key optional.
+    """
+    hints = get_type_hints(schema, include_extras=True)
+    fields = getattr(schema, "model_fields", None)
+    names = list(fields) if isinstance(fields, dict) else list(hints)
+    kept = {name: hints[name] for name in names if name not in LIBRARY_RECORDS}
+    built: type[Any] = TypedDict(f"{schema.__name__}Input", kept, total=False)  # type: ignore[misc]
+    return built

@@ -35,9 +35,17 @@ from langgraph_orchestra import (
     Agent,
     ConcurrentState,
     GroupChatState,
+    HandoffState,
+    HierarchicalState,
+    MagenticState,
+    PlannerExecutorState,
     SequentialState,
     create_concurrent,
     create_group_chat,
+    create_handoff,
+    create_hierarchical,
+    create_magentic,
+    create_planner_executor,
     create_sequential,
 )
 from langgraph_orchestra.testing import ScriptedModel
@@ -116,6 +124,117 @@ def _llm_manager() -> Orchestration:
     return Orchestration({"selector": "llm", "manager_model": manager}, {"manager": manager}, "B")
 
 
+def _relay(agents: int) -> dict[str, Any]:
+    """Handoff options that pass control down the team in order, then end."""
+    order = [chr(ord("a") + i) for i in range(agents)]
+
+    def next_in_order(state: Mapping[str, Any]) -> str | None:
+        position = order.index(state["active_agent"]) + 1
+        return order[position] if position < len(order) else None
+
+    return {"entry": "a", "router": next_in_order}
+
+
+LEDGER = {
+    "facts_given": ["the request"],
+    "facts_to_look_up": [],
+    "facts_to_derive": [],
+    "educated_guesses": [],
+    "plan": ["each participant in turn"],
+}
+
+
+def _magentic(agents: int) -> dict[str, Any]:
+    names = [chr(ord("a") + i) for i in range(agents)]
+
+    def lead(messages: list[Any]) -> dict[str, Any]:
+        if "fill in the progress ledger" not in messages[0].text:
+            return LEDGER
+        # Floors given so far in this run: the manager's messages since the latest task.
+        task = max(i for i, m in enumerate(messages) if m.type == "human" and m.name is None)
+        given = sum(1 for m in messages[task:] if m.name == "manager")
+        speaker = names[min(given, len(names) - 1)]
+        return {
+            "is_request_satisfied": given >= len(names),
+            "is_in_loop": False,
+            "is_progress_being_made": True,
+            "next_speaker": speaker,
+            "instruction": f"{speaker}, your turn",
+            "reason": "next in the plan",
+        }
+
+    return {"manager_model": ScriptedModel([lead] * 20), "final_answer": False}
+
+
+def _magentic_manager() -> Orchestration:
+    def progress(speaker: str, done: bool = False) -> dict[str, Any]:
+        return {
+            "is_request_satisfied": done,
+            "is_in_loop": False,
+            "is_progress_being_made": True,
+            "next_speaker": speaker,
+            "instruction": f"{speaker}, your turn",
+            "reason": "next in the plan",
+        }
+
+    manager = ScriptedModel([LEDGER, progress("a"), progress("b"), progress("b", done=True)])
+    return Orchestration({"manager_model": manager}, {"manager": manager}, "B")
+
+
+def _delegate(worker: str, call_id: str) -> Any:
+    from langchain_core.messages import AIMessage
+
+    call = {"name": f"delegate_to_{worker}", "args": {"task": f"{worker}: go"}, "id": call_id}
+    return AIMessage("", tool_calls=[call])
+
+
+def _hierarchical(agents: int) -> dict[str, Any]:
+    """A manager that delegates to each worker in turn, then answers with the last result."""
+    from langchain_core.messages import ToolMessage
+
+    names = [chr(ord("a") + i) for i in range(agents)]
+
+    def lead(messages: list[Any]) -> Any:
+        results = [m for m in messages if isinstance(m, ToolMessage)]
+        if len(results) < len(names):
+            return _delegate(names[len(results)], f"call-{len(results)}")
+        answers = [m.text for m in results if m.status == "success"]
+        return answers[-1] if answers else "nothing"
+
+    return {"manager_model": ScriptedModel([lead] * 20)}
+
+
+def _delegating_manager() -> Orchestration:
+    manager = ScriptedModel([_delegate("a", "c1"), _delegate("b", "c2"), "B"])
+    return Orchestration({"manager_model": manager}, {"manager": manager}, "B")
+
+
+def _chain(names: Sequence[str]) -> dict[str, Any]:
+    """A plan with one step per agent, each depending on the one before."""
+    return {
+        "steps": [
+            {
+                "id": f"s{i}",
+                "agent": name,
+                "instruction": f"{name}, your step",
+                "depends_on": [f"s{i - 1}"] if i else [],
+            }
+            for i, name in enumerate(names)
+        ]
+    }
+
+
+def _planner_executor(agents: int) -> dict[str, Any]:
+    """A planner whose plan chains the agents in order; the last step's output is final."""
+    names = [chr(ord("a") + i) for i in range(agents)]
+    return {"planner_model": ScriptedModel([_chain(names)] * 4)}  # one plan per run
+
+
+def _planner() -> Orchestration:
+    planner = ScriptedModel([_chain(["a", "b"])])
+    return Orchestration({"planner_model": planner}, {"planner": planner}, "B")
+
+
 CASES: tuple[PatternCase, ...] = (
     PatternCase("sequential", create_sequential, SequentialState, final=_last),
     PatternCase(
@@ -133,6 +252,31 @@ CASES: tuple[PatternCase, ...] = (
         options=lambda agents: {"max_rounds": agents},
         stop_reason="max_rounds",
         orchestration=_llm_manager,
+    ),
+    PatternCase("handoff", create_handoff, HandoffState, final=_last, options=_relay),
+    PatternCase(
+        "hierarchical",
+        create_hierarchical,
+        HierarchicalState,
+        final=_last,
+        options=_hierarchical,
+        orchestration=_delegating_manager,
+    ),
+    PatternCase(
+        "magentic",
+        create_magentic,
+        MagenticState,
+        final=_last,
+        options=_magentic,
+        orchestration=_magentic_manager,
+    ),
+    PatternCase(
+        "planner_executor",
+        create_planner_executor,
+        PlannerExecutorState,
+        final=_last,
+        options=_planner_executor,
+        orchestration=_planner,
     ),
 )
 """Every pattern factory, each once."""

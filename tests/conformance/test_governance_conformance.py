@@ -319,7 +319,8 @@ def test_audit_records_in_order_with_termination_last(case: PatternCase) -> None
         ("turn", None),
         ("approval", "approve"),
     ]
-    assert [r["kind"] for r in audit if r["agent"] == "a"] == ["turn"]
+    # An agent's own records are its turn and the routing it decided (a handoff).
+    assert [r["kind"] for r in audit if r["agent"] == "a" and r["kind"] != "handoff"] == ["turn"]
     # Whatever else the pattern records is its routing; the termination record is last.
     assert {r["kind"] for r in audit[:-1] if r["agent"] is None} <= {"routing"}
     assert audit[-1]["kind"] == "termination"
@@ -516,7 +517,8 @@ def test_resume_in_a_fresh_process(case: PatternCase, store_url: str, tmp_path: 
         ("approve", resume_worker.REVIEWER)
     ]
     assert result["audit"][-1][0] == "termination"
-    assert result["usage"] == {"a": 1, "b": 1, "c": 1}
+    # Each agent was called once in all; a manager's own calls may be counted too.
+    assert {k: v for k, v in result["usage"].items() if k in "abc"} == {"a": 1, "b": 1, "c": 1}
 
     # The resumed state is in the store for any later process.
     with open_checkpointer(store_url) as saver:

@@ -1,0 +1,224 @@
+"""`create_hierarchical`: parallel delegation, context isolation, review, nesting."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+
+from langgraph_orchestra import Agent, TeamConfigError, create_hierarchical
+from langgraph_orchestra.testing import ScriptedModel
+
+TASK = {"messages": [("user", "Write a one-page market brief on e-bikes")]}
+
+
+def delegate(*tasks: tuple[str, str]) -> AIMessage:
+    calls = [
+        {"name": f"delegate_to_{w}", "args": {"task": t}, "id": f"{w}-{i}"}
+        for i, (w, t) in enumerate(tasks)
+    ]
+    return AIMessage("", tool_calls=calls)
+
+
+def worker(name: str, seen: dict[str, list[list[str]]], *, delay: float = 0.0) -> Agent:
+    def run(messages: list[BaseMessage]) -> str:
+        seen.setdefault(name, []).append([m.text for m in messages])
+        time.sleep(delay)
+        return f"{name}: {messages[-1].text}"
+
+    return Agent(name, f"The {name}", runnable=run)
+
+
+def valid_history(messages: list[BaseMessage]) -> None:
+    pending: list[str] = []
+    for message in messages:
+        if isinstance(message, ToolMessage):
+            assert message.tool_call_id == pending.pop(0)
+            continue
+        if isinstance(message, AIMessage) and message.name == "manager":
+            assert not pending
+            pending = [c["id"] for c in message.tool_calls]
+    assert not pending
+
+
+def test_parallel_delegations_all_reach_the_manager_and_overlap_in_time() -> None:
+    seen: dict[str, list[list[str]]] = {}
+    manager = ScriptedModel(
+        [
+            delegate(
+                ("market", "size the market"), ("rivals", "list rivals"), ("prices", "price bands")
+            ),
+            "Brief: market, rivals and prices covered.",
+        ]
+    )
+    team = create_hierarchical(
+        [worker(n, seen, delay=0.3) for n in ("market", "rivals", "prices")],
+        manager_model=manager,
+    ).compile()
+    start = time.perf_counter()
+    result = team.invoke(TASK)
+    wall = time.perf_counter() - start
+    assert wall < 0.75, f"three 0.3 s workers took {wall:.2f} s: they did not run together"
+    assert (result["final"], result["stop_reason"]) == (
+        "Brief: market, rivals and prices covered.",
+        "completed",
+    )
+    # Every result is in the manager's next prompt, in the order it delegated.
+    results = [m.text for m in manager.calls[1] if isinstance(m, ToolMessage)]
+    assert results == ["market: size the market", "rivals: list rivals", "prices: price bands"]
+    valid_history(result["messages"])
+    assert result["usage"]["manager"]["calls"] == 2
+    assert {"market", "rivals", "prices"} <= set(result["usage"])
+
+
+def test_workers_see_only_their_task_and_the_brief() -> None:
+    seen: dict[str, list[list[str]]] = {}
+    manager = ScriptedModel([delegate(("a", "task for a"), ("b", "task for b")), "done"])
+    create_hierarchical(
+        [worker("a", seen), worker("b", seen)], manager_model=manager, brief="Audience: CFOs"
+    ).compile().invoke(TASK)
+    assert seen == {
+        "a": [["Context for your task:\nAudience: CFOs", "task for a"]],
+        "b": [["Context for your task:\nAudience: CFOs", "task for b"]],
+    }
+
+
+def test_refused_delegations_get_error_results_in_order() -> None:
+    seen: dict[str, list[list[str]]] = {}
+    manager = ScriptedModel(
+        [delegate(("a", "one"), ("ghost", "boo"), ("a", "two")), "done with a's one"]
+    )
+    result = create_hierarchical([worker("a", seen)], manager_model=manager).compile().invoke(TASK)
+    tool_results = [m for m in manager.calls[1] if isinstance(m, ToolMessage)]
+    assert [(m.tool_call_id, m.status) for m in tool_results] == [
+        ("a-0", "success"),
+        ("ghost-1", "error"),
+        ("a-2", "error"),
+    ]
+    assert tool_results[1].text == "Delegation refused: there is no worker 'ghost'; workers: a."
+    assert tool_results[2].text == (
+        "Delegation refused: 'a' already has a task in this message; one task per worker."
+    )
+    assert seen["a"] == [["one"]]
+    valid_history(result["messages"])
+
+
+def test_the_manager_reviews_and_corrects_within_max_rounds() -> None:
+    seen: dict[str, list[list[str]]] = {}
+    manager = ScriptedModel(
+        [delegate(("a", "draft")), delegate(("a", "shorter, please")), "final text"]
+    )
+    result = create_hierarchical([worker("a", seen)], manager_model=manager).compile().invoke(TASK)
+    assert (result["final"], result["round"]) == ("final text", 2)
+    assert seen["a"] == [["draft"], ["shorter, please"]]
+
+    manager = ScriptedModel([delegate(("a", "draft")), delegate(("a", "again"))])
+    result = (
+        create_hierarchical([worker("a", {})], manager_model=manager, max_rounds=2)
+        .compile()
+        .invoke(TASK)
+    )
+    # The bound ends the run with the real latest output, not a canned text.
+    assert (result["final"], result["stop_reason"]) == ("a: again", "max_rounds")
+
+
+def test_without_review_the_manager_answers_after_one_round() -> None:
+    manager = ScriptedModel([delegate(("a", "draft")), delegate(("a", "more"))])
+    result = (
+        create_hierarchical([worker("a", {})], manager_model=manager, review=False)
+        .compile()
+        .invoke(TASK)
+    )
+    assert result["stop_reason"] == "completed"
+    assert result["round"] == 1
+    valid_history(result["messages"])
+
+
+def test_three_levels_with_a_gate_at_the_bottom_resumed_in_a_fresh_process(tmp_path: Path) -> None:
+    db = tmp_path / "h.db"
+    script = textwrap.dedent(
+        f"""
+        import json, sys
+        from langchain_core.messages import AIMessage
+        from langgraph.types import Command
+        from langgraph_orchestra import (
+            Agent, create_hierarchical, create_sequential, open_checkpointer
+        )
+        from langgraph_orchestra.testing import ScriptedModel
+
+        def delegate(worker, task):
+            call = {{"name": "delegate_to_" + worker, "args": {{"task": task}}, "id": worker}}
+            return AIMessage("", tool_calls=[call])
+
+        start = sys.argv[1] == "start"
+        writer = Agent("writer", runnable=lambda m: "draft: " + m[-1].text, approval="after")
+        bottom = create_sequential([writer]).compile()
+        mid_manager = ScriptedModel(
+            [delegate("bottom", "write the intro")] if start else ["mid: intro approved"]
+        )
+        mid = create_hierarchical(
+            [Agent("bottom", runnable=bottom)], manager_model=mid_manager
+        ).compile()
+        top_manager = ScriptedModel(
+            [delegate("mid", "get the intro")] if start else ["top: done"]
+        )
+        top = create_hierarchical([Agent("mid", runnable=mid)], manager_model=top_manager)
+        config = {{"configurable": {{"thread_id": "h"}}}}
+        with open_checkpointer("sqlite:///{db}") as saver:
+            app = top.compile(checkpointer=saver)
+            if start:
+                out = app.invoke({{"messages": [("user", "report")]}}, config)
+                print(json.dumps([i.value for i in out["__interrupt__"]]))
+            else:
+                out = app.invoke(Command(resume={{"action": "approve", "reviewer": "cfo"}}), config)
+                print(json.dumps([out["final"], out["stop_reason"], sorted(out["usage"])]))
+        """
+    )
+
+    def run(step: str) -> Any:
+        done = subprocess.run(
+            [sys.executable, "-W", "error", "-c", script, step],
+            capture_output=True,
+            text=True,
+            timeout=90,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout)
+
+    [request] = run("start")
+    assert (request["type"], request["agent"], request["content"]) == (
+        "approval",
+        "writer",
+        "draft: write the intro",
+    )
+    final, reason, usage = run("resume")
+    assert (final, reason) == ("top: done", "completed")
+    # Usage is named by path: the top manager, the mid team's manager and its writer.
+    assert usage == ["manager", "mid/bottom/writer", "mid/manager"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"manager_model": None},
+            "hierarchical needs manager_model: the chat model that delegates and answers",
+        ),
+        ({"max_rounds": 0}, "max_rounds must be a whole number >= 1, got 0"),
+        ({"review": "no"}, "review must be True or False, got 'no'"),
+        ({"brief": 5}, "brief must be a string, got int"),
+    ],
+)
+def test_bad_arguments(options: dict[str, Any], message: str) -> None:
+    arguments = {"manager_model": ScriptedModel([]), **options}
+    with pytest.raises(TeamConfigError, match="^" + re.escape(message) + "$"):
+        create_hierarchical([Agent("a", runnable=lambda m: "x")], **arguments)
