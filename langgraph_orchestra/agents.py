@@ -325,6 +325,8 @@ class TurnResult(NamedTuple):
     """The agent's new messages, named after it."""
     usage: dict[str, Usage]
     """Usage by participant (a nested team reports its members as `team/member`)."""
+    audit: list[dict[str, Any]] = []  # noqa: RUF012 - a NamedTuple default, never mutated
+    """A nested team's audit records of this run, named by path (`team/member`)."""
 
 
 class AgentRunner:
@@ -555,6 +557,7 @@ class AgentRunner:
     def _result(self, raw: Any, view_len: int, latency: float) -> TurnResult:
         name = self.agent.name
         usage: dict[str, Usage] | None = None
+        audit: list[dict[str, Any]] = []
         if self.output is not None and not isinstance(raw, str | BaseMessage):
             turn = self._answer(raw, None, None)
             own = turn.usage[name]
@@ -572,7 +575,10 @@ class AgentRunner:
                     f"(stop_reason={raw['stop_reason']!r})"
                 )
             messages = [AIMessage(str(raw["final"]), name=name)]
-            usage = {f"{name}/{k}": v for k, v in raw["usage"].items()}
+            # This run's usage (a team that keeps its state across runs also has totals).
+            inner = raw.get("run_usage") or raw["usage"]
+            usage = {f"{name}/{k}": v for k, v in inner.items()}
+            audit = _nested_audit(name, raw)
         elif isinstance(raw, Mapping) and isinstance(raw.get("messages"), list):
             messages = list(raw["messages"][view_len:])
         elif isinstance(raw, list) and all(isinstance(m, BaseMessage) for m in raw):
@@ -589,7 +595,17 @@ class AgentRunner:
         ]
         if usage is None:
             usage = {name: usage_of(named, latency, self.prices)}
-        return TurnResult(named, usage)
+        return TurnResult(named, usage, audit)
+
+
+def _nested_audit(name: str, state: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """A nested team's audit records of its latest run, named by path (`team/member`)."""
+    started = str((state.get("run") or {}).get("started_at") or "")
+    return [
+        {**record, "agent": f"{name}/{record['agent']}" if record.get("agent") else name}
+        for record in state.get("audit") or ()
+        if str(record.get("ts", "")) >= started and record.get("kind") != "termination"
+    ]
 
 
 def _is_async(fn: Any) -> bool:

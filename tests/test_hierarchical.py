@@ -179,7 +179,8 @@ def test_three_levels_with_a_gate_at_the_bottom_resumed_in_a_fresh_process(tmp_p
                 print(json.dumps([i.value for i in out["__interrupt__"]]))
             else:
                 out = app.invoke(Command(resume={{"action": "approve", "reviewer": "cfo"}}), config)
-                print(json.dumps([out["final"], out["stop_reason"], sorted(out["usage"])]))
+                nested = sorted({{r["agent"] for r in out["audit"] if "/" in (r["agent"] or "")}})
+                print(json.dumps([out["final"], out["stop_reason"], sorted(out["usage"]), nested]))
         """
     )
 
@@ -200,10 +201,12 @@ def test_three_levels_with_a_gate_at_the_bottom_resumed_in_a_fresh_process(tmp_p
         "writer",
         "draft: write the intro",
     )
-    final, reason, usage = run("resume")
+    final, reason, usage, nested = run("resume")
     assert (final, reason) == ("top: done", "completed")
-    # Usage is named by path: the top manager, the mid team's manager and its writer.
+    # Usage and audit are named by path: the top manager, the mid team's manager and its
+    # bottom team's writer (whose approval, given at the top, is in the top's audit).
     assert usage == ["manager", "mid/bottom/writer", "mid/manager"]
+    assert nested == ["mid/bottom", "mid/bottom/writer", "mid/manager"]
 
 
 @pytest.mark.parametrize(

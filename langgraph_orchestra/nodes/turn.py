@@ -152,7 +152,7 @@ class AgentNode(Runnable[Any, Command[Any]]):
         begin: dict[str, Any] | None,
     ) -> Command[Any]:
         route = self.route
-        messages, usage = result
+        messages, usage = result.messages, result.usage
         own = usage.get(self.agent_name)
         detail: dict[str, Any] = {"messages": len(messages)}
         if own is not None:
@@ -162,7 +162,10 @@ class AgentNode(Runnable[Any, Command[Any]]):
         if output is not None:
             detail["output"] = output  # a structured answer (a verdict, a choice): audited
         record = audit_record("turn", self.agent_name, **detail)
-        turn = Turn(self.agent_name, text, messages, usage, record, self._decisions(messages))
+        inner: list[Any] = list(result.audit)  # a nested team's records, named by path
+        turn = Turn(
+            self.agent_name, text, messages, usage, record, [*inner, *self._decisions(messages)]
+        )
         if route.review is not None:
             draft = messages[-1]
             if not isinstance(draft, AIMessage):
