@@ -5,11 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import shlex
+import sqlite3
 import textwrap
+from contextlib import closing
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.messages import AIMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import empty_checkpoint
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite import SqliteSaver
 from typer.testing import CliRunner, Result
 
 from langgraph_orchestra.checkpoint import open_checkpointer
@@ -163,3 +171,50 @@ def test_a_postgres_password_is_not_in_the_printed_resume_commands(postgres_url:
     ]
     assert lines
     assert all(line[-2:] == ["--store", f"postgresql://{user}:***@{rest}"] for line in lines)
+
+
+# -- strict deserialization -------------------------------------------------------------
+
+CONSTRUCTED: list[int] = []
+
+
+@dataclass
+class Planted:
+    """A class a store's writer could name; building it has a side effect."""
+
+    value: int
+
+    def __post_init__(self) -> None:
+        CONSTRUCTED.append(self.value)
+
+
+def _plant(path: Path, value: Any) -> RunnableConfig:
+    """Write a checkpoint holding `value` with LangGraph's permissive serializer."""
+    config: RunnableConfig = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+    checkpoint = empty_checkpoint()
+    checkpoint["channel_values"] = {"x": value}
+    checkpoint["channel_versions"] = {"x": 1}
+    with closing(sqlite3.connect(path)) as conn:
+        writer = SqliteSaver(conn, serde=JsonPlusSerializer(allowed_msgpack_modules=True))
+        writer.setup()
+        return writer.put(config, checkpoint, {}, {"x": 1})
+
+
+def test_a_store_cannot_make_a_reader_build_another_class(tmp_path: Path) -> None:
+    config = _plant(tmp_path / "s.db", Planted(7))
+    CONSTRUCTED.clear()
+    with open_checkpointer(f"sqlite:///{tmp_path / 's.db'}") as saver:
+        stored = saver.get_tuple(config)
+    assert stored is not None
+    loaded = stored.checkpoint["channel_values"]["x"]
+    assert not isinstance(loaded, Planted)
+    assert loaded == {"value": 7}  # plain data
+    assert CONSTRUCTED == []
+
+
+def test_a_store_still_loads_messages(tmp_path: Path) -> None:
+    config = _plant(tmp_path / "s.db", [AIMessage("hi", name="writer")])
+    with open_checkpointer(f"sqlite:///{tmp_path / 's.db'}") as saver:
+        stored = saver.get_tuple(config)
+    assert stored is not None
+    assert stored.checkpoint["channel_values"]["x"] == [AIMessage("hi", name="writer")]
