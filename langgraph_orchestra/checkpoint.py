@@ -28,6 +28,7 @@ from urllib.parse import unquote, urlsplit
 
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
@@ -52,6 +53,21 @@ _PG_TRY_LOCK = "SELECT pg_try_advisory_lock(%s) AS locked"
 _PG_UNLOCK = "SELECT pg_advisory_unlock(%s)"
 _PG_LOCK_POLL = 0.05
 _PG_LOCK_WAIT = 60.0  # then run setup() unserialised rather than hang
+
+
+# The classes a store may rebuild besides LangGraph's built-in safe types (LangChain
+# messages, `Send`, `Interrupt`, `Command`, datetimes, ...): none, as the library's own
+# records are plain dicts. A compiled graph adds its state schema's types on top.
+_LIBRARY_TYPES: tuple[tuple[str, str], ...] = ()
+
+
+def _strict_serde() -> JsonPlusSerializer:
+    """A serializer that rebuilds only allow-listed classes (others load as plain data).
+
+    A store someone else can write to could otherwise make a reader import and call any
+    class named in a checkpoint.
+    """
+    return JsonPlusSerializer(allowed_msgpack_modules=_LIBRARY_TYPES)
 
 
 @dataclass(frozen=True)
@@ -270,11 +286,11 @@ def open_checkpointer(url: str = "memory") -> Iterator[BaseCheckpointSaver[str]]
     """
     target = _parse(url)
     if target.kind == "memory":
-        yield InMemorySaver()
+        yield InMemorySaver(serde=_strict_serde())
         return
     if target.kind == "sqlite":
         with closing(_connect_sqlite(target.location)) as conn:
-            saver = SqliteSaver(conn)
+            saver = SqliteSaver(conn, serde=_strict_serde())
             try:
                 saver.setup()
             except sqlite3.Error as exc:
@@ -293,6 +309,7 @@ def open_checkpointer(url: str = "memory") -> Iterator[BaseCheckpointSaver[str]]
         connected = False
         try:
             pg_saver = stack.enter_context(PostgresSaver.from_conn_string(target.location))
+            pg_saver.serde = _strict_serde()
             connected = True
             pg_conn = pg_saver.conn
             if isinstance(pg_conn, psycopg.Connection):
@@ -329,7 +346,7 @@ async def aopen_checkpointer(url: str = "memory") -> AsyncIterator[BaseCheckpoin
     """
     target = _parse(url)
     if target.kind == "memory":
-        yield InMemorySaver()
+        yield InMemorySaver(serde=_strict_serde())
         return
     if target.kind == "sqlite":
         async with AsyncExitStack() as stack:
@@ -339,6 +356,7 @@ async def aopen_checkpointer(url: str = "memory") -> AsyncIterator[BaseCheckpoin
                 saver = await stack.enter_async_context(
                     AsyncSqliteSaver.from_conn_string(target.location)
                 )
+                saver.serde = _strict_serde()
                 await saver.setup()
             except (OSError, sqlite3.Error) as exc:
                 raise CheckpointerError(
@@ -360,6 +378,7 @@ async def aopen_checkpointer(url: str = "memory") -> AsyncIterator[BaseCheckpoin
             pg_saver = await stack.enter_async_context(
                 pg_aio.AsyncPostgresSaver.from_conn_string(target.location)
             )
+            pg_saver.serde = _strict_serde()
             connected = True
             pg_conn = pg_saver.conn
             if isinstance(pg_conn, psycopg.AsyncConnection):

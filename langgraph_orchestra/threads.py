@@ -32,6 +32,7 @@ from langgraph.pregel import Pregel
 from langgraph.types import Command, StateSnapshot, StreamMode
 from pydantic import BaseModel, ValidationError
 
+from langgraph_orchestra.checkpoint import _redact
 from langgraph_orchestra.errors import (
     DecisionError,
     InputError,
@@ -157,6 +158,8 @@ class RunInfo:
 
     spec: str | None = None
     """Absolute path of the team file."""
+    spec_sha256: str | None = None
+    """The SHA-256 of the team file when the run started (`orchestra resume` checks it)."""
     team: str | None = None
     """The team's name."""
     pattern: str | None = None
@@ -164,10 +167,11 @@ class RunInfo:
     model: str | None = None
     """The `--model` override, if any."""
     base_url: str | None = None
-    """The `--base-url`, if any."""
+    """The `--base-url`, if any; a password in it is stored as `***`."""
 
     _KEYS = (
         ("spec", "orchestra_spec"),
+        ("spec_sha256", "orchestra_spec_sha256"),
         ("team", "orchestra_team"),
         ("pattern", "orchestra_pattern"),
         ("model", "orchestra_model"),
@@ -175,8 +179,15 @@ class RunInfo:
     )
 
     def metadata(self) -> dict[str, str]:
-        """Return the run's checkpoint metadata (keys prefixed `orchestra_`)."""
-        return {key: value for attr, key in self._KEYS if (value := getattr(self, attr))}
+        """Return the run's checkpoint metadata (keys prefixed `orchestra_`).
+
+        The base URL's password, if any, is replaced by `***`: metadata is readable by
+        anyone who can read the store (`orchestra show --json` prints it).
+        """
+        metadata = {key: value for attr, key in self._KEYS if (value := getattr(self, attr))}
+        if self.base_url:
+            metadata["orchestra_base_url"] = _redact(self.base_url)
+        return metadata
 
     @classmethod
     def from_metadata(cls, metadata: Mapping[str, Any] | None) -> RunInfo:
@@ -283,7 +294,9 @@ class ThreadInfo:
             "pattern": self.run.pattern,
             "spec": self.run.spec,
             "model": self.run.model,
-            "base_url": self.run.base_url,
+            # Redacted again: a store written by an older version may hold the password.
+            "base_url": _redact(self.run.base_url) if self.run.base_url else None,
+            "spec_sha256": self.run.spec_sha256,
             "final": self.final,
             "stop_reason": self.stop_reason,
             "error": self.error,

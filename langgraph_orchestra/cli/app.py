@@ -23,7 +23,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 
-from langgraph_orchestra.checkpoint import describe_store, open_checkpointer
+from langgraph_orchestra.checkpoint import _redact, describe_store, open_checkpointer
 from langgraph_orchestra.cli.decisions import (
     ask_decision,
     auto_decision,
@@ -185,7 +185,8 @@ def _store_args(ctx: typer.Context, store: str) -> list[str]:
     source = ctx.get_parameter_source("store")
     if source is not None and source.name == "ENVIRONMENT":
         return []
-    return [] if store == DEFAULT_STORE else ["--store", store]
+    # The password of a DSN is never printed: `***` stands for it (or use ORCHESTRA_STORE).
+    return [] if store == DEFAULT_STORE else ["--store", _redact(store)]
 
 
 # -- running a team -------------------------------------------------------------------
@@ -269,6 +270,9 @@ def run(
 
     In a terminal, approvals are asked for on the spot. Otherwise the run is saved,
     the `orchestra resume` command to continue is printed and the exit code is 3.
+
+    A team file is code (its tools: and handoff_input: import and run Python from the
+    modules they name): run only team files you trust as you would trust a script.
     """
     console = output_console()
     with _user_errors():
@@ -291,6 +295,7 @@ def run(
                 )
         info = RunInfo(
             spec=str(spec.source),
+            spec_sha256=spec.sha256,
             team=spec.name,
             pattern=spec.pattern,
             model=model,
@@ -427,11 +432,27 @@ def resume(
     ] = None,
     base_url: Annotated[
         str | None,
-        typer.Option("--base-url", help="OpenAI-compatible base URL (default: the run's)."),
+        typer.Option(
+            "--base-url",
+            help="OpenAI-compatible base URL (default: the run's; give it again if it "
+            "had a password, which is not stored).",
+        ),
     ] = None,
+    allow_changed_spec: Annotated[
+        bool,
+        typer.Option(
+            "--allow-changed-spec",
+            help="Rebuild the team from its file even if the file changed since the run "
+            "started (the file is code: its tools and handoff_input run).",
+        ),
+    ] = False,
     interactive: InteractiveOption = None,
 ) -> None:
     """Continue a thread that waits for a decision (or retry a failed one).
+
+    The team is rebuilt from the team file the run started from, which is code (its
+    tools: and handoff_input: import and run Python); if the file changed since, resume
+    refuses unless --allow-changed-spec is given.
 
     Approvals take --approve, --reject TEXT, --edit FILE or --answer TEXT; a tool call
     waiting for approval takes --approve, --reject TEXT or --edit FILE (its arguments as
@@ -473,12 +494,14 @@ def resume(
             )
         with _user_errors():
             spec = load_spec(stored.run.spec)
+        _check_spec_unchanged(thread, stored.run, spec, allow_changed_spec)
         run_info = RunInfo(
             spec=stored.run.spec,
+            spec_sha256=stored.run.spec_sha256,
             team=stored.run.team,
             pattern=stored.run.pattern,
             model=model or stored.run.model,
-            base_url=base_url or stored.run.base_url,
+            base_url=base_url or _stored_base_url(stored.run),
         )
         graph = _build(
             spec, run_info.model, run_info.base_url, used_replies(saver, thread)
@@ -528,6 +551,27 @@ def resume(
             decide=(lambda p: ask_decision(console, p, who)) if ask else None,
         )
     _finish(console, result, store_args)
+
+
+def _check_spec_unchanged(thread: str, run: RunInfo, spec: TeamSpec, allow_changed: bool) -> None:
+    """Refuse to rebuild a thread's team from a file that changed since its run started."""
+    if allow_changed or run.spec_sha256 is None or run.spec_sha256 == spec.sha256:
+        return
+    raise _fail(
+        f"team file {run.spec} changed since thread '{thread}' started (SHA-256 "
+        f"{run.spec_sha256[:12]}... then, {str(spec.sha256)[:12]}... now): refusing to run it",
+        "check the file (a team file is code), then resume with --allow-changed-spec",
+    )
+
+
+def _stored_base_url(run: RunInfo) -> str | None:
+    """The run's base URL, refused if its password was redacted when it was stored."""
+    if run.base_url and ":***@" in run.base_url:
+        raise _fail(
+            f"the run's base URL {run.base_url} had a password, which is not stored",
+            "give it again with --base-url",
+        )
+    return run.base_url
 
 
 @app.command()
@@ -616,7 +660,12 @@ def graph(
 def validate(
     team: Annotated[Path, typer.Argument(help="The team's YAML file.", show_default=False)],
 ) -> None:
-    """Check a team file and report every problem at once (no model is called)."""
+    """Check a team file and report every problem at once (no model is called).
+
+    A team file is code (its tools: and handoff_input: import and run Python):
+    checking it imports the modules they name, which runs their import-time code.
+    Validate only team files you trust as you would trust a script.
+    """
     with _user_errors():
         spec = validate_spec(team)
     parts = []
@@ -669,11 +718,18 @@ def demo(
     if model is None:
         console.print("[yellow]scripted models; pass --model to use a real one[/yellow]")
     else:
-        console.print(f"model: {escape(model)}" + (f" at {escape(base_url)}" if base_url else ""))
+        console.print(
+            f"model: {escape(model)}" + (f" at {escape(_redact(base_url))}" if base_url else "")
+        )
     task = spec.example_input or "Say hello."
     console.print(f"[bold]task:[/bold] {escape(task)}")
     run_info = RunInfo(
-        spec=str(spec.source), team=spec.name, pattern=spec.pattern, model=model, base_url=base_url
+        spec=str(spec.source),
+        spec_sha256=spec.sha256,
+        team=spec.name,
+        pattern=spec.pattern,
+        model=model,
+        base_url=base_url,
     )
     ask = interactive and sys.stdin.isatty()
     agents = _agent_names(spec)

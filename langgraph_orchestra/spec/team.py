@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Mapping
@@ -57,11 +58,17 @@ class TeamSpec(SpecModel):
     """The participants, in order."""
 
     _source: Path | None = PrivateAttr(None)
+    _sha256: str | None = PrivateAttr(None)
 
     @property
     def source(self) -> Path | None:
         """The file it was read from, if any."""
         return self._source
+
+    @property
+    def sha256(self) -> str | None:
+        """The SHA-256 of the file's bytes as read (hex), if it was read from a file."""
+        return self._sha256
 
     @field_validator("name", mode="after")
     @classmethod
@@ -208,10 +215,11 @@ def _stem_name(source: str) -> str:
     return cleaned if cleaned[0].isalpha() else f"team-{cleaned}"[:64]
 
 
-def with_source(spec: TeamSpec, source: Path | None) -> TeamSpec:
-    """Return a copy of `spec` that says it was read from `source`."""
+def with_source(spec: TeamSpec, source: Path | None, sha256: str | None = None) -> TeamSpec:
+    """Return a copy of `spec` that says it was read from `source` (whose hash is `sha256`)."""
     copy = spec.model_copy()
     copy._source = source
+    copy._sha256 = sha256
     return copy
 
 
@@ -230,7 +238,8 @@ def load_spec(path: str | os.PathLike[str]) -> TeamSpec:
     source = str(path)
     file = Path(path)
     try:
-        text = file.read_text(encoding="utf-8")
+        raw = file.read_bytes()
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise SpecError(
             [f"{source}: no such file"], hint="give the path of a team YAML file"
@@ -250,4 +259,4 @@ def load_spec(path: str | os.PathLike[str]) -> TeamSpec:
             hint=SPEC_HINT.format(source=source),
         ) from None
     spec = parse_spec(data, source=source, base=file.resolve().parent)
-    return with_source(spec, file.resolve())
+    return with_source(spec, file.resolve(), hashlib.sha256(raw).hexdigest())
