@@ -1,7 +1,8 @@
 """Property tests over every registered pattern: random scripts and decisions, valid runs.
 
 Each example gives every agent a random behaviour (a failure or not, `on_error`, an
-approval gate) and answers each pause with a random decision, then checks what must hold
+approval gate) and a tool call, with or without approval) and answers each pause with a random
+decision, then checks what must hold
 whatever happened: the run ends within a bounded number of decisions, every tool call in
 the transcript is answered, audit ids are unique, the one termination record is last,
 and no usage figure is negative. A pattern joins by registering in `registry.CASES`.
@@ -22,6 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
@@ -49,6 +51,9 @@ class Behaviour:
     fails: bool
     on_error: str
     approval: str | None
+    tool: str | None
+    """`None`: no tool; `"call"`: the agent calls its tool first; `"approved"`: and that
+    call waits for a person's decision (`approve_tools`)."""
 
 
 behaviours = st.builds(
@@ -56,6 +61,7 @@ behaviours = st.builds(
     fails=st.booleans(),
     on_error=st.sampled_from(["continue", "escalate"]),
     approval=st.sampled_from([None, "before", "after"]),
+    tool=st.sampled_from([None, "call", "approved"]),
 )
 teams = st.lists(behaviours, min_size=2, max_size=len(AGENTS))
 
@@ -75,18 +81,44 @@ ESCALATIONS = st.sampled_from(
         {"action": "abort"},
     ]
 )
-DECISIONS = {"approval": APPROVALS, "exception": ESCALATIONS}
+TOOL_DECISIONS = st.sampled_from(
+    [
+        {"action": "approve"},
+        {"action": "reject", "feedback": "not now"},
+        {"action": "edit", "args": {"query": "edited"}},
+    ]
+)
+DECISIONS = {"approval": APPROVALS, "exception": ESCALATIONS, "tool_approval": TOOL_DECISIONS}
+
+
+@tool
+def lookup(query: str) -> str:
+    """Look something up."""
+    return f"found {query}"
+
+
+def _call(name: str, i: int) -> AIMessage:
+    return AIMessage(
+        "", tool_calls=[{"name": "lookup", "args": {"query": name}, "id": f"{name}{i}"}]
+    )
 
 
 def _agents(team: list[Behaviour]) -> list[Agent]:
     agents = []
     for name, behaviour in zip(AGENTS, team, strict=False):
-        script: list[Any] = [f"{name.upper()}{i}" for i in range(REPLIES)]
+        script: list[Any] = []
+        for i in range(REPLIES):
+            if behaviour.tool:  # each turn calls the tool, then answers
+                script.append(_call(name, i))
+            script.append(f"{name.upper()}{i}")
         if behaviour.fails:
             script.insert(0, ValueError(f"{name} broke"))
         options: dict[str, Any] = {"on_error": behaviour.on_error}
         if behaviour.approval:
             options["approval"] = behaviour.approval
+        if behaviour.tool:
+            options["tools"] = [lookup]
+            options["approve_tools"] = behaviour.tool == "approved"
         agents.append(Agent(name, model=ScriptedModel(script), **options))
     return agents
 
