@@ -27,6 +27,7 @@ __all__ = [
     "MAGENTIC_REPLAN",
     "MANAGER_INSTRUCTIONS",
     "NETWORK_FINISH_ACK",
+    "NETWORK_FINISH_EMPTY",
     "NETWORK_FINISH_TOOL",
     "NETWORK_MESSAGE",
     "NETWORK_QUIET",
@@ -178,6 +179,9 @@ NETWORK_SENT = "Message to {peer} sent; it is delivered at the end of this round
 
 NETWORK_FINISH_ACK = "Answer recorded; the run ends."
 """The tool result of a `finish` call that went through."""
+
+NETWORK_FINISH_EMPTY = "Finish refused: the answer is empty. Give the complete answer."
+"""The tool result of a `finish` call without an answer."""
 
 NETWORK_REFUSED = """\
 Message refused: you cannot send to '{peer}'. You may send to: {allowed}."""
@@ -368,6 +372,8 @@ class Prompts:
     """A send's tool result (`peer`)."""
     network_finish_ack: str = NETWORK_FINISH_ACK
     """A `finish` call's tool result."""
+    network_finish_empty: str = NETWORK_FINISH_EMPTY
+    """An empty `finish` call's tool result."""
     network_refused: str = NETWORK_REFUSED
     """A refused send's tool result (`peer`, `allowed`)."""
     network_message: str = NETWORK_MESSAGE

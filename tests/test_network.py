@@ -16,6 +16,7 @@ from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langgraph_orchestra import Agent, TeamConfigError, create_network
 from langgraph_orchestra.prompts import (
     NETWORK_FINISH_ACK,
+    NETWORK_FINISH_EMPTY,
     NETWORK_MESSAGE,
     NETWORK_QUIET,
     NETWORK_REFUSED,
@@ -144,6 +145,34 @@ def test_an_agent_with_its_own_tools_runs_them_beside_the_network_tools() -> Non
     assert (result["final"], result["stop_reason"]) == ("b: noted", "quiet")
     one_result_per_call(result["messages"])
     a.assert_complete()
+
+
+def test_a_draft_sent_back_by_a_reviewer_delivers_none_of_its_messages() -> None:
+    from langgraph.checkpoint.memory import InMemorySaver
+    from langgraph.types import Command
+
+    a = ScriptedModel(["a: got v2"])
+    b = ScriptedModel([send(("a", "v1"), text="draft", tag="1"), send(("a", "v2"), text="fixed")])
+    team = create_network(
+        [Agent("a", model=a), Agent("b", model=b, approval="after")], entry=["b"]
+    ).compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t"}}
+    team.invoke(TASK, config)
+    team.invoke(Command(resume={"action": "reject", "feedback": "say v2"}), config)
+    result = team.invoke(Command(resume={"action": "approve"}), config)
+    assert [m.text for m in a.calls[0]][-1] == NETWORK_MESSAGE.format(sender="b", message="v2")
+    assert (result["final"], result["stop_reason"], result["sent"]) == ("a: got v2", "quiet", 1)
+    a.assert_complete()
+    b.assert_complete()
+
+
+def test_an_empty_finish_is_refused_and_the_agent_answers_again() -> None:
+    a = ScriptedModel([finish(" "), finish("Price: 9 EUR")])
+    team = create_network([Agent("a", model=a)]).compile()
+    result = team.invoke(TASK)
+    refused = next(m for m in result["messages"] if isinstance(m, ToolMessage))
+    assert (refused.text, refused.status) == (NETWORK_FINISH_EMPTY, "error")
+    assert (result["final"], result["stop_reason"]) == ("Price: 9 EUR", "finished")
 
 
 def test_max_messages_ends_the_run_without_delivering_over_the_budget() -> None:

@@ -137,7 +137,7 @@ class NetworkTools(AgentMiddleware[Any, Any, Any]):
         if name == FINISH_TOOL:
             answer = str(call["args"].get("answer", ""))
             if not answer.strip():
-                text = self.prompts.unknown_tool.format(tool=name, tools="finish(answer)")
+                text = self.prompts.network_finish_empty
                 return self._result(call, text, {"refused": FINISH_TOOL}, error=True)
             return self._result(
                 call, self.prompts.network_finish_ack, {"finish": answer}, error=False
@@ -228,6 +228,30 @@ def _said(messages: Sequence[BaseMessage]) -> dict[str, str]:
             if "to" in outcome:
                 said[str(outcome["from"])] = str(outcome["text"])
     return said
+
+
+def _accepted(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """The outcomes of each agent's accepted turn of the round: its latest one.
+
+    A turn is written in one piece; a draft a reviewer sent back (rejected, or answered)
+    is followed by a reviewer's message and the agent's next turn, which replaces it: a
+    rejected draft's messages are never delivered.
+    """
+    turns: dict[str, list[dict[str, Any]]] = {}
+    current: str | None = None
+    for message in messages:
+        if isinstance(message, AIMessage):
+            if message.name != current:
+                current = message.name
+                if current is not None:
+                    turns[current] = []
+        elif isinstance(message, ToolMessage):
+            outcome = message.response_metadata.get(NETWORK_KEY)
+            if outcome is not None and current is not None and outcome["from"] == current:
+                turns[current].append(outcome)
+        else:
+            current = None
+    return [outcome for outcomes in turns.values() for outcome in outcomes]
 
 
 def network_view(view: View, prompts: Prompts) -> View:
@@ -343,7 +367,8 @@ class NetworkJoin:
         update: dict[str, Any] = {**released, "mark": len(messages)}
         audit: list[AuditRecord] = list(released.get("audit", ()))
         reason = state.get("stop_reason") or self.termination(after)
-        found = _outcomes(round_messages)
+        order = {name: i for i, name in enumerate(self.names)}
+        found = sorted(_accepted(round_messages), key=lambda o: order.get(o["from"], 0))
         audit.extend(
             audit_record("routing", None, refused=o["refused"], sender=o["from"])
             for o in found
