@@ -31,7 +31,8 @@ from pydantic import BaseModel, Field
 
 from langgraph_orchestra.agents import Agent
 from langgraph_orchestra.context import View, run_task
-from langgraph_orchestra.names import FANOUT, MANAGER
+from langgraph_orchestra.names import FANOUT, MANAGER, START_RUN
+from langgraph_orchestra.nodes.delegation import JOIN
 from langgraph_orchestra.nodes.fanout import branch_outcomes, release_turns
 from langgraph_orchestra.nodes.route import as_mapping
 from langgraph_orchestra.nodes.run import begin_run, in_run, starting
@@ -296,7 +297,7 @@ def latest_message(state: Mapping[str, Any], speakers: Sequence[str]) -> str | N
 class NetworkStart:
     """Starts a run: the input goes to the entry agents, the run's counters start at zero."""
 
-    __name__ = "start"
+    __name__ = START_RUN
 
     def __init__(self, entry: Sequence[str], termination: Termination) -> None:
         """Build the node (`entry`: the agents that take the first round)."""
@@ -338,7 +339,7 @@ class NetworkJoin:
     another turn.
     """
 
-    __name__ = "join"
+    __name__ = JOIN
 
     def __init__(
         self,
