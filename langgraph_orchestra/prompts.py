@@ -26,6 +26,14 @@ __all__ = [
     "MAGENTIC_PROGRESS",
     "MAGENTIC_REPLAN",
     "MANAGER_INSTRUCTIONS",
+    "NETWORK_FINISH_ACK",
+    "NETWORK_FINISH_EMPTY",
+    "NETWORK_FINISH_TOOL",
+    "NETWORK_MESSAGE",
+    "NETWORK_QUIET",
+    "NETWORK_REFUSED",
+    "NETWORK_SEND_TOOL",
+    "NETWORK_SENT",
     "PARTICIPANT_LINE",
     "PLANNER_INSTRUCTIONS",
     "PLAN_REJECTED",
@@ -155,6 +163,37 @@ Ask a human operator for help when you cannot go on alone (missing authority, an
 unclear policy, an upset customer). Give your question; the answer comes back as this \
 tool's result."""
 """Description of the opt-in `escalate_to_human` tool."""
+
+NETWORK_SEND_TOOL = """\
+Send a message to {peer}: {description}
+The message is delivered at the end of this round; {peer} may answer you with a message."""
+"""Description of a network's `send_to_<peer>` tool. Fields: peer, description."""
+
+NETWORK_FINISH_TOOL = """\
+Finish the team's work with the final answer to the task. Call it only when the answer \
+is complete: the run ends and no further message is delivered."""
+"""Description of a network's `finish` tool."""
+
+NETWORK_SENT = "Message to {peer} sent; it is delivered at the end of this round."
+"""The tool result of a send that went through. Field: peer."""
+
+NETWORK_FINISH_ACK = "Answer recorded; the run ends."
+"""The tool result of a `finish` call that went through."""
+
+NETWORK_FINISH_EMPTY = "Finish refused: the answer is empty. Give the complete answer."
+"""The tool result of a `finish` call without an answer."""
+
+NETWORK_REFUSED = """\
+Message refused: you cannot send to '{peer}'. You may send to: {allowed}."""
+"""The tool result of a send to an unlinked or unknown peer. Fields: peer, allowed."""
+
+NETWORK_MESSAGE = "Message from {sender}:\n{message}"
+"""How a delivered message reads to its recipient. Fields: sender, message."""
+
+NETWORK_QUIET = """\
+No one sent a message in the last round. Send a message to a peer if the work needs \
+one, or finish with the answer."""
+"""What every agent sees after a round without messages (when `quiet_rounds` > 1)."""
 
 MANAGER_INSTRUCTIONS = """\
 You manage this team:
@@ -325,6 +364,22 @@ class Prompts:
     """The result of a call to a tool the agent does not have (`tool`, `tools`)."""
     escalate_tool: str = ESCALATE_TOOL
     """The `escalate_to_human` tool's description."""
+    network_send_tool: str = NETWORK_SEND_TOOL
+    """A network's send tool description (`peer`, `description`)."""
+    network_finish_tool: str = NETWORK_FINISH_TOOL
+    """A network's `finish` tool description."""
+    network_sent: str = NETWORK_SENT
+    """A send's tool result (`peer`)."""
+    network_finish_ack: str = NETWORK_FINISH_ACK
+    """A `finish` call's tool result."""
+    network_finish_empty: str = NETWORK_FINISH_EMPTY
+    """An empty `finish` call's tool result."""
+    network_refused: str = NETWORK_REFUSED
+    """A refused send's tool result (`peer`, `allowed`)."""
+    network_message: str = NETWORK_MESSAGE
+    """A delivered message as its recipient sees it (`sender`, `message`)."""
+    network_quiet: str = NETWORK_QUIET
+    """What agents see after a round without messages."""
     manager: str = MANAGER_INSTRUCTIONS
     """A hierarchical manager's system prompt (`team`)."""
     delegate_tool: str = DELEGATE_TOOL

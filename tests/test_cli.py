@@ -264,7 +264,7 @@ def test_demo_of_an_unknown_pattern() -> None:
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "error: unknown pattern 'swarm'; allowed: concurrent, group_chat, handoff, "
-        "hierarchical, magentic, maker_checker, planner_executor, sequential",
+        "hierarchical, magentic, maker_checker, network, planner_executor, sequential",
         "hint: list the patterns with: orchestra demo --help",
     ]
 
@@ -680,11 +680,29 @@ def test_demo_of_planner_executor_approves_the_plan_then_runs_the_steps() -> Non
         "■ run ended: completed",
         "final answer · completed",
         "Open the Lisbon hub next year.",
-        "orchestra demo sequential",  # the tour starts again
+        "orchestra demo network",  # the next demo to try
     ):
         assert expected in out, expected
     total = next(line for line in out.splitlines() if "│ total" in line)
     assert total.split("│")[2].strip() == "6"  # planner, three steps, editor, judge
+
+
+def test_demo_of_network_delivers_messages_then_finishes() -> None:
+    result = invoke("demo", "network", "--store", "nw.db")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    for expected in (
+        "orchestra demo · network · team 'launch-date'",
+        "dispatched to engineering,",
+        "delivered=[['engineering',",
+        "■ run ended: finished",
+        "final answer · finished",
+        "Launch Acme Sync 2.0 on 21 May.",
+        "orchestra demo sequential",  # the tour starts again
+    ):
+        assert expected in out, expected
+    total = next(line for line in out.splitlines() if "│ total" in line)
+    assert total.split("│")[2].strip() == "4"  # each agent twice: a send, then a reply
 
 
 def test_interactive_run_asks_at_a_handoff_limit() -> None:
@@ -880,7 +898,7 @@ def test_failed_run_exits_1_and_shows_failed() -> None:
             ["graph", "swarm"],
             [
                 "error: unknown pattern 'swarm'; allowed: concurrent, group_chat, handoff, "
-                "hierarchical, magentic, maker_checker, planner_executor, sequential",
+                "hierarchical, magentic, maker_checker, network, planner_executor, sequential",
                 "hint: give a team file or one of the pattern names",
             ],
         ),
@@ -996,7 +1014,7 @@ def test_validate() -> None:
     assert bad.stderr.splitlines() == [
         "error: bad.yaml: pattern: unknown pattern 'sequencial' (did you mean 'sequential'?); "
         "allowed: concurrent, group_chat, handoff, hierarchical, magentic, maker_checker, "
-        "planner_executor, sequential",
+        "network, planner_executor, sequential",
         "error: bad.yaml: agents[0].model: 'x' is not a 'provider:model' string; give "
         "'provider:model' (e.g. 'openai:gpt-4o-mini') or {scripted: [replies]}",
         "hint: fix the team file, then check it with: orchestra validate bad.yaml",

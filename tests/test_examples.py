@@ -289,6 +289,27 @@ EXPECTED = {
         ],
         calls={"manager": 2, "pricing": 1, "legal": 1},  # the manager: delegate, answer
     ),
+    "network": Expected(
+        pause=None,
+        final=(
+            "Launch Acme Sync 2.0 on 21 May. Engineering can ship from 14 May, which leaves a "
+            "week of buffer, and marketing gets the two weeks' notice its customer emails need "
+            "and keeps its press briefing slot that day."
+        ),
+        audit=[
+            ("routing", None),  # the input goes to both
+            ("routing", None),  # both dispatched at once
+            ("turn", "engineering"),  # each sends the other a message
+            ("turn", "marketing"),
+            ("routing", None),  # both messages delivered at the round's end
+            ("routing", None),  # both recipients dispatched at once
+            ("turn", "engineering"),
+            ("turn", "marketing"),  # finishes with the agreed date
+            ("termination", None),
+        ],
+        calls={"engineering": 2, "marketing": 2},
+        stop_reason="finished",
+    ),
     "planner_executor": Expected(
         pause={  # the planner's plan waits for a person's approval before any step runs
             "type": "plan_approval",

@@ -99,14 +99,14 @@ MALFORMED = {
         [
             "team.yaml: pattern: unknown pattern 'sequental' (did you mean 'sequential'?); "
             "allowed: concurrent, group_chat, handoff, hierarchical, magentic, maker_checker, "
-            "planner_executor, sequential"
+            "network, planner_executor, sequential"
         ],
     ),
     "missing pattern": (
         f"agents: [{GOOD_AGENT}]\n",
         [
             "team.yaml: pattern: missing; allowed: concurrent, group_chat, handoff, "
-            "hierarchical, magentic, maker_checker, planner_executor, sequential"
+            "hierarchical, magentic, maker_checker, network, planner_executor, sequential"
         ],
     ),
     "missing agents, misspelt key": (
@@ -512,6 +512,7 @@ def test_patterns_registry_and_samples() -> None:
         "hierarchical",
         "magentic",
         "maker_checker",
+        "network",
         "planner_executor",
         "sequential",
     ]
@@ -523,7 +524,7 @@ def test_patterns_registry_and_samples() -> None:
         sample_team("swarm")
     assert caught.value.problems == [
         "unknown pattern 'swarm'; allowed: concurrent, group_chat, handoff, hierarchical, "
-        "magentic, maker_checker, planner_executor, sequential"
+        "magentic, maker_checker, network, planner_executor, sequential"
     ]
 
 

@@ -71,6 +71,12 @@ from langgraph_orchestra.nodes.ledgers import (
     since_reset,
 )
 from langgraph_orchestra.nodes.manager import ManagerNode
+from langgraph_orchestra.nodes.network import (
+    NetworkJoin,
+    NetworkStart,
+    NetworkTools,
+    network_view,
+)
 from langgraph_orchestra.nodes.plans import (
     Plan,
     PlanApprovalDecision,
@@ -156,6 +162,9 @@ __all__ = [
     "LLMSelector",
     "Manager",
     "ManagerNode",
+    "NetworkJoin",
+    "NetworkStart",
+    "NetworkTools",
     "Plan",
     "PlanApprovalDecision",
     "PlanApprovalNode",
@@ -206,6 +215,7 @@ __all__ = [
     "latest_output",
     "majority_vote",
     "manager_view",
+    "network_view",
     "partial_results",
     "plan_result",
     "plan_schemas",

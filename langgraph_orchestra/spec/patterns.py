@@ -52,6 +52,7 @@ from langgraph_orchestra.graphs import (
     create_hierarchical,
     create_magentic,
     create_maker_checker,
+    create_network,
     create_planner_executor,
     create_sequential,
 )
@@ -60,6 +61,7 @@ from langgraph_orchestra.names import MANAGER, PLANNER
 from langgraph_orchestra.nodes.aggregate import BuiltIn
 from langgraph_orchestra.nodes.delegation import DELEGATE_PREFIX
 from langgraph_orchestra.nodes.handoff import ESCALATE_TOOL, TRANSFER_PREFIX
+from langgraph_orchestra.nodes.network import FINISH_TOOL, SEND_PREFIX
 from langgraph_orchestra.spec._problems import (
     SpecModel,
     allowed,
@@ -253,6 +255,16 @@ def _handoffs(value: Any) -> str | dict[str, tuple[str, ...]]:
     )
 
 
+def _links(value: Any) -> str | dict[str, tuple[str, ...]]:
+    if value == "all":
+        return "all"
+    if isinstance(value, Mapping):
+        return _transitions(value, what="{agent: [who it may message]}")
+    raise ValueError(
+        f"expected 'all' or a mapping {{agent: [who it may message]}}, got {type_name(value)}"
+    )
+
+
 def _names_or_bool(value: Any) -> bool | tuple[str, ...]:
     if isinstance(value, bool):
         return value
@@ -414,6 +426,21 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
             "planner_executor.yaml",
             "a planner writes a plan of steps with dependencies; ready steps run in parallel",
             required={"planner_model": _PLANNER_MODEL},
+        ),
+        "network": Pattern(
+            create_network,
+            {
+                "links": Annotated[str | dict[str, tuple[str, ...]], PlainValidator(_links)],
+                "entry": Names,
+                "max_messages": whole(1),
+                "quiet_rounds": whole(1),
+                "termination": Termination,
+                "context": Context,
+                "max_revisions": whole(0),
+            },
+            "network.yaml",
+            "peers message each other; each round's recipients work at the same time",
+            tools=(f"{SEND_PREFIX}{AGENT_PLACEHOLDER}", FINISH_TOOL),
         ),
     }
 )

@@ -60,6 +60,10 @@ StopReason = Literal[
     "max_revisions",
     "below_threshold",
     "max_retries",
+    "finished",
+    "quiet",
+    "max_messages",
+    "loop",
 ]
 """Why a run ended."""
 

@@ -44,6 +44,7 @@ __all__ = [
     "HandoffState",
     "HierarchicalState",
     "MagenticState",
+    "NetworkState",
     "OrchestraState",
     "PlannerExecutorState",
     "SequentialState",
@@ -194,6 +195,24 @@ class PlannerExecutorState(ConcurrentState):
     """Every replan of this run: why, and what the replaced plan had done."""
     plan_revision: NotRequired[int]
     """How many times a reviewer rejected a plan in this run."""
+
+
+class NetworkState(ConcurrentState):
+    """State of `create_network`: the mailboxes and the run's message counters."""
+
+    inbox: NotRequired[dict[str, list[dict[str, str]]]]
+    """The messages this round delivers, by recipient: each `{"from": ..., "text": ...}`
+    (an empty list: the agent takes a turn on the task, or after a quiet round)."""
+    planned: NotRequired[list[str]]
+    """The agents this round's fan-out runs."""
+    sent: NotRequired[int]
+    """Messages delivered in this run (bounded by `max_messages`)."""
+    last_sent: NotRequired[dict[str, str]]
+    """The latest message text per `"sender->recipient"` pair (loop detection)."""
+    quiet: NotRequired[int]
+    """Rounds in a row without a message."""
+    mark: NotRequired[int]
+    """Index in `messages` where the current round's own writes begin."""
 
 
 def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: str) -> type[Any]:

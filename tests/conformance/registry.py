@@ -38,6 +38,7 @@ from langgraph_orchestra import (
     HandoffState,
     HierarchicalState,
     MagenticState,
+    NetworkState,
     PlannerExecutorState,
     SequentialState,
     create_concurrent,
@@ -45,6 +46,7 @@ from langgraph_orchestra import (
     create_handoff,
     create_hierarchical,
     create_magentic,
+    create_network,
     create_planner_executor,
     create_sequential,
 )
@@ -270,6 +272,9 @@ CASES: tuple[PatternCase, ...] = (
         options=_magentic,
         orchestration=_magentic_manager,
     ),
+    # Every agent gets the input; nobody sends a message, so one quiet round ends the run
+    # with the latest reply (the turns are written in team order).
+    PatternCase("network", create_network, NetworkState, final=_last, stop_reason="quiet"),
     PatternCase(
         "planner_executor",
         create_planner_executor,
