@@ -1031,8 +1031,30 @@ def test_graph_of_a_pattern_and_a_team_file() -> None:
         assert f"\t{node}(" in drawn.stdout, node
 
 
+def test_patterns_lists_every_pattern_with_its_factory_fit_and_bound() -> None:
+    import langgraph_orchestra
+    from langgraph_orchestra.spec import PATTERNS
+
+    result = invoke("patterns", env={"COLUMNS": "400"})
+    assert result.exit_code == 0
+    rows = [line for line in result.stdout.splitlines() if line.startswith("│")]
+    cells = [[cell.strip() for cell in row.strip("│").split("│")] for row in rows]
+    assert [row[0] for row in cells] == list(PATTERNS)
+    for (name, factory, does, fits, bound), pattern in zip(cells, PATTERNS.values(), strict=True):
+        assert factory == f"create_{name}" and factory in langgraph_orchestra.__all__
+        assert (does, fits, bound) == (pattern.summary, pattern.fits, pattern.bound)
+        assert fits and bound, name
+    assert cells[2] == [
+        "group_chat",
+        "create_group_chat",
+        "speakers take turns on one transcript, a manager choosing who speaks next",
+        "a discussion where each speaker needs what the others said",
+        "max_rounds=20",
+    ]
+
+
 def test_every_command_has_help() -> None:
-    for command in ("run", "resume", "threads", "show", "graph", "validate", "demo"):
+    for command in ("run", "resume", "threads", "show", "graph", "validate", "demo", "patterns"):
         result = invoke(command, "--help")
         assert result.exit_code == 0
         assert "Usage: orchestra" in result.stdout

@@ -37,6 +37,7 @@ from langgraph_orchestra.cli.rendering import (
     audit_table,
     one_line_usage,
     output_console,
+    patterns_table,
     print_error,
     print_final,
     print_thread,
@@ -654,6 +655,12 @@ def graph(
         else:
             builder = sample_team(target)
     typer.echo(builder.compile().get_graph().draw_mermaid())
+
+
+@app.command()
+def patterns() -> None:
+    """List the patterns: factory, what each does, when it fits, and the bound that ends a run."""
+    output_console().print(patterns_table(PATTERNS), soft_wrap=False)
 
 
 @app.command()

@@ -11,6 +11,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from langgraph_orchestra.spec import Pattern
 from langgraph_orchestra.threads import (
     PendingInterrupt,
     RunEvent,
@@ -27,6 +28,7 @@ __all__ = [
     "error_console",
     "one_line_usage",
     "output_console",
+    "patterns_table",
     "print_error",
     "print_final",
     "print_thread",
@@ -245,6 +247,22 @@ def threads_table(found: Sequence[ThreadInfo], where: str) -> Table:
             escape(t.run.pattern or "-"),
             f"[{_STATUS_COLORS[t.status]}]{t.status}[/]",
             t.updated[:19].replace("T", " "),
+        )
+    return table
+
+
+def patterns_table(patterns: Mapping[str, Pattern]) -> Table:
+    """A table of the patterns: name, factory, what it does, when it fits, its main bound."""
+    table = Table(title="patterns", title_justify="left")
+    for column in ("pattern", "factory", "what it does", "fits", "main bound"):
+        table.add_column(column, overflow="fold")
+    for name, pattern in patterns.items():
+        table.add_row(
+            name,
+            f"create_{name}",
+            escape(pattern.summary),
+            escape(pattern.fits),
+            escape(pattern.bound),
         )
     return table
 

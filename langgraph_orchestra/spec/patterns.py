@@ -134,6 +134,10 @@ class Pattern:
     manager_tools: tuple[str, ...] = ()
     """Tools the pattern gives its manager's model (a model option), which the
     manager's scripted replies may call; written as `tools`."""
+    fits: str = ""
+    """One line on the tasks the pattern fits (`orchestra patterns` prints it)."""
+    bound: str = ""
+    """The main bound that ends a run, with its default (`orchestra patterns` prints it)."""
 
     def gives_tool(self, name: str) -> bool:
         """Whether `name` is a tool the pattern gives its model agents."""
@@ -315,6 +319,8 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
             {"context": Context, "max_revisions": whole(0), "termination": Termination},
             "sequential.yaml",
             "a pipeline: each agent works on the previous one's output",
+            fits="fixed stages, each refining the last (draft, review, polish)",
+            bound="one turn per agent",
         ),
         "concurrent": Pattern(
             create_concurrent,
@@ -329,6 +335,8 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
             },
             "concurrent.yaml",
             "fan-out: all agents answer the same task at once, then one answer is made",
+            fits="independent views of one task (reviews, votes, ensembles)",
+            bound="one turn per agent; quorum, timeout",
         ),
         "group_chat": Pattern(
             create_group_chat,
@@ -349,12 +357,16 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
             },
             "group_chat.yaml",
             "speakers take turns on one transcript, a manager choosing who speaks next",
+            fits="a discussion where each speaker needs what the others said",
+            bound="max_rounds=20",
         ),
         "maker_checker": Pattern(
             _maker_checker,
             {"max_revisions": whole(0), "context": Context, "termination": Termination},
             "maker_checker.yaml",
             "a maker drafts and a checker approves or asks for a revision, in turn",
+            fits="one draft that must pass a named reviewer",
+            bound="max_revisions=3",
         ),
         "handoff": Pattern(
             create_handoff,
@@ -374,6 +386,8 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
             },
             "handoff.yaml",
             "one agent is in control and transfers it to another with a tool",
+            fits="triage: the agent in control decides who handles the request",
+            bound="max_handoffs=8, max_ping_pong=2",
             tools=(f"{TRANSFER_PREFIX}{AGENT_PLACEHOLDER}", ESCALATE_TOOL),
             defaults=_first_is_entry,
         ),
@@ -392,6 +406,8 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
             },
             "magentic.yaml",
             "a manager plans with a task ledger and gives the floor round by round",
+            fits="open-ended tasks whose steps are not known up front",
+            bound="max_rounds=20, max_stalls=3, max_resets=2",
             required={"manager_model": _MANAGER_MODEL},
         ),
         "hierarchical": Pattern(
@@ -407,6 +423,8 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
             },
             "hierarchical.yaml",
             "a manager delegates tasks to workers with tools; they work in parallel",
+            fits="a lead that splits the work, then reviews the results",
+            bound="max_rounds=10",
             required={"manager_model": _MANAGER_MODEL},
             manager_tools=(f"{DELEGATE_PREFIX}{AGENT_PLACEHOLDER}",),
         ),
@@ -425,6 +443,8 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
             },
             "planner_executor.yaml",
             "a planner writes a plan of steps with dependencies; ready steps run in parallel",
+            fits="work with known steps and dependencies, planned once",
+            bound="max_replans=2",
             required={"planner_model": _PLANNER_MODEL},
         ),
         "network": Pattern(
@@ -440,6 +460,8 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
             },
             "network.yaml",
             "peers message each other; each round's recipients work at the same time",
+            fits="peers that coordinate among themselves, with no manager",
+            bound="max_messages=50, quiet_rounds=1",
             tools=(f"{SEND_PREFIX}{AGENT_PLACEHOLDER}", FINISH_TOOL),
         ),
     }
