@@ -10,6 +10,7 @@ import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.tracers.base import BaseTracer
 from langchain_core.tracers.schemas import Run
+from langgraph.types import RetryPolicy
 from pydantic import BaseModel
 
 from langgraph_orchestra import DEFAULT_PRICES, AgentTimeoutError, ModelPrice
@@ -119,7 +120,7 @@ def test_no_reask_when_max_reasks_is_zero() -> None:
 def test_retry_applies_to_each_call() -> None:
     model = ScriptedModel([ConnectionError("down"), {"speaker": "critic", "reason": "ok"}])
     policy = retry_policy(2)
-    assert policy is not None
+    assert isinstance(policy, RetryPolicy) and policy.max_attempts == 2
     fast = policy._replace(initial_interval=0.0, jitter=False)
     result = call(model, retry=fast).invoke(ASK, schema=Choice)
     assert result.parsed is not None and result.parsed.speaker == "critic"

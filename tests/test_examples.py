@@ -425,5 +425,5 @@ def test_langgraph_json_serves_every_example(monkeypatch: pytest.MonkeyPatch) ->
         assert isinstance(graph, StateGraph)
         # The served graph is the example team itself: same pause, same answer.
         task = validate_spec(EXAMPLES / PATTERNS[name].example).example_input
-        assert task is not None
+        assert isinstance(task, str) and task.strip(), f"{name}: its example has no input"
         _run_to_the_end(graph, task, EXPECTED[name])

@@ -205,7 +205,7 @@ def test_a_store_cannot_make_a_reader_build_another_class(tmp_path: Path) -> Non
     CONSTRUCTED.clear()
     with open_checkpointer(f"sqlite:///{tmp_path / 's.db'}") as saver:
         stored = saver.get_tuple(config)
-    assert stored is not None
+    assert stored is not None and "x" in stored.checkpoint["channel_values"]  # it was planted
     loaded = stored.checkpoint["channel_values"]["x"]
     assert not isinstance(loaded, Planted)
     assert loaded == {"value": 7}  # plain data

@@ -37,7 +37,7 @@ from langgraph_orchestra.nodes.selectors import (
 from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.nodes.turn import Validator
 from langgraph_orchestra.nodes.verdict import Consensus, Verdict, VerdictStop, render_verdict
-from langgraph_orchestra.nodes.wiring import add_agent, add_escalation
+from langgraph_orchestra.nodes.wiring import add_agents
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.state.schemas import GroupChatState, check_state_schema
 from langgraph_orchestra.tracing import ModelPrice, merge_prices
@@ -396,6 +396,7 @@ def _group_chat(
     entries = {r.agent.name: r.entry for r in routes}
     if human is not None:
         entries[human] = human
+    by_name = {a.name: a for a in team}
     builder = new_builder(schema)
     for begins in (True, False):
         builder.add_node(
@@ -404,28 +405,29 @@ def _group_chat(
             metadata={"pattern": pattern, "agent": MANAGER},
             destinations=(*entries.values(), END),
         )
-    for route in routes:
-        name = route.agent.name
-        runner = None
-        if name in verdict_requests:
-            runner = AgentRunner(
-                route.agent,
-                prices=price_table,
-                output=Verdict,
-                request=verdict_requests[name],
-                render=render_verdict(prompts, name),
-            )
-        add_agent(
-            builder,
-            route,
-            pattern=pattern,
+    # Approvers and checkers answer with a Verdict.
+    runners = {
+        name: AgentRunner(
+            by_name[name],
             prices=price_table,
-            prompts=prompts,
-            max_revisions=max_revisions,
-            validators=checks.get(name, ()),
-            runner=runner,
-            validate_human=validate_human,
+            output=Verdict,
+            request=request,
+            render=render_verdict(prompts, name),
         )
+        for name, request in verdict_requests.items()
+    }
+    add_agents(
+        builder,
+        routes,
+        pattern=pattern,
+        prices=price_table,
+        prompts=prompts,
+        max_revisions=max_revisions,
+        validators=checks,
+        validate_human=validate_human,
+        max_retries=max_retries,
+        runners=runners,
+    )
     if human is not None:
         builder.add_node(
             human,
@@ -435,13 +437,6 @@ def _group_chat(
             metadata={"pattern": pattern, "agent": human},
             destinations=(MANAGER,),
         )
-    add_escalation(
-        builder,
-        routes,
-        pattern=pattern,
-        validators=checks if validate_human else None,
-        max_retries=max_retries,
-    )
     if any(a.approval or a.on_error != "raise" for a in team):
         # Only gates and failures lead here (a rejection, an abort).
         builder.add_node(

@@ -25,7 +25,7 @@ from langgraph_orchestra.nodes.handoff import HandoffNode, HandoffTools, Router,
 from langgraph_orchestra.nodes.route import Route
 from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.nodes.turn import Validator
-from langgraph_orchestra.nodes.wiring import add_agent, add_escalation
+from langgraph_orchestra.nodes.wiring import add_agents
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.state.schemas import HandoffState, check_state_schema
 from langgraph_orchestra.tracing import ModelPrice, merge_prices
@@ -230,32 +230,27 @@ def create_handoff(
             metadata={"pattern": PATTERN},
             destinations=(*entries.values(), END),
         )
-    for route in routes:
-        agent = route.agent
-        runner = None
+    runners: dict[str, AgentRunner] = {}
+    for agent in team:
         targets = [by_name[t] for t in allowed[agent.name]] if router is None else []
         if agent.model is not None and (targets or agent.name in escalating):
             tools = HandoffTools(agent, targets, escalate=agent.name in escalating, prompts=prompts)
             # Agents whose only tools are transfers are called directly, without a subgraph.
             direct = None if agent.name in escalating else tools
-            runner = AgentRunner(agent, prices=price_table, middleware=[tools], answers=direct)
-        add_agent(
-            builder,
-            route,
-            pattern=PATTERN,
-            prices=price_table,
-            prompts=prompts,
-            max_revisions=max_revisions,
-            validators=checks.get(agent.name, ()),
-            runner=runner,
-            validate_human=validate_human,
-        )
-    add_escalation(
+            runners[agent.name] = AgentRunner(
+                agent, prices=price_table, middleware=[tools], answers=direct
+            )
+    add_agents(
         builder,
         routes,
         pattern=PATTERN,
-        validators=checks if validate_human else None,
+        prices=price_table,
+        prompts=prompts,
+        max_revisions=max_revisions,
+        validators=checks,
+        validate_human=validate_human,
         max_retries=max_retries,
+        runners=runners,
     )
     if any(a.approval or a.on_error != "raise" for a in team):
         builder.add_node(FINALIZE, FinalizeNode(names), metadata={"pattern": PATTERN})

@@ -32,7 +32,7 @@ from langgraph_orchestra.nodes.fanout import FanOutNode, hold_turn
 from langgraph_orchestra.nodes.route import Route
 from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.nodes.turn import Validator
-from langgraph_orchestra.nodes.wiring import add_agent, add_escalation
+from langgraph_orchestra.nodes.wiring import add_agents
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.state.schemas import HierarchicalState, check_state_schema
 from langgraph_orchestra.tracing import ModelPrice, merge_prices
@@ -171,22 +171,15 @@ def create_hierarchical(
         metadata={"pattern": PATTERN},
         destinations=(*(r.entry for r in routes), JOIN),
     )
-    for route in routes:
-        add_agent(
-            builder,
-            route,
-            pattern=PATTERN,
-            prices=price_table,
-            prompts=prompts,
-            max_revisions=max_revisions,
-            validators=checks.get(route.agent.name, ()),
-            validate_human=validate_human,
-        )
-    add_escalation(
+    add_agents(
         builder,
         routes,
         pattern=PATTERN,
-        validators=checks if validate_human else None,
+        prices=price_table,
+        prompts=prompts,
+        max_revisions=max_revisions,
+        validators=checks,
+        validate_human=validate_human,
         max_retries=max_retries,
     )
     builder.add_node(

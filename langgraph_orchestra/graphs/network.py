@@ -26,7 +26,7 @@ from langgraph_orchestra.nodes.network import NetworkJoin, NetworkStart, Network
 from langgraph_orchestra.nodes.route import Route
 from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.nodes.turn import Validator
-from langgraph_orchestra.nodes.wiring import add_agent, add_escalation
+from langgraph_orchestra.nodes.wiring import add_agents
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.state.schemas import NetworkState, check_state_schema
 from langgraph_orchestra.tracing import ModelPrice, merge_prices
@@ -201,30 +201,25 @@ def create_network(
         metadata={"pattern": PATTERN},
         destinations=(*(r.entry for r in routes), JOIN),
     )
-    for route in routes:
-        agent = route.agent
-        runner = None
+    # Agents whose only tools are the network's are called directly, without a subgraph.
+    runners: dict[str, AgentRunner] = {}
+    for agent in team:
         if agent.model is not None:
             tools = NetworkTools(agent, [by_name[p] for p in allowed[agent.name]], prompts=prompts)
-            # Agents whose only tools are the network's are called directly, without a subgraph.
-            runner = AgentRunner(agent, prices=price_table, middleware=[tools], answers=tools)
-        add_agent(
-            builder,
-            route,
-            pattern=PATTERN,
-            prices=price_table,
-            prompts=prompts,
-            max_revisions=max_revisions,
-            validators=checks.get(agent.name, ()),
-            runner=runner,
-            validate_human=validate_human,
-        )
-    add_escalation(
+            runners[agent.name] = AgentRunner(
+                agent, prices=price_table, middleware=[tools], answers=tools
+            )
+    add_agents(
         builder,
         routes,
         pattern=PATTERN,
-        validators=checks if validate_human else None,
+        prices=price_table,
+        prompts=prompts,
+        max_revisions=max_revisions,
+        validators=checks,
+        validate_human=validate_human,
         max_retries=max_retries,
+        runners=runners,
     )
     builder.add_node(
         JOIN,

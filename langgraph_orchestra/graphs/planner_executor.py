@@ -43,7 +43,7 @@ from langgraph_orchestra.nodes.steps import (
 )
 from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.nodes.turn import Validator
-from langgraph_orchestra.nodes.wiring import add_agent, add_escalation
+from langgraph_orchestra.nodes.wiring import add_agents
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.state.schemas import PlannerExecutorState, check_state_schema
 from langgraph_orchestra.tracing import ModelPrice, merge_prices
@@ -277,22 +277,15 @@ def create_planner_executor(
             END,
         ),
     )
-    for route in [*routes, *((synth,) if synth else ())]:
-        add_agent(
-            builder,
-            route,
-            pattern=PATTERN,
-            prices=price_table,
-            prompts=prompts,
-            max_revisions=max_revisions,
-            validators=checks.get(route.agent.name, ()),
-            validate_human=validate_human,
-        )
-    add_escalation(
+    add_agents(
         builder,
         [*routes, *((synth,) if synth else ())],
         pattern=PATTERN,
-        validators=checks if validate_human else None,
+        prices=price_table,
+        prompts=prompts,
+        max_revisions=max_revisions,
+        validators=checks,
+        validate_human=validate_human,
         max_retries=max_retries,
     )
     builder.add_node(

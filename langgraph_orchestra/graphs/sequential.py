@@ -23,7 +23,7 @@ from langgraph_orchestra.nodes.finalize import FinalizeNode
 from langgraph_orchestra.nodes.route import Route
 from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.nodes.turn import Validator
-from langgraph_orchestra.nodes.wiring import add_agent, add_escalation
+from langgraph_orchestra.nodes.wiring import add_agents
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.state.schemas import SequentialState, check_state_schema
 from langgraph_orchestra.tracing import ModelPrice, merge_prices
@@ -120,22 +120,15 @@ def create_sequential(
         for i, agent in enumerate(team)
     ]
     builder = new_builder(schema)
-    for route in routes:
-        add_agent(
-            builder,
-            route,
-            pattern=PATTERN,
-            prices=price_table,
-            prompts=prompts,
-            max_revisions=max_revisions,
-            validators=checks.get(route.agent.name, ()),
-            validate_human=validate_human,
-        )
-    add_escalation(
+    add_agents(
         builder,
         routes,
         pattern=PATTERN,
-        validators=checks if validate_human else None,
+        prices=price_table,
+        prompts=prompts,
+        max_revisions=max_revisions,
+        validators=checks,
+        validate_human=validate_human,
         max_retries=max_retries,
     )
     if any(a.approval or a.on_error != "raise" for a in team):

@@ -94,6 +94,47 @@ def add_agent(
         )
 
 
+def add_agents(
+    builder: StateGraph[Any, Any, Any, Any],
+    routes: Iterable[Route],
+    *,
+    pattern: str,
+    prices: Mapping[str, ModelPrice],
+    prompts: Prompts,
+    max_revisions: int,
+    validators: Mapping[str, Sequence[Validator]],
+    validate_human: bool = True,
+    max_retries: int = 3,
+    runners: Mapping[str, AgentRunner] | None = None,
+) -> None:
+    """Add every route's agent (`add_agent`) and the escalation node (`add_escalation`).
+
+    `validators` and `runners` are by agent name (a pattern's own runner for an agent that
+    answers in a schema or gets the pattern's tools).
+    """
+    routes = list(routes)
+    for route in routes:
+        name = route.agent.name
+        add_agent(
+            builder,
+            route,
+            pattern=pattern,
+            prices=prices,
+            prompts=prompts,
+            max_revisions=max_revisions,
+            validators=validators.get(name, ()),
+            runner=(runners or {}).get(name),
+            validate_human=validate_human,
+        )
+    add_escalation(
+        builder,
+        routes,
+        pattern=pattern,
+        validators=validators if validate_human else None,
+        max_retries=max_retries,
+    )
+
+
 def add_escalation(
     builder: StateGraph[Any, Any, Any, Any],
     routes: Iterable[Route],
