@@ -120,7 +120,7 @@ from langgraph_orchestra.nodes.verdict import (
     render_verdict,
     verdict_of,
 )
-from langgraph_orchestra.nodes.wiring import add_agent, add_escalation
+from langgraph_orchestra.nodes.wiring import add_agent, add_agents, add_escalation
 
 __all__ = [
     "AGGREGATE",
@@ -197,6 +197,7 @@ __all__ = [
     "Verdict",
     "VerdictStop",
     "add_agent",
+    "add_agents",
     "add_escalation",
     "begin_run",
     "branch_outcomes",
