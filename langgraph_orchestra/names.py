@@ -15,6 +15,7 @@ __all__ = [
     "FINALIZE",
     "HANDOFF",
     "MANAGER",
+    "ON_END",
     "PLANNER",
     "RESERVED_NAMES",
     "RESERVED_PREFIXES",
@@ -45,6 +46,8 @@ HANDOFF = "handoff"
 """The node of a handoff team that carries a transfer out."""
 START_RUN = "start"
 """The first node of a loop pattern's run: records the run's start."""
+ON_END = "on_end"
+"""The node that runs a team's completion actions once its run has ended."""
 REVIEWER = "reviewer"
 """The message name of what a reviewer adds to the transcript."""
 
@@ -72,6 +75,7 @@ RESERVED_NAMES = frozenset(
         MANAGER,
         HANDOFF,
         START_RUN,
+        ON_END,
         "orchestra",
     }
 )

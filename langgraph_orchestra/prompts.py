@@ -43,6 +43,7 @@ __all__ = [
     "PLAN_STEP_OUTPUT",
     "PLAN_SYNTHESIS",
     "REASK",
+    "REDACTED",
     "REVISION_BY_CHECKER",
     "REVISION_REQUEST",
     "SPEAKER_SELECTION",
@@ -76,6 +77,10 @@ and drop repetition.
 
 SYNTHESIS_ITEM = "## Answer from {name}\n{text}"
 """One branch's answer inside `SYNTHESIS_REQUEST`. Fields: name, text."""
+
+REDACTED = "[redacted {kind}]"
+"""What replaces a detected e-mail address, phone number, card number or secret
+(`kind`: `email`, `phone`, `card`, `secret`); agents see it with `redact_agents=True`."""
 
 REASK = """\
 Your last reply could not be used as a {schema}: {error}

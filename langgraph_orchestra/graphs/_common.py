@@ -9,7 +9,10 @@ from langgraph.graph import StateGraph
 
 from langgraph_orchestra.conditions import Condition
 from langgraph_orchestra.errors import TeamConfigError
+from langgraph_orchestra.names import ON_END
+from langgraph_orchestra.nodes.completion import Action, add_completion, check_on_end
 from langgraph_orchestra.nodes.turn import Validator
+from langgraph_orchestra.redaction import Redact, add_redaction, check_redact
 from langgraph_orchestra.state.schemas import input_schema
 
 __all__ = [
@@ -18,6 +21,7 @@ __all__ = [
     "check_termination",
     "check_validators",
     "check_whole",
+    "finish_graph",
     "new_builder",
 ]
 
@@ -88,3 +92,30 @@ def check_termination(termination: object, *, pattern: str) -> Condition | None:
         f"CostBudget, Timeout, ExternalStop, FunctionCondition, combined with | and &), "
         f"got {termination!r}"
     )
+
+
+def finish_graph(
+    builder: StateGraph[Any, Any, Any, Any],
+    *,
+    pattern: str,
+    redact: Redact = None,
+    redact_agents: bool = False,
+    on_end: Action | Sequence[Action] | None = None,
+) -> StateGraph[Any, Any, Any, Any]:
+    """Apply a factory's `redact=`, `redact_agents=` and `on_end=` to its finished builder.
+
+    Call it last, once every node and edge is added: every end of a run then goes through
+    the completion actions (`nodes.completion.add_completion`), and every node's audit
+    details and exception records are redacted (`redaction.add_redaction`).
+    """
+    redactor = check_redact(redact)
+    check_flag(redact_agents, "redact_agents")
+    if redact_agents and redactor is None:
+        raise TeamConfigError(
+            "redact_agents=True needs a redactor: give redact='default', a Redactor(...) "
+            "or a callable str -> str"
+        )
+    add_completion(builder, check_on_end(on_end), pattern=pattern)
+    if redactor is not None:
+        add_redaction(builder, redactor, agents=redact_agents, skip=(ON_END,))
+    return builder

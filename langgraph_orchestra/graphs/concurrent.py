@@ -25,6 +25,7 @@ from langgraph_orchestra.graphs._common import (
     check_termination,
     check_validators,
     check_whole,
+    finish_graph,
     new_builder,
 )
 from langgraph_orchestra.names import AGGREGATE, BATCH, DISPATCH, FANOUT, FINALIZE
@@ -37,6 +38,7 @@ from langgraph_orchestra.nodes.aggregate import (
 )
 from langgraph_orchestra.nodes.batch import BatchNode, batchable
 from langgraph_orchestra.nodes.batch import batch_size as batch_size_of
+from langgraph_orchestra.nodes.completion import Action
 from langgraph_orchestra.nodes.fanout import FanOutNode, hold_turn
 from langgraph_orchestra.nodes.finalize import FinalizeNode
 from langgraph_orchestra.nodes.route import Route
@@ -44,6 +46,7 @@ from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.nodes.turn import Validator
 from langgraph_orchestra.nodes.wiring import add_agent, add_escalation, agent_node
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.redaction import Redact
 from langgraph_orchestra.state.schemas import ConcurrentState, check_state_schema
 from langgraph_orchestra.tracing import ModelPrice, merge_prices
 
@@ -86,6 +89,9 @@ def create_concurrent(
     state_schema: type[Any] | None = None,
     prices: Mapping[str, ModelPrice] | None = None,
     prompts: Prompts = DEFAULT_PROMPTS,
+    redact: Redact = None,
+    redact_agents: bool = False,
+    on_end: Sequence[Action] | None = None,
 ) -> StateGraph[Any, Any, Any, Any]:
     """Build a fan-out/fan-in team: all agents answer the same input in parallel.
 
@@ -129,6 +135,12 @@ def create_concurrent(
         state_schema: A state schema extending `ConcurrentState`.
         prices: Extra model prices for cost accounting.
         prompts: Prompt templates (the synthesis request).
+        redact: Clears personal data and secrets from what leaves the run: audit
+            details and exception records (`"default"`, a `Redactor(...)` or a callable
+            `str -> str`; see `redaction`).
+        redact_agents: Agents, managers and selectors read the transcript redacted too.
+        on_end: Completion actions `state -> None` (sync or async), run once when a run
+            ends, whatever its stop reason (see `nodes.completion`).
 
     Returns:
         The uncompiled graph.
@@ -284,4 +296,6 @@ def create_concurrent(
         )
         builder.add_edge(FINALIZE, END)
     builder.add_edge(START, FANOUT)
-    return builder
+    return finish_graph(
+        builder, pattern=PATTERN, redact=redact, redact_agents=redact_agents, on_end=on_end
+    )

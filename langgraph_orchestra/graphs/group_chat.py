@@ -18,10 +18,12 @@ from langgraph_orchestra.graphs._common import (
     check_termination,
     check_validators,
     check_whole,
+    finish_graph,
     new_builder,
 )
 from langgraph_orchestra.models import chat_model
 from langgraph_orchestra.names import FINALIZE, MANAGER, START_RUN
+from langgraph_orchestra.nodes.completion import Action
 from langgraph_orchestra.nodes.finalize import FinalizeNode
 from langgraph_orchestra.nodes.human import HumanSeatNode
 from langgraph_orchestra.nodes.manager import ManagerNode
@@ -39,6 +41,7 @@ from langgraph_orchestra.nodes.turn import Validator
 from langgraph_orchestra.nodes.verdict import Consensus, Verdict, VerdictStop, render_verdict
 from langgraph_orchestra.nodes.wiring import add_agents
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.redaction import Redact
 from langgraph_orchestra.state.schemas import GroupChatState, check_state_schema
 from langgraph_orchestra.tracing import ModelPrice, merge_prices
 
@@ -73,6 +76,9 @@ def create_group_chat(
     state_schema: type[Any] | None = None,
     prices: Mapping[str, ModelPrice] | None = None,
     prompts: Prompts = DEFAULT_PROMPTS,
+    redact: Redact = None,
+    redact_agents: bool = False,
+    on_end: Sequence[Action] | None = None,
 ) -> StateGraph[Any, Any, Any, Any]:
     """Build a group chat: a manager gives the floor to one participant per round.
 
@@ -114,6 +120,12 @@ def create_group_chat(
         state_schema: A state schema extending `GroupChatState`.
         prices: Extra model prices for cost accounting.
         prompts: Prompt templates (the selector's, the verdicts').
+        redact: Clears personal data and secrets from what leaves the run: audit
+            details and exception records (`"default"`, a `Redactor(...)` or a callable
+            `str -> str`; see `redaction`).
+        redact_agents: Agents, managers and selectors read the transcript redacted too.
+        on_end: Completion actions `state -> None` (sync or async), run once when a run
+            ends, whatever its stop reason (see `nodes.completion`).
 
     Returns:
         The uncompiled graph.
@@ -151,6 +163,9 @@ def create_group_chat(
         state_schema=state_schema,
         prices=prices,
         prompts=prompts,
+        redact=redact,
+        redact_agents=redact_agents,
+        on_end=on_end,
     )
 
 
@@ -167,6 +182,9 @@ def create_maker_checker(
     state_schema: type[Any] | None = None,
     prices: Mapping[str, ModelPrice] | None = None,
     prompts: Prompts = DEFAULT_PROMPTS,
+    redact: Redact = None,
+    redact_agents: bool = False,
+    on_end: Sequence[Action] | None = None,
 ) -> StateGraph[Any, Any, Any, Any]:
     """Build a maker-checker loop: a group chat where the checker judges each draft.
 
@@ -191,6 +209,12 @@ def create_maker_checker(
         state_schema: A state schema extending `GroupChatState`.
         prices: Extra model prices for cost accounting.
         prompts: Prompt templates (`verdict`, `checker_revision`, `verdict_approved`).
+        redact: Clears personal data and secrets from what leaves the run: audit
+            details and exception records (`"default"`, a `Redactor(...)` or a callable
+            `str -> str`; see `redaction`).
+        redact_agents: Agents, managers and selectors read the transcript redacted too.
+        on_end: Completion actions `state -> None` (sync or async), run once when a run
+            ends, whatever its stop reason (see `nodes.completion`).
 
     Returns:
         The uncompiled graph.
@@ -229,6 +253,9 @@ def create_maker_checker(
         prices=prices,
         prompts=prompts,
         pattern="maker_checker",
+        redact=redact,
+        redact_agents=redact_agents,
+        on_end=on_end,
     )
 
 
@@ -324,6 +351,9 @@ def _group_chat(
     state_schema: type[Any] | None = None,
     prices: Mapping[str, ModelPrice] | None = None,
     prompts: Prompts = DEFAULT_PROMPTS,
+    redact: Redact = None,
+    redact_agents: bool = False,
+    on_end: Sequence[Action] | None = None,
     pattern: str = PATTERN,
 ) -> StateGraph[Any, Any, Any, Any]:
     team = check_team(agents, pattern=pattern)
@@ -446,4 +476,6 @@ def _group_chat(
         )
         builder.add_edge(FINALIZE, END)
     builder.add_edge(START, START_RUN)
-    return builder
+    return finish_graph(
+        builder, pattern=pattern, redact=redact, redact_agents=redact_agents, on_end=on_end
+    )

@@ -16,15 +16,18 @@ from langgraph_orchestra.graphs._common import (
     check_termination,
     check_validators,
     check_whole,
+    finish_graph,
     new_builder,
 )
 from langgraph_orchestra.names import FINALIZE, authorize_node
+from langgraph_orchestra.nodes.completion import Action
 from langgraph_orchestra.nodes.finalize import FinalizeNode
 from langgraph_orchestra.nodes.route import Route
 from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.nodes.turn import Validator
 from langgraph_orchestra.nodes.wiring import add_agents
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.redaction import Redact
 from langgraph_orchestra.state.schemas import SequentialState, check_state_schema
 from langgraph_orchestra.tracing import ModelPrice, merge_prices
 
@@ -45,6 +48,9 @@ def create_sequential(
     state_schema: type[Any] | None = None,
     prices: Mapping[str, ModelPrice] | None = None,
     prompts: Prompts = DEFAULT_PROMPTS,
+    redact: Redact = None,
+    redact_agents: bool = False,
+    on_end: Sequence[Action] | None = None,
 ) -> StateGraph[Any, Any, Any, Any]:
     """Build a pipeline `a -> b -> c`: each agent answers the previous agent's output.
 
@@ -72,6 +78,12 @@ def create_sequential(
         state_schema: A state schema extending `SequentialState` (TypedDict or pydantic).
         prices: Extra model prices for cost accounting, by model name.
         prompts: Prompt templates.
+        redact: Clears personal data and secrets from what leaves the run: audit
+            details and exception records (`"default"`, a `Redactor(...)` or a callable
+            `str -> str`; see `redaction`).
+        redact_agents: Agents, managers and selectors read the transcript redacted too.
+        on_end: Completion actions `state -> None` (sync or async), run once when a run
+            ends, whatever its stop reason (see `nodes.completion`).
 
     Returns:
         The uncompiled graph; compile it with your checkpointer.
@@ -136,4 +148,6 @@ def create_sequential(
         builder.add_node(FINALIZE, FinalizeNode(names), metadata={"pattern": PATTERN})
         builder.add_edge(FINALIZE, END)
     builder.add_edge(START, routes[0].entry)
-    return builder
+    return finish_graph(
+        builder, pattern=PATTERN, redact=redact, redact_agents=redact_agents, on_end=on_end
+    )

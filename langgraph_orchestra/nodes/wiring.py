@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, cast
 
+from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.graph import END, StateGraph
 
 from langgraph_orchestra.agents import AgentRunner
@@ -16,7 +18,7 @@ from langgraph_orchestra.nodes.turn import AgentNode, Validator
 from langgraph_orchestra.prompts import Prompts
 from langgraph_orchestra.tracing import ModelPrice, node_metadata
 
-__all__ = ["add_agent", "add_escalation", "agent_node"]
+__all__ = ["add_agent", "add_escalation", "agent_node", "map_nodes"]
 
 
 def agent_node(
@@ -164,3 +166,55 @@ def add_escalation(
 
 def _unique(*names: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(names))
+
+
+class _Mapped(Runnable[Any, Any]):
+    """A node whose input and output pass through functions (see `map_nodes`)."""
+
+    def __init__(
+        self,
+        inner: Runnable[Any, Any],
+        inputs: Callable[[Any], Any] | None,
+        outputs: Callable[[Any], Any] | None,
+    ) -> None:
+        self.inner = inner
+        self.inputs = inputs
+        self.outputs = outputs
+        self.name = inner.get_name()
+
+    def invoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """Run the node on the mapped input; return its mapped output."""
+        if self.inputs is not None:
+            input = self.inputs(input)
+        output = self.inner.invoke(input, config, **kwargs)
+        return output if self.outputs is None else self.outputs(output)
+
+    async def ainvoke(self, input: Any, config: RunnableConfig | None = None, **kwargs: Any) -> Any:
+        """Run the node on the mapped input (async); return its mapped output."""
+        if self.inputs is not None:
+            input = self.inputs(input)
+        output = await self.inner.ainvoke(input, config, **kwargs)
+        return output if self.outputs is None else self.outputs(output)
+
+
+def map_nodes(
+    builder: StateGraph[Any, Any, Any, Any],
+    *,
+    inputs: Callable[[Any], Any] | None = None,
+    outputs: Callable[[Any], Any] | None = None,
+    skip: Iterable[str] = (),
+) -> None:
+    """Pass every node's input through `inputs` and its output through `outputs`.
+
+    Applied once a pattern's nodes are all added (nodes added later are left as they
+    are, as are those in `skip`). The output is what the node returns: a state update, a
+    `Command`, or a list of them. The node's run, metadata, destinations and policies
+    are kept; the wrapper adds no run of its own to a trace.
+    """
+    skipped = set(skip)
+    for name, spec in list(builder.nodes.items()):
+        if name in skipped:
+            continue
+        # StateGraph keeps every node as a Runnable (it coerces a function on add_node).
+        inner = cast(Runnable[Any, Any], spec.runnable)
+        builder.nodes[name] = dataclasses.replace(spec, runnable=_Mapped(inner, inputs, outputs))

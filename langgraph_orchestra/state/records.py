@@ -37,7 +37,9 @@ __all__ = [
     "now",
 ]
 
-AuditKind = Literal["turn", "routing", "handoff", "approval", "exception", "plan", "termination"]
+AuditKind = Literal[
+    "turn", "routing", "handoff", "approval", "exception", "plan", "termination", "completion"
+]
 """What an audit record describes."""
 
 ExceptionStatus = Literal["open", "continued", "retried", "skipped", "supplied", "aborted"]
