@@ -951,6 +951,15 @@ class UsageRow:
     """Seconds spent in calls."""
     cost_usd: float
     """Cost in US dollars."""
+    tool_calls: int = 0
+    """Tool calls made in the participant's turns."""
+    tool_errors: int = 0
+    """Tool calls that failed."""
+
+    @property
+    def error_rate(self) -> float | None:
+        """The share of tool calls that failed (`None` without tool calls)."""
+        return self.tool_errors / self.tool_calls if self.tool_calls else None
 
 
 def usage_rows(usage: Mapping[str, Usage]) -> list[UsageRow]:
@@ -963,6 +972,8 @@ def usage_rows(usage: Mapping[str, Usage]) -> list[UsageRow]:
             int(u["output_tokens"]),
             float(u["latency_s"]),
             float(u["cost_usd"]),
+            int(u.get("tool_calls", 0)),
+            int(u.get("tool_errors", 0)),
         )
         for name, u in usage.items()
     ]
@@ -974,6 +985,8 @@ def usage_rows(usage: Mapping[str, Usage]) -> list[UsageRow]:
             sum(r.output_tokens for r in rows),
             sum(r.latency_s for r in rows),
             sum(r.cost_usd for r in rows),
+            sum(r.tool_calls for r in rows),
+            sum(r.tool_errors for r in rows),
         )
     )
     return rows

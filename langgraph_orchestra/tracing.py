@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
 from langchain_core.runnables import RunnableConfig
 
 from langgraph_orchestra.errors import TeamConfigError
@@ -129,11 +129,16 @@ def usage_of(
             model call each), and at least one.
 
     Returns:
-        The usage record.
+        The usage record; with `tool_calls` and `tool_errors` when the messages hold
+        tool results (`ToolMessage`, failed when `status="error"`).
     """
-    input_tokens = output_tokens = ai_messages = 0
+    input_tokens = output_tokens = ai_messages = tool_calls = tool_errors = 0
     cost = 0.0
     for message in messages:
+        if isinstance(message, ToolMessage):
+            tool_calls += 1
+            tool_errors += message.status == "error"
+            continue
         if not isinstance(message, AIMessage):
             continue
         ai_messages += 1
@@ -148,13 +153,17 @@ def usage_of(
                 meta["input_tokens"] * price.input_per_mtok
                 + meta["output_tokens"] * price.output_per_mtok
             ) / 1_000_000
-    return {
+    usage: Usage = {
         "calls": calls if calls is not None else max(ai_messages, 1),
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
         "latency_s": latency_s,
         "cost_usd": cost,
     }
+    if tool_calls:
+        usage["tool_calls"] = tool_calls
+        usage["tool_errors"] = tool_errors
+    return usage
 
 
 def node_metadata(pattern: str, agent: str) -> dict[str, Any]:

@@ -46,7 +46,7 @@ def ai(text: str, tokens_in: int, tokens_out: int, model: str | None = "gpt-4o-m
 # --- usage_of ----------------------------------------------------------------------------------
 
 
-def test_usage_of_sums_ai_messages_and_ignores_others() -> None:
+def test_usage_of_sums_ai_messages_and_counts_tool_results() -> None:
     messages: list[BaseMessage] = [
         HumanMessage("task"),
         ai("", 100, 20),
@@ -60,6 +60,8 @@ def test_usage_of_sums_ai_messages_and_ignores_others() -> None:
         "output_tokens": 50,
         "latency_s": 1.25,
         "cost_usd": pytest.approx((250 * 0.15 + 50 * 0.60) / 1e6),
+        "tool_calls": 1,
+        "tool_errors": 0,
     }
 
 

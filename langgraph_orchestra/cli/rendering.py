@@ -17,6 +17,7 @@ from langgraph_orchestra.threads import (
     RunEvent,
     ThreadInfo,
     ThreadStatus,
+    UsageRow,
     describe_audit,
     describe_step,
     usage_rows,
@@ -288,7 +289,14 @@ def usage_table(info: ThreadInfo) -> Table:
     """A table of the thread's usage per participant, with totals."""
     table = Table(title=f"usage · {info.thread_id}", title_justify="left")
     table.add_column("participant")
-    for column in ("calls", "input tokens", "output tokens", "latency (s)", "cost ($)"):
+    for column in (
+        "calls",
+        "input tokens",
+        "output tokens",
+        "latency (s)",
+        "cost ($)",
+        "tools (failed)",
+    ):
         table.add_column(column, justify="right")
     rows = usage_rows(info.usage)
     for row in rows:
@@ -300,10 +308,18 @@ def usage_table(info: ThreadInfo) -> Table:
             str(row.output_tokens),
             f"{row.latency_s:.2f}",
             f"{row.cost_usd:.4f}",
+            _tools(row),
             style="bold" if total else None,
             end_section=row is rows[-2] if len(rows) > 1 else False,
         )
     return table
+
+
+def _tools(row: UsageRow) -> str:
+    """Tool calls, failures and error rate in one cell: `4 (1, 25%)`; `-` without any."""
+    if row.error_rate is None:
+        return "-"
+    return f"{row.tool_calls} ({row.tool_errors}, {row.error_rate:.0%})"
 
 
 def one_line_usage(info: ThreadInfo) -> str:

@@ -121,6 +121,10 @@ class Usage(TypedDict):
     """Wall time spent in calls, in seconds."""
     cost_usd: float
     """Cost from the price table; 0 for models it does not list."""
+    tool_calls: NotRequired[int]
+    """Tool calls made in the participant's turns (one per tool result); absent: none."""
+    tool_errors: NotRequired[int]
+    """Of those, the ones that failed (a tool result with `status="error"`)."""
 
 
 class RunStart(TypedDict):
@@ -266,4 +270,5 @@ def is_usage(usage: object) -> bool:
         isinstance(usage, Mapping)
         and all(_count(usage.get(key)) for key in ("calls", "input_tokens", "output_tokens"))
         and all(_amount(usage.get(key)) for key in ("latency_s", "cost_usd"))
+        and all(_count(usage[key]) for key in ("tool_calls", "tool_errors") if key in usage)
     )

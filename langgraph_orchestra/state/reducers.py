@@ -161,13 +161,17 @@ def add_usage(
             continue
         if name in merged:
             old = merged[name]
-            merged[name] = {
+            summed: Usage = {
                 "calls": old["calls"] + usage["calls"],
                 "input_tokens": old["input_tokens"] + usage["input_tokens"],
                 "output_tokens": old["output_tokens"] + usage["output_tokens"],
                 "latency_s": old["latency_s"] + usage["latency_s"],
                 "cost_usd": old["cost_usd"] + usage["cost_usd"],
             }
+            if "tool_calls" in old or "tool_calls" in usage:
+                summed["tool_calls"] = old.get("tool_calls", 0) + usage.get("tool_calls", 0)
+                summed["tool_errors"] = old.get("tool_errors", 0) + usage.get("tool_errors", 0)
+            merged[name] = summed
         else:
             merged[name] = usage
     return merged
