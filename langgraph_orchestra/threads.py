@@ -17,6 +17,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -48,6 +49,7 @@ from langgraph_orchestra.nodes.human import HumanTurn
 from langgraph_orchestra.nodes.ledgers import PlanReviewDecision
 from langgraph_orchestra.nodes.plans import PlanApprovalDecision
 from langgraph_orchestra.nodes.tool_approval import ToolApprovalDecision
+from langgraph_orchestra.redaction import redact_data
 from langgraph_orchestra.state.records import Usage
 from langgraph_orchestra.state.reducers import add_usage
 from langgraph_orchestra.state.schemas import LIBRARY_RECORDS, OrchestraState
@@ -283,6 +285,24 @@ class ThreadInfo:
     def exceptions(self) -> list[dict[str, Any]]:
         """The exception queue."""
         return list(self.values.get("exceptions") or ())
+
+    def redacted(self, redactor: Callable[[str], str] | None) -> ThreadInfo:
+        """Return the thread with every text in its state, interrupts and error redacted.
+
+        What `orchestra show` prints of a team built with `redact=`; ids, statuses and
+        numbers are kept. `None` returns the thread as it is.
+        """
+        if redactor is None:
+            return self
+        return dataclasses.replace(
+            self,
+            values=redact_data(dict(self.values), redactor),
+            interrupts=tuple(
+                PendingInterrupt(i.id, redact_data(dict(i.value), redactor))
+                for i in self.interrupts
+            ),
+            error=None if self.error is None else redactor(self.error),
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Return the thread as JSON-ready data (messages as role/name/content)."""

@@ -140,7 +140,7 @@ MALFORMED = {
         [  # the Agent's own refusal
             "team.yaml: agents[0].name: Agent name 'approve_it' is reserved: pick another name "
             "(reserved: ['aggregate', 'assistant', 'batch', 'dispatch', 'escalate', 'fanout', "
-            "'finalize', 'handoff', 'human', 'manager', 'orchestra', 'reviewer', 'start', "
+            "'finalize', 'handoff', 'human', 'manager', 'on_end', 'orchestra', 'reviewer', 'start', "
             "'system', 'tool', 'user'] and names starting with ['approve_', 'authorize_', '__'])"
         ],
     ),
@@ -248,7 +248,7 @@ MALFORMED = {
         f"pattern: sequential\noptions: {{aggregator: vote}}\nagents: [{GOOD_AGENT}]\n",
         [
             "team.yaml: options.aggregator: not an option of pattern 'sequential'; allowed: "
-            "context, max_revisions, termination"
+            "context, max_revisions, termination, redact, redact_agents"
         ],
     ),
     "bad option values": (
@@ -610,7 +610,7 @@ def test_unknown_option_of_a_pattern_suggests_the_close_one() -> None:
     ) == [
         "team.yaml: options.quorom: not an option of pattern 'concurrent' (did you mean "
         "'quorum'?); allowed: aggregator, quorum, max_concurrency, timeout, context, "
-        "max_revisions, termination"
+        "max_revisions, termination, redact, redact_agents"
     ]
 
 
@@ -1359,7 +1359,8 @@ MANAGER_PROBLEMS = {
         "pattern: hierarchical\noptions: {manager_model: 'openai:o', max_stall: 2}",
         [
             "team.yaml: options.max_stall: not an option of pattern 'hierarchical'; allowed: "
-            "manager_model, brief, instructions, max_rounds, review, termination, max_revisions"
+            "manager_model, brief, instructions, max_rounds, review, termination, max_revisions, "
+            "redact, redact_agents"
         ],
     ),
     "a hierarchical manager calling another tool": (

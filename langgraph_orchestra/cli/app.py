@@ -47,6 +47,7 @@ from langgraph_orchestra.cli.rendering import (
     usage_table,
 )
 from langgraph_orchestra.errors import AgentError, CheckpointerError, OrchestraError
+from langgraph_orchestra.redaction import Redactor, check_redact, redacted_tracing
 from langgraph_orchestra.spec import (
     PATTERNS,
     AgentSpec,
@@ -215,12 +216,16 @@ def _drive(
     config: RunnableConfig,
     agents: Sequence[str],
     decide: Callable[[PendingInterrupt], dict[str, Any]] | None,
+    redact: Callable[[str], str] | None = None,
 ) -> ThreadInfo:
-    """Run until done, or until an interrupt that `decide` (if any) does not answer."""
+    """Run until done, or until an interrupt that `decide` (if any) does not answer.
+
+    With `redact` (the team's `redact:`), LangSmith traces are posted redacted.
+    """
     thread_id = str(config["configurable"]["thread_id"])
     while True:
         try:
-            with Progress(console, agents) as progress:
+            with Progress(console, agents) as progress, redacted_tracing(redact):
                 info = drive(graph, payload, config, on_event=progress)
         except AgentError as error:
             raise _fail(
@@ -237,8 +242,29 @@ def _drive(
         payload = Command(resume={p.id: decide(p) for p in info.interrupts})
 
 
-def _finish(console: Console, info: ThreadInfo, store_args: Sequence[str]) -> None:
-    """Print where the run stands; exit 3 if it waits for a decision."""
+def _team_redactor(spec: TeamSpec) -> Callable[[str], str] | None:
+    """The redactor the team file sets (`redact:`), if any."""
+    return check_redact(spec.options.get("redact"))
+
+
+def _stored_redactor(run: RunInfo) -> Callable[[str], str] | None:
+    """The redactor of the team file a thread was started from, if it sets one."""
+    if not run.spec or not Path(run.spec).is_file():
+        return None
+    try:
+        return _team_redactor(load_spec(run.spec))
+    except OrchestraError:
+        return None
+
+
+def _finish(
+    console: Console,
+    info: ThreadInfo,
+    store_args: Sequence[str],
+    redact: Callable[[str], str] | None = None,
+) -> None:
+    """Print where the run stands (redacted with `redact`); exit 3 if it waits for a decision."""
+    info = info.redacted(redact)
     if info.interrupts:
         print_waiting(console, info, resume_commands(info.thread_id, info.interrupts, store_args))
         raise typer.Exit(EXIT_WAITING)
@@ -315,8 +341,9 @@ def run(
             config=run_config(thread_id, info),
             agents=_agent_names(spec),
             decide=(lambda p: ask_decision(console, p, reviewer)) if ask else None,
+            redact=_team_redactor(spec),
         )
-    _finish(console, result, store_args)
+    _finish(console, result, store_args, _team_redactor(spec))
 
 
 def _existing(saver: BaseCheckpointSaver[Any], thread_id: str) -> ThreadInfo | None:
@@ -550,8 +577,9 @@ def resume(
             config=run_config(thread, run_info),
             agents=_agent_names(spec),
             decide=(lambda p: ask_decision(console, p, who)) if ask else None,
+            redact=_team_redactor(spec),
         )
-    _finish(console, result, store_args)
+    _finish(console, result, store_args, _team_redactor(spec))
 
 
 def _check_spec_unchanged(thread: str, run: RunInfo, spec: TeamSpec, allow_changed: bool) -> None:
@@ -619,11 +647,23 @@ def show(
             "audit, usage, exceptions).",
         ),
     ] = False,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Redact e-mail addresses, phone and card numbers and secrets even when the "
+            "team file sets no redact:.",
+        ),
+    ] = False,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
-    """Show a thread: status, final answer, pending decisions; audit and usage on request."""
+    """Show a thread: status, final answer, pending decisions; audit and usage on request.
+
+    A thread whose team file sets `redact:` is shown redacted (text, JSON and tables).
+    """
     with _store(store) as saver, _user_errors():
         info = read_thread(saver, thread)
+    info = info.redacted(Redactor() if redact else _stored_redactor(info.run))
     if as_json:
         typer.echo(json.dumps(info.to_json(), indent=2, default=str))
         return

@@ -28,6 +28,7 @@ from langgraph_orchestra.conditions import (
 from langgraph_orchestra.context import CONTEXT_NAMES, ContextPolicy, Window
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.models import PROVIDERS
+from langgraph_orchestra.redaction import Redactor
 from langgraph_orchestra.spec._problems import (
     allowed,
     did_you_mean,
@@ -41,10 +42,12 @@ __all__ = [
     "UNNAMED",
     "Context",
     "Quorum",
+    "Redaction",
     "Seconds",
     "Termination",
     "check_model_string",
     "parse_context",
+    "parse_redact",
     "parse_termination",
     "refused_by_agent",
     "whole",
@@ -202,3 +205,56 @@ Context = Annotated[ContextPolicy, PlainValidator(parse_context)]
 
 Termination = Annotated[Condition, PlainValidator(parse_termination)]
 """The type of a termination: conditions by key, any of which stops the run."""
+
+
+_DETECTORS = ("emails", "phones", "cards", "secrets")
+"""The detectors a team file's `redact:` can name (`Redactor`'s flags)."""
+
+_REDACT_ALLOWED = (
+    "give default (every detector), a list of detectors or a mapping detector: true/false; "
+    f"detectors: {allowed(_DETECTORS)}"
+)
+
+
+def _detectors(on: Callable[[str], bool]) -> Redactor:
+    """The `Redactor` whose detectors are those `on` says are on."""
+    return Redactor(
+        emails=on("emails"), phones=on("phones"), cards=on("cards"), secrets=on("secrets")
+    )
+
+
+def parse_redact(value: Any) -> Redactor | None:
+    """Turn a YAML `redact:` (`default`, `[emails, cards]`, `{phones: false}`) into a `Redactor`.
+
+    `false` is no redaction; a list turns on only the detectors it names; a mapping sets
+    the detectors it names and keeps the others on.
+    """
+    if value is False:
+        return None
+    if value == "default" or value is True:
+        return Redactor()
+    if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        unknown = [v for v in value if v not in _DETECTORS]
+        if unknown:
+            raise ValueError(
+                f"unknown detector '{unknown[0]}'{did_you_mean(unknown[0], _DETECTORS)}; "
+                f"allowed: {allowed(_DETECTORS)}"
+            )
+        return _detectors(lambda name: name in value)
+    if isinstance(value, Mapping) and value:
+        flags: dict[str, bool] = {}
+        for key, flag in value.items():
+            if key not in _DETECTORS:
+                raise ValueError(
+                    f"unknown detector '{key}'{did_you_mean(str(key), _DETECTORS)}; "
+                    f"allowed: {allowed(_DETECTORS)}"
+                )
+            if not isinstance(flag, bool):
+                raise ValueError(f"{key} must be true or false, got {type_name(flag)}")
+            flags[str(key)] = flag
+        return _detectors(lambda name: flags.get(name, True))
+    raise ValueError(f"expected a redaction, got {type_name(value)}; {_REDACT_ALLOWED}")
+
+
+Redaction = Annotated[Redactor | None, PlainValidator(parse_redact)]
+"""The type of a team file's `redact:`."""

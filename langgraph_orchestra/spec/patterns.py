@@ -73,6 +73,7 @@ from langgraph_orchestra.spec._values import (
     MODEL_ALLOWED,
     Context,
     Quorum,
+    Redaction,
     Seconds,
     Termination,
     whole,
@@ -312,11 +313,15 @@ def _maker_checker(agents: Sequence[Agent], **options: Any) -> StateGraph[Any, A
     return create_maker_checker(maker, checker, **options)
 
 
+_PRIVACY: Mapping[str, Any] = {"redact": Redaction, "redact_agents": StrictBool}
+"""The options every pattern takes: `redact:` (see `parse_redact`) and `redact_agents:`."""
+
+
 PATTERNS: Mapping[str, Pattern] = MappingProxyType(
     {
         "sequential": Pattern(
             create_sequential,
-            {"context": Context, "max_revisions": whole(0), "termination": Termination},
+            {"context": Context, "max_revisions": whole(0), "termination": Termination, **_PRIVACY},
             "sequential.yaml",
             "a pipeline: each agent works on the previous one's output",
             fits="fixed stages, each refining the last (draft, review, polish)",
@@ -332,6 +337,7 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
                 "context": Context,
                 "max_revisions": whole(0),
                 "termination": Termination,
+                **_PRIVACY,
             },
             "concurrent.yaml",
             "fan-out: all agents answer the same task at once, then one answer is made",
@@ -354,6 +360,7 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
                 "context": Context,
                 "max_revisions": whole(0),
                 "termination": Termination,
+                **_PRIVACY,
             },
             "group_chat.yaml",
             "speakers take turns on one transcript, a manager choosing who speaks next",
@@ -362,7 +369,7 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
         ),
         "maker_checker": Pattern(
             _maker_checker,
-            {"max_revisions": whole(0), "context": Context, "termination": Termination},
+            {"max_revisions": whole(0), "context": Context, "termination": Termination, **_PRIVACY},
             "maker_checker.yaml",
             "a maker drafts and a checker approves or asks for a revision, in turn",
             fits="one draft that must pass a named reviewer",
@@ -383,6 +390,7 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
                 "termination": Termination,
                 "context": Context,
                 "max_revisions": whole(0),
+                **_PRIVACY,
             },
             "handoff.yaml",
             "one agent is in control and transfers it to another with a tool",
@@ -403,6 +411,7 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
                 "termination": Termination,
                 "context": Context,
                 "max_revisions": whole(0),
+                **_PRIVACY,
             },
             "magentic.yaml",
             "a manager plans with a task ledger and gives the floor round by round",
@@ -420,6 +429,7 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
                 "review": StrictBool,
                 "termination": Termination,
                 "max_revisions": whole(0),
+                **_PRIVACY,
             },
             "hierarchical.yaml",
             "a manager delegates tasks to workers with tools; they work in parallel",
@@ -440,6 +450,7 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
                 "max_revisions": whole(0),
                 "termination": Termination,
                 "context": Context,
+                **_PRIVACY,
             },
             "planner_executor.yaml",
             "a planner writes a plan of steps with dependencies; ready steps run in parallel",
@@ -457,6 +468,7 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
                 "termination": Termination,
                 "context": Context,
                 "max_revisions": whole(0),
+                **_PRIVACY,
             },
             "network.yaml",
             "peers message each other; each round's recipients work at the same time",
