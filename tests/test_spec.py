@@ -140,8 +140,9 @@ MALFORMED = {
         [  # the Agent's own refusal
             "team.yaml: agents[0].name: Agent name 'approve_it' is reserved: pick another name "
             "(reserved: ['aggregate', 'assistant', 'batch', 'dispatch', 'escalate', 'fanout', "
-            "'finalize', 'handoff', 'human', 'manager', 'on_end', 'orchestra', 'reviewer', 'start', "
-            "'system', 'tool', 'user'] and names starting with ['approve_', 'authorize_', '__'])"
+            "'finalize', 'handoff', 'human', 'manager', 'on_end', 'orchestra', 'reviewer', "
+            "'start', 'system', 'tool', 'user'] and names starting with ['approve_', 'authorize_', "
+            "'__'])"
         ],
     ),
     "unknown agent key": (
