@@ -525,3 +525,43 @@ def test_resume_in_a_fresh_process(case: PatternCase, store_url: str, tmp_path: 
         team = resume_worker.build_team(case, log).compile(checkpointer=saver)
         stored = team.get_state(config).values
     assert (stored["final"], len(stored["audit"])) == (result["final"], len(result["audit"]))
+
+
+# --- completion actions and redaction ---------------------------------------------------
+
+
+def test_on_end_runs_once_with_the_final_state(case: PatternCase) -> None:
+    seen: list[tuple[str | None, str | None]] = []
+
+    def note(state: Mapping[str, Any]) -> None:
+        seen.append((state["final"], state["stop_reason"]))
+
+    run = _team(case, ["B"], agent_options={"approval": "after"}, on_end=[note])
+    run.start()
+    assert seen == []  # a pause for approval is not the end of the run
+    state = run.decide(action="approve")
+    assert seen == [(case.final(OUTPUTS), case.stop_reason)]
+    assert (state["final"], state["stop_reason"]) == (case.final(OUTPUTS), case.stop_reason)
+    completion = state["audit"][-1]
+    assert (completion["kind"], completion["detail"]["action"]) == ("completion", "note")
+    assert completion["detail"]["status"] == "done"
+    assert state["audit"][-2]["kind"] == "termination"
+    run.complete()
+
+
+def test_redact_clears_the_stored_exceptions_and_audit(case: PatternCase) -> None:
+    secret = "ana@example.com"
+    run = _team(
+        case,
+        [ValueError(f"cannot mail {secret}")],
+        agent_options={"on_error": "escalate"},
+        redact="default",
+    )
+    paused = run.start()
+    [record] = paused["exceptions"]
+    assert record["error"] == "cannot mail [redacted email]"
+    state = run.decide(action="abort")
+    assert state["stop_reason"] == "aborted"
+    assert secret not in json.dumps([state["audit"], state["exceptions"]], default=str)
+    assert "[redacted email]" in json.dumps(state["audit"])
+    run.complete()
