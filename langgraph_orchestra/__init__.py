@@ -82,6 +82,7 @@ from langgraph_orchestra.nodes import (
     Verdict,
 )
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.redaction import Redactor, redacted_tracing
 from langgraph_orchestra.state import (
     AuditRecord,
     ConcurrentState,
@@ -153,6 +154,7 @@ __all__ = [
     "PlannerExecutorState",
     "ProgressLedger",
     "Prompts",
+    "Redactor",
     "RunStart",
     "Score",
     "ScriptError",
@@ -185,4 +187,5 @@ __all__ = [
     "create_planner_executor",
     "create_sequential",
     "open_checkpointer",
+    "redacted_tracing",
 ]
