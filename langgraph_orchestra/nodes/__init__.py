@@ -21,6 +21,7 @@ from langgraph_orchestra.nodes.approval import (
     review,
 )
 from langgraph_orchestra.nodes.batch import BatchNode
+from langgraph_orchestra.nodes.completion import CompletionNode, add_completion, check_on_end
 from langgraph_orchestra.nodes.delegation import (
     DelegatingManager,
     DelegationJoin,
@@ -120,7 +121,7 @@ from langgraph_orchestra.nodes.verdict import (
     render_verdict,
     verdict_of,
 )
-from langgraph_orchestra.nodes.wiring import add_agent, add_agents, add_escalation
+from langgraph_orchestra.nodes.wiring import add_agent, add_agents, add_escalation, map_nodes
 
 __all__ = [
     "AGGREGATE",
@@ -138,6 +139,7 @@ __all__ = [
     "ApprovalNode",
     "ApprovalRequest",
     "BatchNode",
+    "CompletionNode",
     "Consensus",
     "DelegatingManager",
     "DelegationJoin",
@@ -198,10 +200,12 @@ __all__ = [
     "VerdictStop",
     "add_agent",
     "add_agents",
+    "add_completion",
     "add_escalation",
     "begin_run",
     "branch_outcomes",
     "check_input",
+    "check_on_end",
     "check_plan",
     "checked_decision",
     "closing",
@@ -216,6 +220,7 @@ __all__ = [
     "latest_output",
     "majority_vote",
     "manager_view",
+    "map_nodes",
     "network_view",
     "partial_results",
     "plan_result",
