@@ -1,4 +1,4 @@
-"""Checks shared by the factories."""
+"""Checks and the finishing step shared by the factories."""
 
 from __future__ import annotations
 

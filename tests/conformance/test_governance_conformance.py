@@ -565,3 +565,14 @@ def test_redact_clears_the_stored_exceptions_and_audit(case: PatternCase) -> Non
     assert secret not in json.dumps([state["audit"], state["exceptions"]], default=str)
     assert "[redacted email]" in json.dumps(state["audit"])
     run.complete()
+
+
+def test_redact_agents_keeps_a_planted_secret_from_the_agents(case: PatternCase) -> None:
+    secret = "ana@example.com"
+    run = _team(case, ["B"], agent_options={}, redact="default", redact_agents=True)
+    state = run.app.invoke({"messages": [("user", f"{TASK} for {secret}")]}, run.config)
+    assert (state["final"], state["stop_reason"]) == (case.final(OUTPUTS), case.stop_reason)
+    seen = json.dumps([run.seen("a"), run.seen("b")])
+    assert secret not in seen
+    assert state["messages"][0].text == f"{TASK} for {secret}"  # the transcript keeps it
+    run.complete()
