@@ -160,7 +160,7 @@ def _to_on_end(goto: Any) -> Any:
     """`goto` with `END` replaced by the `on_end` node."""
     if goto == END:
         return ON_END
-    if isinstance(goto, Send) or isinstance(goto, str):
+    if isinstance(goto, Send | str):
         return goto
     if isinstance(goto, Sequence):
         return [ON_END if target == END else target for target in goto]
