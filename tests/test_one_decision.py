@@ -12,7 +12,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -48,11 +47,12 @@ def _race(url: str, log: Path, actions: tuple[str, str]) -> tuple[str, list[dict
         team = build_team(log).compile(checkpointer=saver)
         team.invoke({"messages": [("user", "task")]}, {"configurable": {"thread_id": thread}})
         (pending,) = read_thread(saver, thread).interrupts
-    start_at = time.time() + 4.0  # both workers are up and have read the thread by then
+    barrier = log.parent / f"barrier-{thread}"  # both workers have read the thread, then go
+    barrier.mkdir()
     workers = [
         subprocess.Popen(
             [sys.executable, "-W", "error", str(WORKER), url, str(log), thread, action,
-             str(start_at)],
+             str(barrier), str(len(actions))],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
