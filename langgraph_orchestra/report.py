@@ -5,18 +5,23 @@ page: the team's graph drawn as SVG, a timeline of the agents' turns (one lane p
 participant, so concurrent branches show side by side) with approvals and exceptions
 marked on it, usage and cost per participant as a bar chart, the exception queue, the
 audit trail and the transcript. Everything is inline (CSS and SVG, no script): the page
-loads nothing from the network, so it opens offline and can be attached to a ticket.
-Every text from the run (agents' outputs, names, errors) is escaped and shows as text.
+loads nothing from the network, so it opens offline and can be attached to a ticket, and
+its content security policy forbids it to run a script or load anything. Every text from
+the run (agents' outputs, names, errors) is escaped and shows as text.
 
 Example:
     ```python
+    from pathlib import Path
+
     from langgraph_orchestra.checkpoint import open_checkpointer
     from langgraph_orchestra.report import render_report
     from langgraph_orchestra.threads import read_thread
 
     with open_checkpointer(".orchestra/state.db") as saver:
         thread = read_thread(saver, "release-review-3f9a1c")
-    Path("report.html").write_text(render_report(thread, graph=team))
+    # graph=: the team's compiled graph (the one that ran the thread), to draw it
+    page = render_report(thread, graph=team.compile())
+    Path("report.html").write_text(page, encoding="utf-8")
     ```
 """
 
@@ -36,7 +41,11 @@ from langgraph.pregel import Pregel
 from langgraph_orchestra.names import AUTHORIZE_PREFIX, REVIEW_PREFIX
 from langgraph_orchestra.threads import ThreadInfo, describe_audit, usage_rows
 
-__all__ = ["render_report"]
+__all__ = ["CONTENT_SECURITY_POLICY", "render_report"]
+
+CONTENT_SECURITY_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+"""The policy the page declares: no script runs and nothing loads from anywhere, even if
+text in it were ever mistaken for markup; only its own inline styles apply."""
 
 _PALETTE = (
     "#4e79a7",
@@ -189,6 +198,7 @@ def render_report(
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_e(name)} · run report</title>\n<style>{_CSS}</style>\n</head>\n"
         f"<body>\n<main>\n<h1>{_e(name)} · run report</h1>\n"
