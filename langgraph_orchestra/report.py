@@ -28,10 +28,10 @@ Example:
 from __future__ import annotations
 
 import html
+from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import pairwise
 from typing import Any
 
 from langchain_core.messages import BaseMessage
@@ -88,6 +88,7 @@ section { background: #fff; border: 1px solid #dde1e7; border-radius: 8px;
 .note { color: #5a6475; font-style: italic; }
 .error { color: #b00020; }
 svg { display: block; width: 100%; height: auto; }
+#team-graph { margin: 0 auto; }
 svg text { font: 12px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;
   fill: #1d2433; }
 svg .small { font-size: 11px; fill: #5a6475; }
@@ -308,7 +309,7 @@ def _forward_edges(drawing: Graph) -> set[tuple[str, str]]:
                 if target not in done:
                     done.add(target)
                     on_path.add(target)
-                    stack.append((target, iter(successors[target])))
+                    stack.append((target, iter(successors.get(target, ()))))
     return forward
 
 
@@ -515,13 +516,12 @@ class _Scale:
         spans = sorted((e.start, e.end) for e in events)
         busy: list[list[float]] = []
         for start, end in spans:
-            if busy and start <= busy[-1][1]:
+            if busy and start <= busy[-1][1]:  # overlapping turns: one busy stretch
                 busy[-1][1] = max(busy[-1][1], end)
             else:
                 busy.append([start, end])
         busy_total = sum(end - start for start, end in busy)
-        span = busy[-1][1] - busy[0][0] if busy else 0.0
-        cap = max(0.12 * busy_total, 0.02 * span, 1e-3)
+        cap = max(0.12 * busy_total, 1e-3)
         self.cuts: list[tuple[float, float]] = []  # (real time where the cut starts, its length)
         self._knots: list[tuple[float, float]] = []  # (real time, display time)
         shown = 0.0
@@ -534,6 +534,7 @@ class _Scale:
             self._knots.append((start, shown))
             shown += end - start
             self._knots.append((end, shown))
+        self._times = [moment for moment, _ in self._knots]
         self._x0, self._width = x0, width
         self._total = shown
 
@@ -542,11 +543,14 @@ class _Scale:
         knots = self._knots
         if not knots or self._total <= 0:
             return self._x0 + self._width / 2
-        shown = self._total if moment >= knots[-1][0] else 0.0
-        for (t1, d1), (t2, d2) in pairwise(knots):
-            if t1 <= moment <= t2:
-                shown = d1 if t2 == t1 else d1 + (d2 - d1) * (moment - t1) / (t2 - t1)
-                break
+        i = bisect_right(self._times, moment)
+        if i == 0:
+            shown = 0.0
+        elif i == len(knots):
+            shown = self._total
+        else:  # knots[i - 1] <= moment < knots[i]: their times differ
+            (t1, d1), (t2, d2) = knots[i - 1], knots[i]
+            shown = d1 + (d2 - d1) * (moment - t1) / (t2 - t1)
         return self._x0 + self._width * shown / self._total
 
 
@@ -578,6 +582,11 @@ def _marker(event: _Event, x: float, y: float) -> str:
             f'<path class="mark-decision" d="M{_num(x)},{_num(y - 8)} l8,8 l-8,8 l-8,-8 z" '
             f'fill="{_FAILED}" fill-opacity="0.35" stroke="{_FAILED}"/>'
         )
+    if event.kind == "pending":
+        return (
+            f'<path class="mark-pending" d="M{_num(x)},{_num(y - 8)} l8,8 l-8,8 l-8,-8 z" '
+            f'fill="#ffffff" stroke="{_GATE}" stroke-width="2.5"/>'
+        )
     if event.kind == "termination":
         return f'<rect x="{_num(x - 5)}" y="{_num(y - 5)}" width="10" height="10" fill="#1d2433"/>'
     return f'<circle cx="{_num(x)}" cy="{_num(y)}" r="4" fill="#7a8494"/>'
@@ -586,6 +595,11 @@ def _marker(event: _Event, x: float, y: float) -> str:
 def _tooltip(event: _Event) -> str:
     record = event.record
     who = str(record.get("agent") or "the run")
+    if event.kind == "pending":
+        detail = record["detail"]
+        return (
+            f"{who} · waits for a decision now ({detail['type']}, interrupt {detail['interrupt']})"
+        )
     when = _clock(event.start) + (f" to {_clock(event.end)}" if event.end > event.start else "")
     return f"{who} · {event.kind} · {when} UTC · {describe_audit(record)}"
 
@@ -607,28 +621,36 @@ def _timeline_svg(events: Sequence[_Event], colors: Mapping[str, str]) -> str:
                 'fill="#f7f8fa"/>'
             )
         parts.append(
-            f'<text x="{_num(label_w)}" y="{_num(y + lane_h / 2 + 4)}" '
+            f'<text class="lane" x="{_num(label_w)}" y="{_num(y + lane_h / 2 + 4)}" '
             f'text-anchor="end">{_e(lane)}</text>'
         )
     first = min(e.start for e in events)
     labels = [(scale.x(first), _clock(first))]
+    said = -1e9
     for start, gap in scale.cuts:
-        x = scale.x(start + gap / 2)
+        x, idle = scale.x(start + gap / 2), f"⋯ {_seconds(gap)} idle"
         parts.append(
-            f'<line class="cut" x1="{_num(x)}" y1="{_num(top - 6)}" x2="{_num(x)}" '
-            f'y2="{_num(height - 10)}" stroke="#9aa3b2" stroke-dasharray="2 3"/>'
-            f'<text class="small" x="{_num(x)}" y="{_num(top - 10)}" text-anchor="middle">'
-            f"{_e('⋯ ' + _seconds(gap) + ' idle')}</text>"
+            f'<g><title>{_e(idle)} (cut short)</title><line class="cut" x1="{_num(x)}" '
+            f'y1="{_num(top - 6)}" x2="{_num(x)}" y2="{_num(height - 10)}" stroke="#9aa3b2" '
+            'stroke-width="3" stroke-opacity="0.6" stroke-dasharray="2 3"/></g>'
         )
+        if x - said >= 80:  # cuts close together: label the first one only
+            parts.append(
+                f'<text class="small" x="{_num(x)}" y="{_num(top - 10)}" '
+                f'text-anchor="middle">{_e(idle)}</text>'
+            )
+            said = x
         labels.append((scale.x(start + gap), _clock(start + gap)))
     last = max(e.end for e in events)
     labels.append((scale.x(last), _clock(last)))
     placed = -1e9
     for x, text in labels:
         if x - placed >= 90:
+            near = min(x - label_w, width - x)
+            anchor = "middle" if near > 40 else "start" if x - label_w <= 40 else "end"
             parts.append(
                 f'<text class="small" x="{_num(x)}" y="{_num(height - 1)}" '
-                f'text-anchor="middle">{_e(text)}</text>'
+                f'text-anchor="{anchor}">{_e(text)}</text>'
             )
             placed = x
     # Waits for a person: from the agent's last turn to the decision on it.
@@ -664,6 +686,18 @@ def _timeline_svg(events: Sequence[_Event], colors: Mapping[str, str]) -> str:
 
 def _timeline_section(thread: ThreadInfo, colors: Mapping[str, str]) -> str:
     events = _events(thread.audit)
+    if events:  # what waits for a person now, after the latest record
+        at = max(e.end for e in events)
+        events += [
+            _Event(
+                p.agent,
+                at,
+                at,
+                "pending",
+                {"agent": p.agent, "detail": {"type": p.kind, "interrupt": p.id}},
+            )
+            for p in thread.interrupts
+        ]
     if not events:
         body = '<p class="note">No audit records: nothing ran yet.</p>'
     else:
@@ -673,7 +707,8 @@ def _timeline_section(thread: ThreadInfo, colors: Mapping[str, str]) -> str:
             f'</span><span style="--c:{_DECISION_COLORS["approve"]}">approved</span>'
             f'<span style="--c:{_DECISION_COLORS["reject"]}">rejected</span>'
             f'<span style="--c:{_DECISION_COLORS["edit"]}">edited or answered</span>'
-            f'<span style="--c:{_GATE}">waiting for a decision (dashed)</span>'
+            f'<span style="--c:{_GATE}">waiting for a decision (dashed; hollow: still '
+            "waiting)</span>"
             f'<span style="--c:{_FAILED}">exception</span>'
             '<span style="--c:#1d2433">end of a run</span></div>'
             '<p class="note">Hover a mark for its details. Times are UTC.</p>'

@@ -248,6 +248,22 @@ def test_the_approval_and_the_exception_are_marked(reviewed: Reviewed) -> None:
     assert "failed (continued): upstream timed out" in failures[0]
 
 
+def test_a_decision_still_awaited_is_marked_and_said() -> None:
+    graph = review_team()
+    config = run_config("review-2", RunInfo(team="release-review", pattern="concurrent"))
+    graph.invoke({"messages": [("user", "Can we ship 2.4 on Friday?")]}, config)
+    thread = read_thread(graph.checkpointer, "review-2")
+    (pending,) = thread.interrupts
+    page = parse(render_report(thread, graph=graph))
+    assert (
+        f"waiting: approval for lead (interrupt {pending.id})" in page.by_id("summary").all_text()
+    )
+    timeline = page.by_id("timeline")
+    waiting = [title_of(g) for g in timeline.find_all("g") if g.find_all("path", "mark-pending")]
+    assert waiting == [f"lead · waits for a decision now (approval, interrupt {pending.id})"]
+    assert not timeline.find_all("path", "mark-approval")
+
+
 def test_usage_table_and_chart_give_each_participants_numbers(reviewed: Reviewed) -> None:
     page = parse(reviewed.page)
     rows = table_rows(page.by_id("usage-table"))
@@ -353,11 +369,7 @@ def test_a_record_with_an_unreadable_time_is_listed_but_not_placed() -> None:
     page = parse(render_report(thread))
     assert [row[2] for row in table_rows(page.by_id("audit"))] == ["termination", "turn"]
     assert set(turns(page)) == {"a"}
-    lanes = [
-        t.all_text()
-        for t in page.by_id("timeline").find_all("text")
-        if t.attrs.get("text-anchor") == "end"
-    ]
+    lanes = [t.all_text() for t in page.by_id("timeline").find_all("text", "lane")]
     assert lanes == ["a"]  # no lane for the run: its only record has no time
 
 
