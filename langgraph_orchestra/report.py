@@ -169,8 +169,8 @@ def render_report(
 
     The page holds, in order: the thread's status and answer (and any pending decision
     or error), the team's graph, a timeline of turns, approvals and exceptions (a lane
-    per participant: concurrent turns line up side by side; long idle stretches, such
-    as a wait for a person's decision, are cut short and labelled), usage and cost per
+    per participant: concurrent turns line up side by side; long stretches without a
+    turn, such as a wait for a decision, are cut short and labelled), usage and cost per
     participant as bars and as a table, the exception queue, the audit trail in order,
     and the transcript. It uses no script and loads nothing: no network at view time.
 
@@ -505,11 +505,12 @@ def _events(audit: Iterable[Mapping[str, Any]]) -> list[_Event]:
 
 
 class _Scale:
-    """Maps times to x, cutting idle stretches longer than `cap` down to `cap`.
+    """Maps times to x, cutting stretches without a turn longer than `cap` down to `cap`.
 
     A person's decision can take hours while the agents' turns take seconds: on a
     plain time axis the turns would vanish. Busy stretches keep their length; each
-    idle one longer than `cap` is drawn `cap` long and listed in `cuts`.
+    stretch without a turn or a record that is longer than `cap` (an eighth of the busy
+    time) is drawn `cap` long and listed in `cuts`.
     """
 
     def __init__(self, events: Sequence[_Event], x0: float, width: float) -> None:
@@ -521,7 +522,7 @@ class _Scale:
             else:
                 busy.append([start, end])
         busy_total = sum(end - start for start, end in busy)
-        cap = max(0.12 * busy_total, 1e-3)
+        cap = max(busy_total / 8, 1e-3)
         self.cuts: list[tuple[float, float]] = []  # (real time where the cut starts, its length)
         self._knots: list[tuple[float, float]] = []  # (real time, display time)
         shown = 0.0
@@ -628,16 +629,17 @@ def _timeline_svg(events: Sequence[_Event], colors: Mapping[str, str]) -> str:
     labels = [(scale.x(first), _clock(first))]
     said = -1e9
     for start, gap in scale.cuts:
-        x, idle = scale.x(start + gap / 2), f"⋯ {_seconds(gap)} idle"
+        x, label = scale.x(start + gap / 2), f"⋯ +{_seconds(gap)}"
+        why = f"{_seconds(gap)} without a turn (a decision, a wait), drawn short"
         parts.append(
-            f'<g><title>{_e(idle)} (cut short)</title><line class="cut" x1="{_num(x)}" '
+            f'<g><title>{_e(why)}</title><line class="cut" x1="{_num(x)}" '
             f'y1="{_num(top - 6)}" x2="{_num(x)}" y2="{_num(height - 10)}" stroke="#9aa3b2" '
             'stroke-width="3" stroke-opacity="0.6" stroke-dasharray="2 3"/></g>'
         )
         if x - said >= 80:  # cuts close together: label the first one only
             parts.append(
                 f'<text class="small" x="{_num(x)}" y="{_num(top - 10)}" '
-                f'text-anchor="middle">{_e(idle)}</text>'
+                f'text-anchor="middle">{_e(label)}</text>'
             )
             said = x
         labels.append((scale.x(start + gap), _clock(start + gap)))

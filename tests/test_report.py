@@ -228,7 +228,7 @@ def test_the_wait_for_the_person_is_cut_short_and_labelled(reviewed: Reviewed) -
     # The wait (a little over WAIT_S) is cut short; so may be a slow checkpoint write.
     assert timeline.find_all("line", "cut")
     labels = [t.all_text() for t in timeline.find_all("text")]
-    waits = [label for label in labels if re.fullmatch(r"⋯ \d\.\d s idle", label)]
+    waits = [label for label in labels if re.fullmatch(r"⋯ \+\d\.\d s", label)]
     assert any(WAIT_S <= float(label.split()[1]) < 5 for label in waits), labels
     # On a plain time axis the 0.3 s turn would take under a third of the run's ~1.1 s;
     # with the wait cut short it takes most of the axis.
