@@ -442,7 +442,10 @@ def test_orchestra_report_says_why_the_graph_is_missing(cli_thread: str) -> None
     assert "is not there any more" in result.stdout
 
 
-def test_orchestra_report_of_an_unknown_thread() -> None:
+def test_orchestra_report_of_an_unknown_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["report", "nope", "--html", "x.html", "--store", "none.db"])
     assert result.exit_code == 2
     assert "error: no thread 'nope'" in result.output
