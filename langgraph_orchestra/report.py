@@ -447,8 +447,8 @@ def _graph_svg(drawing: Graph, colors: Mapping[str, str]) -> str:
 
 
 def _graph_section(drawing: Graph | None, colors: Mapping[str, str], note: str | None) -> str:
-    if drawing is None:
-        why = note or "the team's graph was not given"
+    if drawing is None or not drawing.nodes:
+        why = note or ("the team's graph was not given" if drawing is None else "it is empty")
         return (
             '<section id="graph">\n<h2>Team</h2>\n'
             f'<p class="note">No drawing: {_e(why)}.</p>\n</section>'

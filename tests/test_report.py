@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from langchain_core.runnables.graph import Graph
 from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
@@ -352,6 +353,8 @@ def test_a_thread_with_nothing_yet_and_no_graph_says_so() -> None:
     assert "No audit records." in page.by_id("audit-trail").all_text()
     default = parse(render_report(thread)).by_id("graph").all_text()
     assert "No drawing: the team's graph was not given." in default
+    empty = parse(render_report(thread, graph=Graph())).by_id("graph").all_text()
+    assert "No drawing: it is empty." in empty
 
 
 def test_a_record_with_an_unreadable_time_is_listed_but_not_placed() -> None:
