@@ -375,3 +375,15 @@ def test_orchestra_show_redact_flag(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     forced = runner.invoke(app, ["show", "t1", "--json", "--redact", "--store", "s.db"])
     assert forced.exit_code == 0, forced.output
     assert all(secret not in forced.stdout for secret in SECRETS)
+
+
+def test_orchestra_report_is_redacted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("team.yaml").write_text(textwrap.dedent(_TEAM.format(email=EMAIL, card=CARD)))
+    runner = CliRunner()
+    ran = runner.invoke(app, ["run", "team.yaml", "-i", TASK, "--thread", "t1", "--store", "s.db"])
+    assert ran.exit_code == 0, ran.output
+    page = runner.invoke(app, ["report", "t1", "--html", "-", "--store", "s.db"])
+    assert page.exit_code == 0, page.output
+    assert "[redacted email]" in page.stdout
+    assert all(secret not in page.stdout for secret in SECRETS)

@@ -48,6 +48,7 @@ from langgraph_orchestra.cli.rendering import (
 )
 from langgraph_orchestra.errors import AgentError, CheckpointerError, OrchestraError
 from langgraph_orchestra.redaction import Redactor, check_redact, redacted_tracing
+from langgraph_orchestra.report import render_report
 from langgraph_orchestra.spec import (
     PATTERNS,
     AgentSpec,
@@ -695,6 +696,81 @@ def graph(
         else:
             builder = sample_team(target)
     typer.echo(builder.compile().get_graph().draw_mermaid())
+
+
+@app.command()
+def report(
+    thread: Annotated[str, typer.Argument(help="The thread to report on.", show_default=False)],
+    html: Annotated[
+        Path,
+        typer.Option(
+            "--html",
+            help="Write the report to this HTML file ('-' prints it). The page is "
+            "self-contained: it loads nothing from the network.",
+            metavar="FILE",
+        ),
+    ],
+    draw: Annotated[
+        bool,
+        typer.Option(
+            "--graph/--no-graph",
+            help="Draw the team's graph from the team file the run started from.",
+        ),
+    ] = True,
+    redact: Annotated[
+        bool,
+        typer.Option(
+            "--redact",
+            help="Redact e-mail addresses, phone and card numbers and secrets even when the "
+            "team file sets no redact:.",
+        ),
+    ] = False,
+    store: StoreOption = DEFAULT_STORE,
+) -> None:
+    """Write a thread's run report as one HTML page.
+
+    A thread whose team file sets `redact:` is reported redacted, as `show` prints it.
+
+    The page shows the team's graph, a timeline of the agents' turns (concurrent
+    branches side by side) with approvals and exceptions on it, usage and cost per
+    participant as a chart, the exception queue and the audit trail.
+
+    The graph is drawn from the team file the run started from, unless it changed
+    since; like orchestra graph, that imports the modules its tools: and
+    handoff_input: name (--no-graph leaves the drawing out).
+    """
+    with _store(store) as saver, _user_errors():
+        info = read_thread(saver, thread)
+    info = info.redacted(Redactor() if redact else _stored_redactor(info.run))
+    drawing, note = _team_drawing(info.run) if draw else (None, "--no-graph was given")
+    page = render_report(info, graph=drawing, graph_note=note)
+    if str(html) == "-":
+        typer.echo(page, nl=False)
+        return
+    try:
+        html.write_text(page, encoding="utf-8")
+    except OSError as error:
+        raise _fail(f"cannot write {html}: {error.strerror or error}", "check the path") from None
+    output_console().print(
+        f"[green]✓[/green] report of thread {escape(thread)} written to {escape(str(html))}"
+    )
+
+
+def _team_drawing(run: RunInfo) -> tuple[Any, str | None]:
+    """The graph of the team a run started from, or why there is none."""
+    if not run.spec:
+        return None, "the thread was not started from a team file"
+    if not Path(run.spec).is_file():
+        return None, f"the team file {run.spec} is not there any more"
+    try:
+        spec = load_spec(run.spec)
+        if run.spec_sha256 is not None and spec.sha256 != run.spec_sha256:
+            return None, f"the team file {run.spec} changed since the run started"
+        from langgraph_orchestra.testing import ScriptedModel
+
+        return build_team(spec, model_override=ScriptedModel([])).compile().get_graph(), None
+    except (OrchestraError, yaml.YAMLError, OSError) as error:
+        return None, f"the team file {run.spec} could not be built: {error}"
 
 
 @app.command()
