@@ -30,7 +30,7 @@ from langgraph.types import Command
 from pydantic import BaseModel, Field
 
 from langgraph_orchestra.agents import Agent
-from langgraph_orchestra.context import View, run_task
+from langgraph_orchestra.context import ADDRESSEE_KEY, PARTICIPANT_KEY, View, run_task
 from langgraph_orchestra.names import FANOUT, MANAGER, START_RUN
 from langgraph_orchestra.nodes.delegation import JOIN
 from langgraph_orchestra.nodes.fanout import branch_outcomes, release_turns
@@ -255,14 +255,66 @@ def _accepted(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     return [outcome for outcomes in turns.values() for outcome in outcomes]
 
 
-def network_view(view: View, prompts: Prompts) -> View:
-    """Wrap `view`: an agent also sees the messages delivered to it this round.
+def _with_conversation(state: Mapping[str, Any], agent: str, prompts: Prompts) -> Mapping[str, Any]:
+    """`state` with `agent`'s earlier mail put into the transcript where it was delivered.
 
-    After a round without messages (`quiet_rounds` > 1) it sees `prompts.network_quiet`.
+    Each message the agent sent, and each sent to it before this round's (the state's
+    `mail`), goes in at the end of the round that sent it: its own as its
+    assistant message, a peer's as a user message from that peer addressed to it (not a
+    run's input). Other agents' mail stays out: it is theirs.
+    """
+    mark = int(state.get("mark") or 0)
+    notes: dict[int, list[BaseMessage]] = {}
+    for mail in state.get("mail") or ():
+        at = int(mail["at"])
+        if at > mark:
+            continue  # not delivered yet as of this state
+        if mail["from"] == agent:
+            note: BaseMessage = AIMessage(
+                prompts.network_sent_note.format(peer=mail["to"], message=mail["text"]),
+                name=agent,
+            )
+        elif mail["to"] == agent and at < mark:  # this round's mail: the inbox shows it
+            note = HumanMessage(
+                prompts.network_message.format(sender=mail["from"], message=mail["text"]),
+                name=mail["from"],
+                response_metadata={PARTICIPANT_KEY: True, ADDRESSEE_KEY: agent},
+            )
+        else:
+            continue
+        notes.setdefault(at, []).append(note)
+    if not notes:
+        return state
+    messages: Sequence[BaseMessage] = state["messages"]
+    task = run_task(state)
+    merged: list[BaseMessage] = []
+    shifted = task
+    for i, message in enumerate(messages):
+        merged.extend(notes.pop(i, ()))
+        if i == task:
+            shifted = len(merged)
+        merged.append(message)
+    for rest in notes.values():
+        merged.extend(rest)
+    run = state.get("run")
+    moved: dict[str, Any] = {**state, "messages": merged}
+    if run:
+        moved["run"] = {**run, "task": shifted}
+    return moved
+
+
+def network_view(view: View, prompts: Prompts) -> View:
+    """Wrap `view`: an agent sees its conversation with its peers across rounds.
+
+    `view` (the agent's context policy) applies to the transcript with the agent's
+    earlier mail in it (what it sent and what was sent to it, where each was delivered),
+    so the policy bounds it as it bounds the rest; then come the messages delivered to it
+    this round, all of them. After a round without messages (`quiet_rounds` > 1) it sees
+    `prompts.network_quiet`.
     """
 
     def with_mail(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
-        messages = view(state, agent)
+        messages = view(_with_conversation(state, agent, prompts), agent)
         mail = (state.get("inbox") or {}).get(agent) or []
         notes = [
             HumanMessage(
@@ -416,7 +468,14 @@ class NetworkJoin:
         audit.append(audit_record("routing", None, delivered=[[s["from"], s["to"]] for s in sends]))
         # The recipients run in team order.
         ordered = {n: inbox[n] for n in self.names if n in inbox}
-        update.update(inbox=ordered, sent=sent, last_sent=last_sent, quiet=0, audit=audit)
+        at = update["mark"]
+        mail = [
+            {"from": str(s["from"]), "to": str(s["to"]), "text": str(s["text"]), "at": at}
+            for s in sends
+        ]
+        update.update(
+            inbox=ordered, sent=sent, last_sent=last_sent, quiet=0, audit=audit, mail=mail
+        )
         return Command(update=update, goto=FANOUT)
 
     def _end(
