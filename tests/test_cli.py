@@ -1029,6 +1029,9 @@ def test_graph_of_a_pattern_and_a_team_file() -> None:
     assert drawn.exit_code == 0
     for node in ("fanout", "security", "reliability", "product", "release_manager"):
         assert f"\t{node}(" in drawn.stdout, node
+    # LangGraph's scheduling detail (the deferred aggregate) is not in the labels.
+    assert "\taggregate(aggregate" in drawn.stdout
+    assert "defer" not in drawn.stdout
 
 
 def test_patterns_lists_every_pattern_with_its_factory_fit_and_bound() -> None:

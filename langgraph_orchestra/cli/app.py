@@ -46,6 +46,7 @@ from langgraph_orchestra.cli.rendering import (
     threads_table,
     usage_table,
 )
+from langgraph_orchestra.drawing import draw_team
 from langgraph_orchestra.errors import AgentError, CheckpointerError, OrchestraError
 from langgraph_orchestra.spec import (
     PATTERNS,
@@ -646,7 +647,7 @@ def graph(
         ),
     ],
 ) -> None:
-    """Print a team's graph as a Mermaid diagram."""
+    """Print a team's graph as a Mermaid diagram (nested teams drawn inside their node)."""
     with _user_errors():
         if target.endswith((".yaml", ".yml")) or Path(target).is_file():
             from langgraph_orchestra.testing import ScriptedModel
@@ -654,7 +655,7 @@ def graph(
             builder = build_team(load_spec(target), model_override=ScriptedModel([]))
         else:
             builder = sample_team(target)
-    typer.echo(builder.compile().get_graph().draw_mermaid())
+    typer.echo(draw_team(builder))
 
 
 @app.command()
