@@ -647,7 +647,7 @@ def mailbox(models: Mapping[str, BaseChatModel], entry: str) -> StateGraph[Any, 
                     update["outbox"].append((name, call["name"][8:], call["args"]["message"]))
             return update
 
-        builder.add_node(name, agent)
+        builder.add_node(name, cast(Any, agent))  # takes the `Send` payload, not the state
         builder.add_edge(name, "join")
     builder.add_node("join", join, defer=True, destinations=("dispatch", END))
     builder.add_edge(START, "dispatch")
