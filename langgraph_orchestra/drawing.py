@@ -12,7 +12,9 @@ what a reader needs (the node, its pattern and agent), not how LangGraph schedul
 
 from __future__ import annotations
 
+import runpy
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any, cast
 
 from langchain_core.runnables.graph import Graph, Node
@@ -20,9 +22,16 @@ from langgraph.graph import StateGraph
 from langgraph.pregel import Pregel
 
 from langgraph_orchestra.agents import Agent
+from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.nodes.turn import AgentNode
 
-__all__ = ["HIDDEN_METADATA", "draw_team", "team_graph"]
+__all__ = ["GRAPH_REF_HINT", "HIDDEN_METADATA", "draw_team", "load_graph", "team_graph"]
+
+GRAPH_REF_HINT = (
+    "give FILE.py:NAME (as langgraph.json does), NAME a StateGraph or a compiled graph "
+    "the file defines"
+)
+"""What a graph reference looks like (the hint of `load_graph`'s errors)."""
 
 HIDDEN_METADATA = ("defer",)
 """Node metadata LangGraph adds for its scheduling, left out of the labels."""
@@ -108,3 +117,44 @@ def draw_team(
         ```
     """
     return team_graph(team, agents).draw_mermaid()
+
+
+def load_graph(ref: str) -> StateGraph[Any, Any, Any, Any] | Pregel[Any, Any, Any, Any]:
+    """Return the graph `ref` names: `path/to/file.py:name`, as `langgraph.json` writes it.
+
+    The file is run (as LangGraph's server loads its graphs: a team file in Python is
+    code, trust it as such) and `name` is taken from what it defines.
+
+    Raises:
+        TeamConfigError: `ref` is malformed, the file is missing or fails, or `name` is
+            not a graph it defines; the message says which, `hint` how to write one.
+
+    Example:
+        ```python
+        print(draw_team(load_graph("examples/graphs.py:hierarchical")))
+        ```
+    """
+    path, colon, name = ref.rpartition(":")
+    if not colon or not path.endswith(".py") or not name.isidentifier():
+        raise TeamConfigError(f"'{ref}' is not a graph reference FILE.py:NAME", hint=GRAPH_REF_HINT)
+    if not Path(path).is_file():
+        raise TeamConfigError(f"no such file: {path}", hint=GRAPH_REF_HINT)
+    try:
+        defined = runpy.run_path(path)
+    except Exception as error:
+        raise TeamConfigError(
+            f"running {path} failed: {type(error).__name__}: {error}", hint=GRAPH_REF_HINT
+        ) from error
+    graphs = sorted(k for k, v in defined.items() if isinstance(v, StateGraph | Pregel))
+    if name not in defined:
+        raise TeamConfigError(
+            f"{path} defines no '{name}'; the graphs it defines: {graphs}", hint=GRAPH_REF_HINT
+        )
+    target = defined[name]
+    if not isinstance(target, StateGraph | Pregel):
+        raise TeamConfigError(
+            f"'{name}' in {path} is {type(target).__name__}, not a StateGraph or a compiled "
+            f"graph; the graphs it defines: {graphs}",
+            hint=GRAPH_REF_HINT,
+        )
+    return target

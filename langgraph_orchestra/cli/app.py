@@ -46,7 +46,7 @@ from langgraph_orchestra.cli.rendering import (
     threads_table,
     usage_table,
 )
-from langgraph_orchestra.drawing import draw_team
+from langgraph_orchestra.drawing import draw_team, load_graph
 from langgraph_orchestra.errors import AgentError, CheckpointerError, OrchestraError
 from langgraph_orchestra.spec import (
     PATTERNS,
@@ -641,7 +641,8 @@ def graph(
     target: Annotated[
         str,
         typer.Argument(
-            help=f"A team YAML file, or a pattern name ({', '.join(sorted(PATTERNS))}) "
+            help="A team YAML file, a Python graph as langgraph.json names it "
+            f"(FILE.py:NAME), or a pattern name ({', '.join(sorted(PATTERNS))}) "
             "for a small built-in team.",
             show_default=False,
         ),
@@ -649,13 +650,17 @@ def graph(
 ) -> None:
     """Print a team's graph as a Mermaid diagram (nested teams drawn inside their node)."""
     with _user_errors():
+        team: Any
         if target.endswith((".yaml", ".yml")) or Path(target).is_file():
             from langgraph_orchestra.testing import ScriptedModel
 
-            builder = build_team(load_spec(target), model_override=ScriptedModel([]))
+            team = build_team(load_spec(target), model_override=ScriptedModel([]))
+        elif ".py:" in target:
+            team = load_graph(target)
         else:
-            builder = sample_team(target)
-    typer.echo(draw_team(builder))
+            team = sample_team(target)
+        drawing = draw_team(team)
+    typer.echo(drawing)
 
 
 @app.command()
