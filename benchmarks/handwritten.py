@@ -9,7 +9,8 @@ The handoff relays come in two forms: plain nodes passing control with
 returns `Command(goto=target, graph=Command.PARENT)` (LangGraph's documented handoff).
 The manager-led graphs (`ledger_star`, `delegation`, `plan_fan_out`) make the same model
 calls as ours on the same scripted replies: structured output by
-`with_structured_output`, tools by `bind_tools`, routing by `Command` and `Send`.
+`with_structured_output`, tools by `bind_tools`, routing by `Command` and `Send`; so
+does the peer mesh (`mailbox`).
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ __all__ = [
     "DelegationState",
     "FanOutState",
     "LedgerState",
+    "MailboxState",
     "MessagesState",
     "PlanState",
     "RoundRobinState",
@@ -50,6 +52,7 @@ __all__ = [
     "fan_out",
     "fan_out_per_agent",
     "ledger_star",
+    "mailbox",
     "plan_fan_out",
     "relay",
     "relay_create_agent",
@@ -565,4 +568,87 @@ def plan_fan_out(
     builder.add_node("join", join, defer=True)
     builder.add_edge(START, "planner")
     builder.add_edge("join", END)
+    return builder
+
+
+# -- peer mesh -------------------------------------------------------------------------
+
+
+class MailboxState(TypedDict):
+    """State of the hand-written peer mesh: the transcript, the round's mail, the answer."""
+
+    messages: Annotated[list[AnyMessage], add_messages]
+    inbox: NotRequired[dict[str, list[tuple[str, str]]]]
+    outbox: NotRequired[Annotated[list[tuple[str, str, str]], operator.add]]
+    final: NotRequired[str]
+
+
+def _send(peer: str) -> BaseTool:
+    def send(message: str) -> str:  # never run: the graph delivers the message
+        return message
+
+    return StructuredTool.from_function(
+        send, name=f"send_to_{peer}", description=f"Send a message to {peer}."
+    )
+
+
+def _finish() -> BaseTool:
+    def finish(answer: str) -> str:  # never run: the graph ends with the answer
+        return answer
+
+    return StructuredTool.from_function(finish, name="finish", description="Finish.")
+
+
+def mailbox(models: Mapping[str, BaseChatModel], entry: str) -> StateGraph[Any, Any, Any, Any]:
+    """START -> dispatch -(Send)-> agents -> join -> dispatch ... -> END: peers message each other.
+
+    `dispatch` sends each recipient of the round's mail (first: `entry`, with the task)
+    to its node; an agent node calls its model (tools bound: `send_to_<peer>` for every
+    other agent, `finish`) on the task and the mail it was delivered, appends the reply
+    with one acknowledging `ToolMessage` per call, and puts its sends in `outbox`
+    (`operator.add`). The deferred `join` ends the run on a `finish` (its answer is
+    `final`) or turns the outbox into the next round's inbox. No links, bounds, loop
+    detection, views, audit or usage.
+    """
+    team = list(models)
+
+    def dispatch(state: MailboxState) -> Command[Any]:
+        inbox = state.get("inbox") or {entry: []}
+        task = state["messages"][0]
+        return Command(
+            goto=[Send(name, {"task": task, "mail": mail}) for name, mail in inbox.items()]
+        )
+
+    def join(state: MailboxState) -> Command[Any]:
+        if state.get("final") is not None:
+            return Command(goto=END)
+        inbox: dict[str, list[tuple[str, str]]] = {}
+        for sender, recipient, text in state.get("outbox", []):
+            inbox.setdefault(recipient, []).append((sender, text))
+        return Command(goto="dispatch", update={"inbox": inbox, "outbox": Overwrite([])})
+
+    builder: StateGraph[Any, Any, Any, Any] = StateGraph(MailboxState)
+    builder.add_node("dispatch", dispatch, destinations=tuple(team))
+    for name, model in models.items():
+        bound = model.bind_tools([*(_send(p) for p in team if p != name), _finish()])
+
+        def agent(payload: dict[str, Any], name: str = name, bound: Any = bound) -> dict[str, Any]:
+            mail = [HumanMessage(f"Message from {s}:\n{t}", name=s) for s, t in payload["mail"]]
+            reply = bound.invoke([payload["task"], *mail])
+            reply.name = name
+            update: dict[str, Any] = {"messages": [reply], "outbox": []}
+            for call in reply.tool_calls:
+                update["messages"].append(
+                    ToolMessage("Done.", tool_call_id=call["id"] or "", name=call["name"])
+                )
+                if call["name"] == "finish":
+                    update["final"] = call["args"]["answer"]
+                else:
+                    update["outbox"].append((name, call["name"][8:], call["args"]["message"]))
+            return update
+
+        builder.add_node(name, cast(Any, agent))  # takes the `Send` payload, not the state
+        builder.add_edge(name, "join")
+    builder.add_node("join", join, defer=True, destinations=("dispatch", END))
+    builder.add_edge(START, "dispatch")
     return builder

@@ -13,6 +13,7 @@ from benchmarks import (
     handoff,
     hierarchical,
     magentic,
+    network,
     planner_executor,
     sequential,
 )
@@ -57,7 +58,8 @@ _GC_ROUNDS = (10, 100, 500)
 # Handoff: a sample is 5 invocations of a 4-handoff chain (~25-60 ms with model agents).
 _HO, _HO_QUICK = Plan(runs=30, warmup=3), Plan(runs=5, warmup=1)
 # Manager-led patterns: a magentic sample is 5 runs of 10 rounds (~0.1 s), a delegation
-# sample 5 runs of 5 delegations (~40 ms); the sleeping rows are one run (>= 0.1 s).
+# sample 5 runs of 5 delegations (~40 ms); the sleeping rows are one run (>= 0.1 s); a
+# network sample 5 runs of R rounds.
 _MGR, _MGR_QUICK = Plan(runs=30, warmup=3), Plan(runs=5, warmup=1)
 # A read takes a few ms: 30 per side after a warm-up.
 _READ, _READ_QUICK = Plan(runs=30, warmup=3), Plan(runs=5, warmup=1)
@@ -175,6 +177,10 @@ BENCHMARKS: tuple[Benchmark, ...] = (
     ),
     Benchmark(
         f"hierarchical.parallel.{hierarchical.WORKERS}", _MGR, _MGR_QUICK, hierarchical.parallel_row
+    ),
+    *(
+        Benchmark(f"network.rounds.{n}", _MGR, _MGR_QUICK, partial(network.rounds_row, n))
+        for n in network.ROUNDS
     ),
     *(
         Benchmark(f"checkpoint.bytes.{n}", _ONCE, _ONCE, partial(checkpoints.bytes_row, n))

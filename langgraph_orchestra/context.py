@@ -8,7 +8,8 @@ is what the agent is answering (a reviewer's feedback, the previous step's outpu
 
 - `"full"`: the whole conversation.
 - `"last"`: the task and the latest message.
-- `"own"`: the task, the agent's own earlier messages, and the latest message.
+- `"own"`: the task, the agent's own earlier messages (and those addressed to it), and
+  the latest message.
 - `Window(k)`: the task and the latest `k` messages.
 - `TokenBudget(n)`: the task and the latest messages that fit in `n` tokens.
 - a callable `state -> list[BaseMessage]`: whatever it returns, as it is.
@@ -28,6 +29,7 @@ from langgraph_orchestra.conditions import Condition, TokenBudget
 from langgraph_orchestra.errors import TeamConfigError
 
 __all__ = [
+    "ADDRESSEE_KEY",
     "CONTEXT_NAMES",
     "ORCHESTRATION_NAMES",
     "PARTICIPANT_KEY",
@@ -93,6 +95,11 @@ an aggregator's request, a manager's instruction): they are not a run's input.""
 PARTICIPANT_KEY = "orchestra_participant"
 """`response_metadata` flag of a user message written by a person taking a turn in a team
 (a group chat's human seat): a participant's turn, not a run's input."""
+
+
+ADDRESSEE_KEY = "orchestra_to"
+"""`response_metadata` key naming the agent a user message is addressed to (a network
+peer's message as its recipient sees it): `"own"` shows it to that agent."""
 
 
 def is_input(message: BaseMessage) -> bool:
@@ -197,7 +204,9 @@ def _own(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
     for i, message in enumerate(messages):
         if i == task or i == last_index:
             seen = _seen_by(message, agent)
-        elif isinstance(message, AIMessage) and message.name == agent:
+        elif (isinstance(message, AIMessage) and message.name == agent) or (
+            message.response_metadata.get(ADDRESSEE_KEY) == agent
+        ):
             seen = _seen_by(message, agent)
         else:
             continue

@@ -14,6 +14,7 @@ __all__ = [
     "BRIEF",
     "DEFAULT_PROMPTS",
     "DELEGATE_TOOL",
+    "DELEGATION_PENDING",
     "ESCALATE_TOOL",
     "EVALUATION_REQUEST",
     "HANDOFF_ACK",
@@ -34,6 +35,7 @@ __all__ = [
     "NETWORK_REFUSED",
     "NETWORK_SEND_TOOL",
     "NETWORK_SENT",
+    "NETWORK_SENT_NOTE",
     "PARTICIPANT_LINE",
     "PLANNER_INSTRUCTIONS",
     "PLAN_REJECTED",
@@ -195,6 +197,9 @@ Message refused: you cannot send to '{peer}'. You may send to: {allowed}."""
 NETWORK_MESSAGE = "Message from {sender}:\n{message}"
 """How a delivered message reads to its recipient. Fields: sender, message."""
 
+NETWORK_SENT_NOTE = "Message to {peer}:\n{message}"
+"""How an agent's own delivered message reads to it in later rounds. Fields: peer, message."""
+
 NETWORK_QUIET = """\
 No one sent a message in the last round. Send a message to a peer if the work needs \
 one, or finish with the answer."""
@@ -214,6 +219,9 @@ you have what you need, answer the request yourself without calling a tool."""
 
 DELEGATE_TOOL = "Give {worker} a task. {worker}: {description}"
 """Description of a `delegate_to_<worker>` tool. Fields: worker, description."""
+
+DELEGATION_PENDING = "Delegated to {worker}; its result will replace this message."
+"""A delegation's tool result while its worker runs (replaced by the result). Field: worker."""
 
 BRIEF = "Context for your task:\n{brief}"
 """The team's brief as a worker sees it before its task. Field: brief."""
@@ -383,12 +391,16 @@ class Prompts:
     """A refused send's tool result (`peer`, `allowed`)."""
     network_message: str = NETWORK_MESSAGE
     """A delivered message as its recipient sees it (`sender`, `message`)."""
+    network_sent_note: str = NETWORK_SENT_NOTE
+    """An agent's own delivered message as it sees it in later rounds (`peer`, `message`)."""
     network_quiet: str = NETWORK_QUIET
     """What agents see after a round without messages."""
     manager: str = MANAGER_INSTRUCTIONS
     """A hierarchical manager's system prompt (`team`)."""
     delegate_tool: str = DELEGATE_TOOL
     """A delegation tool's description (`worker`, `description`)."""
+    delegation_pending: str = DELEGATION_PENDING
+    """A delegation's tool result while its worker runs (`worker`)."""
     brief: str = BRIEF
     """The brief a worker sees (`brief`)."""
     magentic_plan: str = MAGENTIC_PLAN

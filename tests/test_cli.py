@@ -17,6 +17,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from langgraph_orchestra.cli import DEFAULT_STORE, app
+from langgraph_orchestra.drawing import GRAPH_REF_HINT
 from langgraph_orchestra.nodes import APPROVAL_ACTIONS, ESCALATION_ACTIONS
 from langgraph_orchestra.nodes.handoff import LIMIT_ACTIONS
 from langgraph_orchestra.nodes.ledgers import PLAN_REVIEW_ACTIONS
@@ -1029,6 +1030,61 @@ def test_graph_of_a_pattern_and_a_team_file() -> None:
     assert drawn.exit_code == 0
     for node in ("fanout", "security", "reliability", "product", "release_manager"):
         assert f"\t{node}(" in drawn.stdout, node
+    # LangGraph's scheduling detail (the deferred aggregate) is not in the labels.
+    assert "\taggregate(aggregate" in drawn.stdout
+    assert "defer" not in drawn.stdout
+
+
+NESTED = """
+from langgraph_orchestra import Agent, create_hierarchical, create_sequential
+from langgraph_orchestra.testing import ScriptedModel
+
+def echo(name, **options):
+    return Agent(name, runnable=lambda messages: name, **options)
+
+bottom = create_sequential([echo("writer", approval="after"), echo("editor")]).compile()
+mid = create_hierarchical([Agent("bottom", runnable=bottom)], manager_model=ScriptedModel([]))
+team = create_sequential([Agent("mid", runnable=mid.compile()), echo("publisher")])
+size = 3
+"""
+
+
+def test_graph_of_a_python_team_draws_its_nested_teams() -> None:
+    Path("nested.py").write_text(NESTED)
+    drawn = invoke("graph", "nested.py:team")
+    assert drawn.exit_code == 0, drawn.stderr
+    lines = drawn.stdout.splitlines()
+    assert ["\tsubgraph mid", "\tsubgraph bottom"] == [
+        line for line in lines if line.startswith("\tsubgraph")
+    ]
+    for node in ("mid\\3amanager(manager", "mid\\3abottom\\3awriter(writer", "publisher(publisher"):
+        assert any(line.startswith(f"\t{node}") for line in lines), node
+    # An uncompiled graph is drawn too: the mid team, its bottom team inside.
+    mid = invoke("graph", "nested.py:mid").stdout
+    assert "\tbottom\\3aeditor(editor" in mid and "mid\\3a" not in mid
+
+
+@pytest.mark.parametrize(
+    ("target", "message"),
+    [
+        (
+            "nested.py:nope",
+            "nested.py defines no 'nope'; the graphs it defines: ['bottom', 'mid', 'team']",
+        ),
+        (
+            "nested.py:size",
+            "'size' in nested.py is int, not a StateGraph or a compiled graph; the graphs it "
+            "defines: ['bottom', 'mid', 'team']",
+        ),
+        ("missing.py:team", "no such file: missing.py"),
+        ("nested.py:", "'nested.py:' is not a graph reference FILE.py:NAME"),
+    ],
+)
+def test_graph_of_a_bad_python_reference(target: str, message: str) -> None:
+    Path("nested.py").write_text(NESTED)
+    wrong = invoke("graph", target)
+    assert wrong.exit_code == 2
+    assert wrong.stderr.splitlines() == [f"error: {message}", f"hint: {GRAPH_REF_HINT}"]
 
 
 def test_patterns_lists_every_pattern_with_its_factory_fit_and_bound() -> None:

@@ -13,8 +13,11 @@ from typing import Any
 
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
 
 from langgraph_orchestra import Agent, TeamConfigError, create_hierarchical
+from langgraph_orchestra.prompts import DELEGATION_PENDING, REVISION_REQUEST
 from langgraph_orchestra.testing import ScriptedModel
 
 TASK = {"messages": [("user", "Write a one-page market brief on e-bikes")]}
@@ -207,6 +210,68 @@ def test_three_levels_with_a_gate_at_the_bottom_resumed_in_a_fresh_process(tmp_p
     # bottom team's writer (whose approval, given at the top, is in the top's audit).
     assert usage == ["manager", "mid/bottom/writer", "mid/manager"]
     assert nested == ["mid/bottom", "mid/bottom/writer", "mid/manager"]
+
+
+def calls_answered_at_once(messages: list[BaseMessage]) -> None:
+    """Every message with tool calls is followed directly by one result per call, in order."""
+    for i, message in enumerate(messages):
+        if isinstance(message, AIMessage) and message.tool_calls:
+            ids = [c["id"] for c in message.tool_calls]
+            after = messages[i + 1 : i + 1 + len(ids)]
+            assert [getattr(m, "tool_call_id", None) for m in after] == ids, [
+                (type(m).__name__, m.text) for m in messages
+            ]
+
+
+def test_a_gated_worker_leaves_the_manager_calls_answered_at_once() -> None:
+    manager = ScriptedModel(
+        [delegate(("writer", "write the intro"), ("editor", "fix the title")), "Brief: done."]
+    )
+    drafts = iter(["intro v1", "intro v2"])
+    writer = Agent("writer", runnable=lambda m: next(drafts), approval="after")
+    editor = Agent("editor", runnable=lambda m: "title fixed")
+    team = create_hierarchical([writer, editor], manager_model=manager).compile(
+        checkpointer=InMemorySaver()
+    )
+    config: Any = {"configurable": {"thread_id": "gated"}}
+    first = team.invoke(TASK, config)
+    assert [i.value["content"] for i in first["__interrupt__"]] == ["intro v1"]
+    # Paused: the manager's calls already have their (placeholder) results after them.
+    paused = team.get_state(config).values["messages"]
+    calls_answered_at_once(paused)
+    assert [m.text for m in paused if isinstance(m, ToolMessage)] == [
+        DELEGATION_PENDING.format(worker="writer"),
+        DELEGATION_PENDING.format(worker="editor"),
+    ]
+    second = team.invoke(Command(resume={"action": "reject", "feedback": "shorter"}), config)
+    assert [i.value["content"] for i in second["__interrupt__"]] == ["intro v2"]
+    result = team.invoke(Command(resume={"action": "approve"}), config)
+    assert (result["final"], result["stop_reason"]) == ("Brief: done.", "completed")
+    messages = result["messages"]
+    calls_answered_at_once(messages)
+    call = next(i for i, m in enumerate(messages) if isinstance(m, AIMessage) and m.tool_calls)
+    # The call, its two results (the workers' outputs, in call order), then what the
+    # workers and the reviewer said, then the manager's answer.
+    assert [(type(m).__name__, m.name, m.text) for m in messages[call:]] == [
+        ("AIMessage", "manager", ""),
+        ("ToolMessage", "delegate_to_writer", "intro v2"),
+        ("ToolMessage", "delegate_to_editor", "title fixed"),
+        ("AIMessage", "writer", "intro v1"),
+        (
+            "HumanMessage",
+            "reviewer",
+            REVISION_REQUEST.format(reviewer="human", draft="intro v1", feedback="shorter"),
+        ),
+        ("AIMessage", "writer", "intro v2"),
+        ("AIMessage", "editor", "title fixed"),
+        ("AIMessage", "manager", "Brief: done."),
+    ]
+    # The manager's second call saw the results, not the placeholders.
+    assert [m.text for m in manager.calls[1] if isinstance(m, ToolMessage)] == [
+        "intro v2",
+        "title fixed",
+    ]
+    manager.assert_complete()
 
 
 @pytest.mark.parametrize(

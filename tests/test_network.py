@@ -21,6 +21,7 @@ from langgraph_orchestra.prompts import (
     NETWORK_QUIET,
     NETWORK_REFUSED,
     NETWORK_SENT,
+    NETWORK_SENT_NOTE,
     UNKNOWN_TOOL,
 )
 from langgraph_orchestra.testing import ScriptedModel
@@ -164,6 +165,66 @@ def test_a_draft_sent_back_by_a_reviewer_delivers_none_of_its_messages() -> None
     assert (result["final"], result["stop_reason"], result["sent"]) == ("a: got v2", "quiet", 1)
     a.assert_complete()
     b.assert_complete()
+
+
+def two_peers_for_three_rounds(**options: Any) -> tuple[ScriptedModel, dict[str, Any]]:
+    """a and b message each other in rounds 1 and 2; a finishes in round 3."""
+    a = ScriptedModel(
+        [send(("b", "hi b"), tag="1"), send(("b", "second to b"), tag="2"), finish("done")]
+    )
+    b = ScriptedModel(
+        [send(("a", "hi a"), tag="1"), send(("a", "second to a"), tag="2"), "b: noted"]
+    )
+    team = create_network([Agent("a", model=a), Agent("b", model=b)], **options).compile()
+    result = team.invoke(TASK)
+    assert (result["final"], result["stop_reason"], result["sent"]) == ("done", "finished", 4)
+    a.assert_complete()
+    b.assert_complete()
+    return a, result
+
+
+def test_a_peer_sees_its_conversation_with_its_peers_across_rounds() -> None:
+    a, result = two_peers_for_three_rounds()
+    # In round 3, a sees (default context "own") the task, what it sent and what it was
+    # sent in rounds 1 and 2, each where it was delivered, then this round's mail.
+    assert [(type(m).__name__, m.name, m.text) for m in a.calls[2]] == [
+        ("HumanMessage", None, "Price the new plan"),
+        ("AIMessage", "a", NETWORK_SENT_NOTE.format(peer="b", message="hi b")),
+        ("HumanMessage", "b", NETWORK_MESSAGE.format(sender="b", message="hi a")),
+        ("AIMessage", "a", NETWORK_SENT_NOTE.format(peer="b", message="second to b")),
+        ("HumanMessage", "b", NETWORK_MESSAGE.format(sender="b", message="second to a")),
+    ]
+    assert [(m["from"], m["to"], m["text"]) for m in result["mail"]] == [
+        ("a", "b", "hi b"),
+        ("b", "a", "hi a"),
+        ("a", "b", "second to b"),
+        ("b", "a", "second to a"),
+    ]
+
+
+def test_the_conversation_across_rounds_is_bounded_by_the_context_policy() -> None:
+    a, _ = two_peers_for_three_rounds(context="last")
+    # "last": the task, the latest message before this round (a's own send of round 2),
+    # then this round's mail; the round-1 messages are out.
+    assert texts(a.calls[2]) == [
+        "Price the new plan",
+        NETWORK_SENT_NOTE.format(peer="b", message="second to b"),
+        NETWORK_MESSAGE.format(sender="b", message="second to a"),
+    ]
+
+
+def test_a_peer_does_not_see_mail_between_other_peers() -> None:
+    a = ScriptedModel([send(("b", "for b only"), ("c", "for c"))])
+    b = ScriptedModel([send(("c", "b to c"))])
+    c = ScriptedModel(["c: one", "c: two"])
+    agents = [Agent(n, model=m) for n, m in zip("abc", (a, b, c), strict=True)]
+    result = create_network(agents, entry=["a"], context="full").compile().invoke(TASK)
+    assert result["stop_reason"] == "quiet"
+    # c, in round 3, sees a's message to it (round 1) but not a's message to b.
+    seen = texts(c.calls[1])
+    assert NETWORK_MESSAGE.format(sender="a", message="for c") in seen
+    assert not any("for b only" in text for text in seen)
+    assert seen[-1] == NETWORK_MESSAGE.format(sender="b", message="b to c")
 
 
 def test_an_empty_finish_is_refused_and_the_agent_answers_again() -> None:

@@ -46,6 +46,7 @@ from langgraph_orchestra.cli.rendering import (
     threads_table,
     usage_table,
 )
+from langgraph_orchestra.drawing import draw_team, load_graph
 from langgraph_orchestra.errors import AgentError, CheckpointerError, OrchestraError
 from langgraph_orchestra.redaction import Redactor, check_redact, redacted_tracing
 from langgraph_orchestra.report import render_report
@@ -681,21 +682,26 @@ def graph(
     target: Annotated[
         str,
         typer.Argument(
-            help=f"A team YAML file, or a pattern name ({', '.join(sorted(PATTERNS))}) "
+            help="A team YAML file, a Python graph as langgraph.json names it "
+            f"(FILE.py:NAME), or a pattern name ({', '.join(sorted(PATTERNS))}) "
             "for a small built-in team.",
             show_default=False,
         ),
     ],
 ) -> None:
-    """Print a team's graph as a Mermaid diagram."""
+    """Print a team's graph as a Mermaid diagram (nested teams drawn inside their node)."""
     with _user_errors():
+        team: Any
         if target.endswith((".yaml", ".yml")) or Path(target).is_file():
             from langgraph_orchestra.testing import ScriptedModel
 
-            builder = build_team(load_spec(target), model_override=ScriptedModel([]))
+            team = build_team(load_spec(target), model_override=ScriptedModel([]))
+        elif ".py:" in target:
+            team = load_graph(target)
         else:
-            builder = sample_team(target)
-    typer.echo(builder.compile().get_graph().draw_mermaid())
+            team = sample_team(target)
+        drawing = draw_team(team)
+    typer.echo(drawing)
 
 
 @app.command()

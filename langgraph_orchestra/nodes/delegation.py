@@ -4,9 +4,12 @@
 worker. Its valid delegations start a run-time fan-out (each worker at most once per
 round; the workers run concurrently and see only their task and the team's brief);
 invalid ones (an unknown worker, a second task for the same worker in one message) get
-an error result at once. `DelegationJoin` waits for every delegated worker, and turns
-each result into the manager's tool result, in the order of its calls, so no delegation
-is ever dropped. An answer without delegating is the run's `final`.
+an error result at once. Every call gets its tool result right after the manager's
+message (a valid history, whatever the workers write while they run: a gated worker's
+draft is written as it is reviewed): a refusal, or for a delegation a placeholder that
+`DelegationJoin` replaces in place (same message id) with the worker's result once every
+delegated worker is done, so no delegation is ever dropped. An answer without
+delegating is the run's `final`.
 """
 
 from __future__ import annotations
@@ -31,7 +34,13 @@ from langgraph_orchestra.nodes.route import as_mapping
 from langgraph_orchestra.nodes.run import begin_run, counted, in_run, starting
 from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
-from langgraph_orchestra.state.records import AuditRecord, BranchTurn, Usage, audit_record
+from langgraph_orchestra.state.records import (
+    AuditRecord,
+    BranchTurn,
+    Usage,
+    audit_record,
+    new_id,
+)
 from langgraph_orchestra.state.reducers import add_usage
 
 __all__ = [
@@ -129,6 +138,7 @@ class DelegatingManager:
         self.termination = termination
         self.review = review
         self.begins = begins
+        self.prompts = prompts
         tools = [_delegate_tool(w, prompts) for w in workers]
         system = instructions or prompts.manager.format(
             team="\n".join(
@@ -175,23 +185,23 @@ class DelegatingManager:
             answered = {**state, "messages": [*state["messages"], reply]}
             update.update(self.termination.stop(answered, "completed"))
             return Command(update=starting(update, begin), goto=END)
-        delegations, refusals, audit = self._delegations(reply)
-        update["audit"] = audit
+        delegations, results, audit = self._delegations(reply)
+        # Each call's tool result follows the call at once: a refusal, or a placeholder
+        # the join replaces with the worker's result.
+        update.update(audit=audit, messages=[reply, *results])
         if not delegations:
             # Only refused calls: the manager reads the errors and tries again (a round).
-            update["messages"] = [reply, *refusals.values()]
             update["round"] = 1
             return Command(update=starting(update, begin), goto=MANAGER)
-        # The refusals wait for the workers' results, so the manager's tool results come
-        # back together, in the order of its calls.
-        update.update(delegations=delegations, refusals=dict(refusals))
+        update["delegations"] = delegations
         return Command(update=starting(update, begin), goto=FANOUT)
 
     def _delegations(
         self, reply: AIMessage
-    ) -> tuple[dict[str, dict[str, str]], dict[str, ToolMessage], list[AuditRecord]]:
+    ) -> tuple[dict[str, dict[str, str]], list[ToolMessage], list[AuditRecord]]:
+        """The valid delegations by worker, every call's tool result in order, the audit."""
         delegations: dict[str, dict[str, str]] = {}
-        refusals: dict[str, ToolMessage] = {}
+        results: list[ToolMessage] = []
         audit: list[AuditRecord] = []
         for call in reply.tool_calls:
             name = call["name"]
@@ -205,29 +215,43 @@ class DelegatingManager:
             elif not str(call["args"].get("task", "")).strip():
                 problem = "the task is empty"
             if problem is not None:
-                refusals[call["id"] or ""] = ToolMessage(
-                    f"Delegation refused: {problem}.",
-                    tool_call_id=call["id"] or "",
-                    name=name,
-                    status="error",
+                results.append(
+                    ToolMessage(
+                        f"Delegation refused: {problem}.",
+                        tool_call_id=call["id"] or "",
+                        name=name,
+                        status="error",
+                    )
                 )
                 audit.append(audit_record("routing", MANAGER, refused=name, reason=problem))
                 continue
             task = str(call["args"]["task"])
             assert worker is not None  # checked above: a known worker
-            delegations[worker] = {"task": task, "tool_call_id": call["id"] or "", "tool": name}
+            pending = ToolMessage(
+                self.prompts.delegation_pending.format(worker=worker),
+                tool_call_id=call["id"] or "",
+                name=name,
+                id=new_id(),
+            )
+            results.append(pending)
+            delegations[worker] = {
+                "task": task,
+                "tool_call_id": call["id"] or "",
+                "tool": name,
+                "result": str(pending.id),
+            }
             audit.append(audit_record("routing", MANAGER, delegated=worker, task=task))
-        return delegations, refusals, audit
+        return delegations, results, audit
 
 
 class DelegationJoin:
-    """Hands every delegated worker's result back to the manager, in the order asked.
+    """Hands every delegated worker's result back to the manager.
 
     A deferred node: it waits until every delegated worker (and any gate or escalation
-    of one) is done. Each result becomes the manager's tool result; a worker that gave
-    none (failed and went on, skipped) gets an error result saying so. The workers' own
-    messages (after the results), usage and audit records are moved in with them; one
-    manager round is counted.
+    of one) is done. Each result replaces its delegation's placeholder tool result (same
+    id, so in place: right after the manager's call); a worker that gave none (failed
+    and went on, skipped) gets an error result saying so. The workers' held messages,
+    usage and audit records are moved in with them; one manager round is counted.
     """
 
     __name__ = JOIN
@@ -245,16 +269,12 @@ class DelegationJoin:
             return Command(goto=())
         outbox: Mapping[str, BranchTurn] = state.get("outbox") or {}
         delegations: Mapping[str, Mapping[str, str]] = state.get("delegations") or {}
-        refusals: Mapping[str, BaseMessage] = state.get("refusals") or {}
         by_call = {d["tool_call_id"]: (worker, d) for worker, d in delegations.items()}
         results: list[BaseMessage] = []
         said: list[BaseMessage] = []
         audit: list[AuditRecord] = []
         usage: dict[str, Usage] = {}
         for call_id in _latest_calls(state["messages"]):
-            if call_id in refusals:
-                results.append(refusals[call_id])
-                continue
             if call_id not in by_call:
                 continue
             worker, delegation = by_call[call_id]
@@ -270,17 +290,18 @@ class DelegationJoin:
                     tool_call_id=call_id,
                     name=delegation["tool"],
                     status="success" if text is not None else "error",
+                    id=delegation.get("result"),
                 )
             )
         update: dict[str, Any] = {
-            # The manager's tool results right after its calls (a valid history), then
-            # what the workers said, for the record (the manager's view leaves it out).
+            # The results replace their placeholders, right after the manager's calls (a
+            # valid history); then what the workers said, for the record (the manager's
+            # view leaves it out).
             "messages": [*results, *said],
             "audit": audit,
             **counted(usage),
             "round": 1,
             "outbox": Overwrite({}),
-            "refusals": {},
         }
         if state.get("stop_reason"):
             # A worker's gate rejected or a person aborted: the run ends here.

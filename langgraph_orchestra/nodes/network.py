@@ -30,7 +30,7 @@ from langgraph.types import Command
 from pydantic import BaseModel, Field
 
 from langgraph_orchestra.agents import Agent
-from langgraph_orchestra.context import View, run_task
+from langgraph_orchestra.context import ADDRESSEE_KEY, PARTICIPANT_KEY, View, run_task
 from langgraph_orchestra.names import FANOUT, MANAGER, START_RUN
 from langgraph_orchestra.nodes.delegation import JOIN
 from langgraph_orchestra.nodes.fanout import branch_outcomes, release_turns
@@ -255,14 +255,90 @@ def _accepted(messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
     return [outcome for outcomes in turns.values() for outcome in outcomes]
 
 
-def network_view(view: View, prompts: Prompts) -> View:
-    """Wrap `view`: an agent also sees the messages delivered to it this round.
+class _Conversation:
+    """Puts an agent's earlier mail into the transcript where it was delivered.
 
-    After a round without messages (`quiet_rounds` > 1) it sees `prompts.network_quiet`.
+    Each message the agent sent, and each sent to it before this round's (the state's
+    `mail`), goes in at the end of the round that sent it: its own as its assistant
+    message, a peer's as a user message from that peer addressed to it (not a run's
+    input). Other agents' mail stays out: it is theirs.
+
+    Building messages is most of what this costs, and the log only grows: per agent it
+    remembers the log it last saw and the messages made from it, and makes only the new
+    ones while the log still starts with the same entries (anything else makes all anew).
     """
 
+    def __init__(self, prompts: Prompts) -> None:
+        self.prompts = prompts
+        self.memo: dict[str, tuple[list[Mapping[str, Any]], list[BaseMessage | None]]] = {}
+
+    def _note(self, mail: Mapping[str, Any], agent: str) -> BaseMessage | None:
+        if mail["from"] == agent:
+            text = self.prompts.network_sent_note.format(peer=mail["to"], message=mail["text"])
+            return AIMessage(text, name=agent)
+        if mail["to"] == agent:
+            return HumanMessage(
+                self.prompts.network_message.format(sender=mail["from"], message=mail["text"]),
+                name=mail["from"],
+                response_metadata={PARTICIPANT_KEY: True, ADDRESSEE_KEY: agent},
+            )
+        return None
+
+    def _notes(self, log: Sequence[Mapping[str, Any]], agent: str) -> list[BaseMessage | None]:
+        known = self.memo.get(agent)
+        start, made = 0, []
+        if known is not None and len(known[0]) <= len(log) and known[0] == log[: len(known[0])]:
+            start, made = len(known[0]), known[1]
+        made = [*made, *(self._note(mail, agent) for mail in log[start:])]
+        self.memo[agent] = (list(log), made)
+        return made
+
+    def __call__(self, state: Mapping[str, Any], agent: str) -> Mapping[str, Any]:
+        """Return `state` with `agent`'s earlier mail in its transcript."""
+        log: Sequence[Mapping[str, Any]] = state.get("mail") or ()
+        if not log:
+            return state
+        mark = int(state.get("mark") or 0)
+        notes: dict[int, list[BaseMessage]] = {}
+        for mail, note in zip(log, self._notes(log, agent), strict=True):
+            at = int(mail["at"])
+            # Not delivered yet as of this state; or this round's mail: the inbox shows it.
+            if note is None or at > mark or (at == mark and mail["to"] == agent):
+                continue
+            notes.setdefault(at, []).append(note)
+        if not notes:
+            return state
+        messages: Sequence[BaseMessage] = state["messages"]
+        task = run_task(state)
+        merged: list[BaseMessage] = []
+        shifted = task
+        for i, message in enumerate(messages):
+            merged.extend(notes.pop(i, ()))
+            if i == task:
+                shifted = len(merged)
+            merged.append(message)
+        for rest in notes.values():
+            merged.extend(rest)
+        run = state.get("run")
+        moved: dict[str, Any] = {**state, "messages": merged}
+        if run:
+            moved["run"] = {**run, "task": shifted}
+        return moved
+
+
+def network_view(view: View, prompts: Prompts) -> View:
+    """Wrap `view`: an agent sees its conversation with its peers across rounds.
+
+    `view` (the agent's context policy) applies to the transcript with the agent's
+    earlier mail in it (what it sent and what was sent to it, where each was delivered),
+    so the policy bounds it as it bounds the rest; then come the messages delivered to it
+    this round, all of them. After a round without messages (`quiet_rounds` > 1) it sees
+    `prompts.network_quiet`.
+    """
+    conversation = _Conversation(prompts)
+
     def with_mail(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
-        messages = view(state, agent)
+        messages = view(conversation(state, agent), agent)
         mail = (state.get("inbox") or {}).get(agent) or []
         notes = [
             HumanMessage(
@@ -416,7 +492,14 @@ class NetworkJoin:
         audit.append(audit_record("routing", None, delivered=[[s["from"], s["to"]] for s in sends]))
         # The recipients run in team order.
         ordered = {n: inbox[n] for n in self.names if n in inbox}
-        update.update(inbox=ordered, sent=sent, last_sent=last_sent, quiet=0, audit=audit)
+        at = update["mark"]
+        mail = [
+            {"from": str(s["from"]), "to": str(s["to"]), "text": str(s["text"]), "at": at}
+            for s in sends
+        ]
+        update.update(
+            inbox=ordered, sent=sent, last_sent=last_sent, quiet=0, audit=audit, mail=mail
+        )
         return Command(update=update, goto=FANOUT)
 
     def _end(

@@ -33,6 +33,7 @@ from langgraph_orchestra.state.reducers import (
     add_transcript_batch,
     add_usage_batch,
     append,
+    append_batch,
     merge_dict,
 )
 
@@ -169,9 +170,8 @@ class HierarchicalState(ConcurrentState):
     """State of `create_hierarchical`: the current round's delegations."""
 
     delegations: NotRequired[dict[str, dict[str, str]]]
-    """This round's tasks by worker: `task`, the manager's `tool_call_id` and `tool`."""
-    refusals: NotRequired[dict[str, Any]]
-    """This round's refused delegations (tool results waiting for the workers')."""
+    """This round's tasks by worker: `task`, the manager's `tool_call_id` and `tool`, and
+    `result`: the id of the tool result the worker's output replaces."""
     planned: NotRequired[list[str]]
     """The workers this round's fan-out runs."""
 
@@ -213,6 +213,14 @@ class NetworkState(ConcurrentState):
     """Rounds in a row without a message."""
     mark: NotRequired[int]
     """Index in `messages` where the current round's own writes begin."""
+    mail: NotRequired[
+        Annotated[
+            list[dict[str, Any]], DeltaChannel(append_batch, snapshot_frequency=SNAPSHOT_EVERY)
+        ]
+    ]
+    """Every message delivered on the thread: `{"from", "to", "text", "at"}`, `at` being
+    the index in `messages` where the round that sent it closed (what each agent sees of
+    its conversation with its peers in later rounds)."""
 
 
 def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: str) -> type[Any]:
