@@ -2,8 +2,9 @@
 
 Each graph is built, uncompiled, from its YAML file: LangGraph Server compiles it with
 its own checkpointer. Set `ORCHESTRA_MODEL` (e.g. `openai:gpt-4o-mini`) and optionally
-`ORCHESTRA_BASE_URL` to serve them on a real model; otherwise they use their scripted
-replies, which a strict scripted model gives once per server process.
+`ORCHESTRA_BASE_URL` (an OpenAI-compatible server) to serve them on a real model;
+otherwise they replay the replies written in the YAML files, on every thread and for
+every task (`PerThreadScriptedModel`), so the server answers any number of runs offline.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def team_graph(pattern: str) -> StateGraph[Any, Any, Any, Any]:
         load_spec(HERE / PATTERNS[pattern].example),
         model_override=os.environ.get("ORCHESTRA_MODEL") or None,
         base_url=os.environ.get("ORCHESTRA_BASE_URL") or None,
+        per_thread_scripts=True,
     )
 
 

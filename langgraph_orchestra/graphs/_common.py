@@ -10,7 +10,7 @@ from langgraph.graph import StateGraph
 from langgraph_orchestra.conditions import Condition
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.nodes.turn import Validator
-from langgraph_orchestra.state.schemas import input_schema
+from langgraph_orchestra.state.schemas import input_schema, output_schema
 
 __all__ = [
     "check_flag",
@@ -23,8 +23,15 @@ __all__ = [
 
 
 def new_builder(schema: type[Any]) -> StateGraph[Any, Any, Any, Any]:
-    """Return a pattern's builder over `schema`; its input cannot write the library's records."""
-    return StateGraph(schema, input_schema=input_schema(schema))
+    """Return a pattern's builder over `schema`.
+
+    Its input cannot write the library's records nor its plumbing, and its output (what
+    `invoke` and a server return) holds the users' fields only (see `input_schema` and
+    `output_schema`).
+    """
+    return StateGraph(
+        schema, input_schema=input_schema(schema), output_schema=output_schema(schema)
+    )
 
 
 def check_whole(value: int, what: str, *, minimum: int) -> int:

@@ -37,6 +37,7 @@ from langgraph_orchestra.state.reducers import (
 )
 
 __all__ = [
+    "INTERNAL_CHANNELS",
     "LIBRARY_RECORDS",
     "SNAPSHOT_EVERY",
     "ConcurrentState",
@@ -50,6 +51,7 @@ __all__ = [
     "SequentialState",
     "check_state_schema",
     "input_schema",
+    "output_schema",
 ]
 
 SNAPSHOT_EVERY = 200
@@ -58,6 +60,32 @@ most a read replays, and what spreads the copies' cost over the turns."""
 
 LIBRARY_RECORDS = ("audit", "exceptions", "usage", "run_usage")
 """Channels only the library writes: they are not part of a graph's input."""
+
+INTERNAL_CHANNELS = (
+    # fan-outs (concurrent, hierarchical, planner-executor, network)
+    "results",
+    "dispatched",
+    "outbox",
+    "planned",
+    # hierarchical
+    "delegations",
+    "refusals",
+    # planner-executor
+    "wave",
+    "result",
+    # magentic and planner-executor
+    "plan_revision",
+    "plan_feedback",
+    "reset_at",
+    # network
+    "inbox",
+    "last_sent",
+    "quiet",
+    "mark",
+)
+"""The patterns' plumbing: channels their nodes use to route, hold and hand over work.
+They are neither input nor output of a graph (`invoke`, a server's runs and schemas show
+only the users' fields); a thread's state (`get_state`) still holds them."""
 
 
 class OrchestraState(TypedDict):
@@ -242,16 +270,34 @@ def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: st
 
 
 def input_schema(schema: type[Any]) -> type[Any]:
-    """Return the input schema of a graph over `schema`: its keys but `LIBRARY_RECORDS`.
+    """Return the input schema of a graph over `schema`: its keys but records and plumbing.
 
-    LangGraph takes from a run's input only the keys of the graph's input schema, so
-    input cannot write audit records, exceptions or usage (a user's own keys still go
-    in). `schema` is a `TypedDict` or a pydantic model; the result is a `TypedDict` with
-    the same annotations (so the same channels and reducers), every key optional.
+    The records are `LIBRARY_RECORDS`, the plumbing `INTERNAL_CHANNELS`. LangGraph takes
+    from a run's input only the keys of the graph's input schema, so input cannot write
+    audit records, exceptions or usage, nor the plumbing they pass through (a fan-out's
+    held turns); a user's own keys still go in. `schema` is a `TypedDict` or a pydantic
+    model; the result is a `TypedDict` with the same annotations (so the same channels
+    and reducers), every key optional.
     """
+    return _without(schema, "Input", (*LIBRARY_RECORDS, *INTERNAL_CHANNELS))
+
+
+def output_schema(schema: type[Any]) -> type[Any]:
+    """Return the output schema of a graph over `schema`: its keys but `INTERNAL_CHANNELS`.
+
+    What `invoke` returns (and what LangGraph Server returns and shows as the graph's
+    output) is then the users' fields: the transcript, `final` and `stop_reason`, the
+    records, the pattern's own public fields and the user's own keys, never the
+    fan-out's or the mailboxes' plumbing.
+    """
+    return _without(schema, "Output", INTERNAL_CHANNELS)
+
+
+def _without(schema: type[Any], suffix: str, hidden: tuple[str, ...]) -> type[Any]:
+    """A `TypedDict` with `schema`'s keys (same annotations) but `hidden`, all optional."""
     hints = get_type_hints(schema, include_extras=True)
     fields = getattr(schema, "model_fields", None)
     names = list(fields) if isinstance(fields, dict) else list(hints)
-    kept = {name: hints[name] for name in names if name not in LIBRARY_RECORDS}
-    built: type[Any] = TypedDict(f"{schema.__name__}Input", kept, total=False)  # type: ignore[misc]
+    kept = {name: hints[name] for name in names if name not in hidden}
+    built: type[Any] = TypedDict(f"{schema.__name__}{suffix}", kept, total=False)  # type: ignore[misc]
     return built
