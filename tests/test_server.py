@@ -247,3 +247,22 @@ def test_a_fan_outs_output_and_schemas_show_the_users_fields_only(client: Any) -
         "final",
         "stop_reason",
     }
+
+
+def test_decisions_stream_as_custom_events(client: Any) -> None:
+    thread_id = client.threads.create()["thread_id"]
+
+    def events(**run: Any) -> list[tuple[str, str | None]]:
+        parts = client.runs.stream(thread_id, "sequential", stream_mode="custom", **run)
+        return [(p.data["type"], p.data["agent"]) for p in parts if p.event == "custom"]
+
+    assert events(input=_task()) == [
+        ("orchestra.turn", "triage"),
+        ("orchestra.turn", "writer"),
+        ("orchestra.gate_opened", "writer"),
+    ]
+    assert events(command={"resume": {"action": "approve"}}) == [
+        ("orchestra.gate_decided", "writer"),
+        ("orchestra.turn", "editor"),
+        ("orchestra.termination", None),
+    ]
