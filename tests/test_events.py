@@ -7,6 +7,7 @@ from typing import Any
 
 from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
+from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
@@ -157,3 +158,36 @@ def test_events_are_named_from_one_list_and_nothing_is_sent_outside_a_run() -> N
     assert len(set(EVENTS)) == len(EVENTS)
     record = audit_record("turn", "a", messages=1)  # outside a run: no stream, no error
     assert (record["kind"], record["detail"]) == ("turn", {"messages": 1})
+
+
+@tool
+def refund(amount: float) -> str:
+    """Refund `amount`."""
+    return f"refunded {amount}"
+
+
+def test_a_tool_call_gate_opens_in_the_agents_graph_and_is_decided_at_the_top() -> None:
+    call = AIMessage("", tool_calls=[{"name": "refund", "args": {"amount": 5}, "id": "c1"}])
+    agent = Agent("a", model=ScriptedModel([call, "ok"]), tools=[refund], approve_tools=["refund"])
+    app = create_sequential([agent]).compile(checkpointer=InMemorySaver())
+    config = _config()
+
+    paused = list(app.stream(TASK, config, stream_mode="custom", subgraphs=True))
+    # The only event: the pause, inside the agent's graph (not at the top, namespace `()`).
+    [(namespace, opened)] = paused
+    assert len(namespace) == 1
+    assert namespace[0].startswith("a:")
+    assert _names([opened]) == [("gate_opened", "a")]
+    assert opened["detail"] == {
+        "type": "tool_approval",
+        "agent": "a",
+        "tool": "refund",
+        "args": {"amount": 5},
+        "tool_call_id": "c1",
+        "actions": ["approve", "reject", "edit"],
+    }
+
+    resumed = _stream(app, Command(resume={"action": "approve"}), config)
+    assert _names(resumed) == [("turn", "a"), ("gate_decided", "a"), ("termination", None)]
+    assert resumed[1]["detail"]["tool"] == "refund"
+    assert resumed[1]["detail"]["action"] == "approve"
