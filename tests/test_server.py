@@ -113,7 +113,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("server")
     port = _free_port()
     command = [
-        str(Path(sys.executable).parent / "langgraph"),
+        sys.executable,
+        "-m",
+        "langgraph_cli",
         "dev",
         "--config",
         str(_config(folder)),
