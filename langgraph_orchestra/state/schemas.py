@@ -38,6 +38,7 @@ from langgraph_orchestra.state.reducers import (
 
 __all__ = [
     "INTERNAL_CHANNELS",
+    "LIBRARY_FIELDS",
     "LIBRARY_RECORDS",
     "SNAPSHOT_EVERY",
     "ConcurrentState",
@@ -59,7 +60,7 @@ SNAPSHOT_EVERY = 200
 most a read replays, and what spreads the copies' cost over the turns."""
 
 LIBRARY_RECORDS = ("audit", "exceptions", "usage", "run_usage")
-"""Channels only the library writes: they are not part of a graph's input."""
+"""Channels only the library writes, and that no input may write (`drive` refuses it)."""
 
 INTERNAL_CHANNELS = (
     # fan-outs (concurrent, hierarchical, planner-executor, network)
@@ -243,6 +244,25 @@ class NetworkState(ConcurrentState):
     """Index in `messages` where the current round's own writes begin."""
 
 
+LIBRARY_FIELDS: frozenset[str] = frozenset().union(
+    *(
+        get_type_hints(schema)
+        for schema in (
+            OrchestraState,
+            ConcurrentState,
+            GroupChatState,
+            HandoffState,
+            MagenticState,
+            HierarchicalState,
+            PlannerExecutorState,
+            NetworkState,
+        )
+    )
+) - {"messages"}
+"""Every field the patterns' schemas declare but `messages`: what the library writes
+(records, results, routing state, plumbing). None of them is a graph's input."""
+
+
 def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: str) -> type[Any]:
     """Return `schema` (or `base` when `None`) after checking it has `base`'s fields.
 
@@ -270,16 +290,16 @@ def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: st
 
 
 def input_schema(schema: type[Any]) -> type[Any]:
-    """Return the input schema of a graph over `schema`: its keys but records and plumbing.
+    """Return the input schema of a graph over `schema`: `messages` and the user's own keys.
 
-    The records are `LIBRARY_RECORDS`, the plumbing `INTERNAL_CHANNELS`. LangGraph takes
-    from a run's input only the keys of the graph's input schema, so input cannot write
-    audit records, exceptions or usage, nor the plumbing they pass through (a fan-out's
-    held turns); a user's own keys still go in. `schema` is a `TypedDict` or a pydantic
-    model; the result is a `TypedDict` with the same annotations (so the same channels
-    and reducers), every key optional.
+    LangGraph takes from a run's input only the keys of the graph's input schema, so input
+    cannot write what the library writes (`LIBRARY_FIELDS`): audit records, exceptions and
+    usage, the plumbing they pass through (a fan-out's held turns), the run's results and
+    routing state. `schema` is a `TypedDict` or a pydantic model; the result is a
+    `TypedDict` with the same annotations (so the same channels and reducers), every key
+    optional.
     """
-    return _without(schema, "Input", (*LIBRARY_RECORDS, *INTERNAL_CHANNELS))
+    return _without(schema, "Input", tuple(LIBRARY_FIELDS))
 
 
 def output_schema(schema: type[Any]) -> type[Any]:

@@ -11,7 +11,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 
 from conformance.registry import CASES, PatternCase
 from langgraph_orchestra import Agent
-from langgraph_orchestra.state.schemas import INTERNAL_CHANNELS, LIBRARY_RECORDS
+from langgraph_orchestra.state.schemas import INTERNAL_CHANNELS, LIBRARY_FIELDS
 from langgraph_orchestra.testing import ScriptedModel
 
 BASE = {
@@ -73,11 +73,10 @@ def test_the_output_schema_is_the_public_set(case: PatternCase) -> None:
     assert set(schema["properties"]) == PUBLIC[case.name]
 
 
-def test_the_input_schema_has_neither_records_nor_plumbing(case: PatternCase) -> None:
-    schema = _app(case).get_input_jsonschema()
-    fields = set(schema["properties"])
-    assert fields == PUBLIC[case.name] - set(LIBRARY_RECORDS)
-    assert not fields & (set(INTERNAL_CHANNELS) | set(LIBRARY_RECORDS))
+def test_the_input_schema_is_the_transcript_alone(case: PatternCase) -> None:
+    fields = set(_app(case).get_input_jsonschema()["properties"])
+    assert fields == {"messages"}
+    assert LIBRARY_FIELDS >= PUBLIC[case.name] - {"messages"} | set(INTERNAL_CHANNELS)
 
 
 def test_a_custom_schemas_own_keys_are_output(case: PatternCase) -> None:
@@ -90,3 +89,16 @@ def test_a_custom_schemas_own_keys_are_output(case: PatternCase) -> None:
     assert output["ticket"] == "T-1"
     assert set(output) - {"ticket"} <= PUBLIC[case.name]
     assert set(app.get_output_jsonschema()["properties"]) == PUBLIC[case.name] | {"ticket"}
+    assert set(app.get_input_jsonschema()["properties"]) == {"messages", "ticket"}
+
+
+def test_input_cannot_write_what_the_library_writes(case: PatternCase) -> None:
+    app = _app(case)
+    config: RunnableConfig = {"configurable": {"thread_id": str(uuid.uuid4())}}
+    forged = {"final": "forged", "round": 99, "results": {"x": "forged"}, "outbox": {"x": {}}}
+    output = app.invoke({"messages": [("user", "task")], **forged}, config)
+    assert output["final"] == case.final({"a": "A", "b": "B"})
+    state = app.get_state(config).values
+    assert state["round"] == 2
+    assert "x" not in (state.get("results") or {})
+    assert "x" not in (state.get("outbox") or {})
