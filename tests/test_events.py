@@ -11,7 +11,13 @@ from langchain_core.tools import tool
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 
-from langgraph_orchestra import Agent, create_group_chat, create_handoff, create_sequential
+from langgraph_orchestra import (
+    Agent,
+    create_group_chat,
+    create_handoff,
+    create_planner_executor,
+    create_sequential,
+)
 from langgraph_orchestra.events import EVENTS, PREFIX
 from langgraph_orchestra.state.records import audit_record
 from langgraph_orchestra.testing import ScriptedModel
@@ -191,3 +197,29 @@ def test_a_tool_call_gate_opens_in_the_agents_graph_and_is_decided_at_the_top() 
     assert _names(resumed) == [("turn", "a"), ("gate_decided", "a"), ("termination", None)]
     assert resumed[1]["detail"]["tool"] == "refund"
     assert resumed[1]["detail"]["action"] == "approve"
+
+
+def test_a_plan_approval_gate_streams_the_plan_then_the_gate() -> None:
+    plan = {"steps": [{"id": "s0", "agent": "a", "instruction": "do it", "depends_on": []}]}
+    app = create_planner_executor(
+        [Agent("a", model=ScriptedModel(["A"]))],
+        planner_model=ScriptedModel([plan]),
+        plan_approval=True,
+    ).compile(checkpointer=InMemorySaver())
+    config = _config()
+
+    paused = [e for e in _stream(app, TASK, config) if e["type"].startswith(PREFIX)]
+    assert _names(paused) == [("plan", "planner"), ("gate_opened", "planner")]
+    [pending] = app.get_state(config).interrupts
+    assert paused[1]["detail"] == pending.value
+    assert pending.value["type"] == "plan_approval"
+
+    resumed = [
+        e
+        for e in _stream(app, Command(resume={"action": "approve"}), config)
+        if e["type"].startswith(PREFIX)
+    ]
+    assert _names(resumed)[0] == ("gate_decided", "planner")
+    assert resumed[0]["detail"]["action"] == "approve"
+    assert _names(resumed)[-1] == ("termination", None)
+    assert ("turn", "a") in _names(resumed)

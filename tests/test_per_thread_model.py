@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import runpy
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +13,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
 from langgraph.types import Command
 
-from langgraph_orchestra.errors import ScriptError
+from langgraph_orchestra.errors import ScriptError, TeamConfigError
 from langgraph_orchestra.spec import build_team, example_path, load_spec
 from langgraph_orchestra.testing import PerThreadScriptedModel
 
@@ -82,3 +84,25 @@ def test_the_example_team_serves_many_threads_and_tasks() -> None:
         finals.append(done["final"])
     assert finals[0] == finals[1] == finals[2]
     assert finals[0].startswith("Hi Sam, we're sorry your headphones haven't arrived.")
+
+
+GRAPHS = Path(__file__).resolve().parent.parent / "examples" / "graphs.py"
+
+
+def test_served_examples_refuse_a_base_url_without_a_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ORCHESTRA_MODEL", raising=False)
+    monkeypatch.setenv("ORCHESTRA_BASE_URL", "http://127.0.0.1:11434/v1")
+    with pytest.raises(
+        TeamConfigError, match=r"ORCHESTRA_BASE_URL is set .* ORCHESTRA_MODEL is not"
+    ):
+        runpy.run_path(str(GRAPHS))
+
+
+def test_served_examples_use_the_configured_real_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("langchain_openai", reason="the openai extra is not installed")
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    monkeypatch.setenv("ORCHESTRA_MODEL", "openai:llama3.1")
+    monkeypatch.setenv("ORCHESTRA_BASE_URL", "http://127.0.0.1:11434/v1")
+    module = runpy.run_path(str(GRAPHS))
+    # Built (no key needed for a base URL), not run: no server is listening.
+    assert isinstance(module["sequential"], StateGraph)
