@@ -192,7 +192,7 @@ def test_a_team_pauses_is_resumed_and_takes_a_second_task_on_the_thread(client: 
 
     # A malformed decision is refused; the interrupt stays pending, the state unchanged.
     before = client.threads.get_state(thread_id)
-    with pytest.raises(Exception, match="validation error for ApprovalDecision") as refused:
+    with pytest.raises(Exception, match=r"validation errors? for ApprovalDecision") as refused:
         client.runs.wait(thread_id, "sequential", command={"resume": {"action": "maybe"}})
     assert "action" in str(refused.value)
     after = client.threads.get_state(thread_id)
