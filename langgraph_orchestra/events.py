@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Literal, TypedDict
+from typing import Any, Literal, TypedDict, get_args
 
 from langgraph.config import get_stream_writer
 from langgraph.errors import GraphInterrupt
@@ -46,17 +46,7 @@ EventName = Literal[
 ]
 """The name of a custom stream event."""
 
-EVENTS: tuple[EventName, ...] = (
-    "speaker_selected",
-    "routing",
-    "handoff",
-    "gate_opened",
-    "gate_decided",
-    "exception",
-    "plan",
-    "turn",
-    "termination",
-)
+EVENTS: tuple[EventName, ...] = get_args(EventName)
 """Every event name, in the README's order."""
 
 _BY_KIND: Mapping[str, EventName] = {

@@ -13,6 +13,7 @@ from langgraph.types import Command
 
 from langgraph_orchestra import (
     Agent,
+    create_concurrent,
     create_group_chat,
     create_handoff,
     create_planner_executor,
@@ -223,3 +224,25 @@ def test_a_plan_approval_gate_streams_the_plan_then_the_gate() -> None:
     assert resumed[0]["detail"]["action"] == "approve"
     assert _names(resumed)[-1] == ("termination", None)
     assert ("turn", "a") in _names(resumed)
+
+
+def test_a_fan_outs_open_gates_are_announced_at_each_pause() -> None:
+    agents = [
+        Agent("a", model=ScriptedModel(["A"]), approval="after"),
+        Agent("b", model=ScriptedModel(["B"]), approval="after"),
+    ]
+    app = create_concurrent(agents).compile(checkpointer=InMemorySaver())
+    config = _config()
+
+    assert _names(_stream(app, TASK, config)) == [
+        ("routing", None),
+        ("turn", "a"),
+        ("turn", "b"),
+        ("gate_opened", "a"),
+        ("gate_opened", "b"),
+    ]
+    first, second = app.get_state(config).interrupts
+    decided = _stream(app, Command(resume={first.id: {"action": "approve"}}), config)
+    assert _names(decided) == [("gate_decided", "a"), ("gate_opened", "b")]
+    finished = _stream(app, Command(resume={second.id: {"action": "approve"}}), config)
+    assert _names(finished) == [("gate_decided", "b"), ("routing", None), ("termination", None)]
