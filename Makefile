@@ -6,10 +6,12 @@ STAMP  := $(VENV)/.installed
 
 .PHONY: install lint test demo bench clean
 
-$(STAMP): pyproject.toml
+# The server extra (LangGraph Server, for tests/test_server.py) is for development and tests
+# only: its runtime's licence is Elastic-2.0.
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,server]"
 	touch $(STAMP)
 
 install: $(STAMP)

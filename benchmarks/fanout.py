@@ -12,7 +12,7 @@ import asyncio
 import time
 from typing import Any, Literal
 
-from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.pregel import Pregel
 
@@ -83,7 +83,7 @@ def task() -> dict[str, Any]:
 
 def check(label: str, n: int, ours: dict[str, Any], hand: dict[str, Any]) -> None:
     """Refuse to time graphs that did not run every branch."""
-    results = ours.get("results") or {}
+    results = {m.name: m.text for m in ours.get("messages") or () if isinstance(m, AIMessage)}
     problems = []
     if sorted(results) != sorted(names(n)) or set(results.values()) != {"ok"}:
         problems.append(f"ours ran {len(results)} of {n} branches")

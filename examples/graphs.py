@@ -2,8 +2,9 @@
 
 Each graph is built, uncompiled, from its YAML file: LangGraph Server compiles it with
 its own checkpointer. Set `ORCHESTRA_MODEL` (e.g. `openai:gpt-4o-mini`) and optionally
-`ORCHESTRA_BASE_URL` to serve them on a real model; otherwise they use their scripted
-replies, which a strict scripted model gives once per server process.
+`ORCHESTRA_BASE_URL` (an OpenAI-compatible server) to serve them on a real model;
+otherwise they replay the replies written in the YAML files, on every thread and for
+every task (`PerThreadScriptedModel`), so the server answers any number of runs offline.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 from langgraph.graph import StateGraph
 
+from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.spec import PATTERNS, build_team, load_spec
 
 HERE = Path(__file__).resolve().parent
@@ -21,10 +23,19 @@ HERE = Path(__file__).resolve().parent
 
 def team_graph(pattern: str) -> StateGraph[Any, Any, Any, Any]:
     """Build the example team of `pattern` from its YAML file."""
+    model = os.environ.get("ORCHESTRA_MODEL") or None
+    base_url = os.environ.get("ORCHESTRA_BASE_URL") or None
+    if base_url and not model:
+        raise TeamConfigError(
+            f"ORCHESTRA_BASE_URL is set ({base_url}) but ORCHESTRA_MODEL is not: set "
+            "ORCHESTRA_MODEL too (e.g. ORCHESTRA_MODEL=openai:llama3.1), or unset "
+            "ORCHESTRA_BASE_URL to serve the scripted examples"
+        )
     return build_team(
         load_spec(HERE / PATTERNS[pattern].example),
-        model_override=os.environ.get("ORCHESTRA_MODEL") or None,
-        base_url=os.environ.get("ORCHESTRA_BASE_URL") or None,
+        model_override=model,
+        base_url=base_url,
+        per_thread_scripts=True,
     )
 
 

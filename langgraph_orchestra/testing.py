@@ -4,6 +4,8 @@
 it is called more often than scripted (or, with `assert_complete`, less often). It never
 touches the network, works with `bind_tools`, `with_structured_output`, streaming and
 `langchain.agents.create_agent`, and records every input it was called with.
+
+`PerThreadScriptedModel` replays its script on every thread, for servers and demos.
 """
 
 from __future__ import annotations
@@ -37,12 +39,13 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 from langchain_core.runnables import Runnable, RunnableLambda
 from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
+from langgraph.config import get_config
 from pydantic import BaseModel, Field, PrivateAttr, TypeAdapter
 from pydantic.errors import PydanticUserError
 
 from langgraph_orchestra.errors import ScriptError
 
-__all__ = ["ScriptedModel"]
+__all__ = ["PerThreadScriptedModel", "ScriptedModel"]
 
 _JsonDict: TypeAlias = dict[str, Any]
 _ReplyFn: TypeAlias = Callable[[list[BaseMessage]], str | AIMessage]
@@ -526,3 +529,61 @@ def _preview_item(item: object) -> str:
     if isinstance(item, dict | BaseModel):
         return _truncate(repr(item), _ITEM_PREVIEW)
     return f"<callable {_callable_name(item)}>"
+
+
+class PerThreadScriptedModel(ScriptedModel):
+    """A scripted model that replays its script on every thread, for serving examples.
+
+    Each thread (the `thread_id` of the graph run the call is made in; calls outside a
+    graph share one script) has its own position in the script, so a server answers any
+    number of threads, each with the scripted conversation. When a thread has used the
+    whole script, its next call starts it over: a new task on the same thread gets the
+    scripted replies again.
+
+    It is made for demos and servers (`langgraph dev` on the example teams), which run
+    forever: it keeps no log of its calls (`calls` stays empty) and never runs out. Use
+    the strict `ScriptedModel` in tests.
+
+    Example:
+        ```python
+        model = PerThreadScriptedModel(["Hi!", "Bye!"], name="greeter")
+        ```
+    """
+
+    _cursors: dict[str | None, int] = PrivateAttr(default_factory=dict)
+
+    def __init__(
+        self,
+        responses: Sequence[_Item],
+        *,
+        name: str | None = None,
+        model_name: str = "scripted",
+        latency: float = 0.0,
+        **kwargs: Any,
+    ) -> None:
+        """Create a model that replays `responses` on every thread (see `ScriptedModel`)."""
+        super().__init__(responses, name=name, model_name=model_name, latency=latency, **kwargs)
+
+    def _take(self, messages: list[BaseMessage]) -> _Item:
+        """Consume the next item of the calling thread's script, starting over at its end."""
+        thread = _thread_id()
+        with self._lock:
+            if not self._script:
+                msg = (
+                    f"{self._label()} has no scripted replies. Last input message: "
+                    f"{_preview_input(messages)}"
+                )
+                raise ScriptError(msg)
+            position = self._cursors.get(thread, 0) % len(self._script)
+            self._cursors[thread] = position + 1
+            return self._script[position]
+
+
+def _thread_id() -> str | None:
+    """The thread id of the graph run the caller is in, or `None` outside a graph run."""
+    try:
+        config = get_config()
+    except RuntimeError:
+        return None
+    thread = (config.get("configurable") or {}).get("thread_id")
+    return None if thread is None else str(thread)

@@ -30,3 +30,18 @@ def seen(messages: Sequence[BaseMessage]) -> list[Shape]:
 def audit_trail(state: Mapping[str, Any]) -> list[tuple[str, str | None]]:
     """The audit trail as (kind, agent) pairs."""
     return [(r["kind"], r["agent"]) for r in state["audit"]]
+
+
+def whole(app: Any, input: Any, config: Any = None) -> dict[str, Any]:
+    """Run `app` and return its whole state, plumbing included (`results`, `dispatched`).
+
+    A pattern's output (what `invoke` returns) holds the users' fields only.
+    """
+    state: dict[str, Any] = app.invoke(input, config, output_keys=app.stream_channels_list)
+    return state
+
+
+async def awhole(app: Any, input: Any, config: Any = None) -> dict[str, Any]:
+    """`whole`, asynchronously."""
+    state: dict[str, Any] = await app.ainvoke(input, config, output_keys=app.stream_channels_list)
+    return state

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from _views import awhole, whole
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
@@ -64,7 +65,7 @@ def test_branches_run_in_chunks_and_land_in_team_order() -> None:
     ]
     # Streaming is per chunk: three chunks (2 + 2 + 1), each one update.
     assert len(chunks) == 3
-    state = app.invoke(INPUT)
+    state = whole(app, INPUT)
     assert list(state["results"]) == names
     assert [m.name for m in state["messages"][1:]] == names
     assert [r["agent"] for r in state["audit"] if r["kind"] == "turn"] == names
@@ -81,7 +82,7 @@ def test_a_chunk_runs_its_branches_together_on_threads() -> None:
         return "ok"
 
     team = [Agent(n, runnable=waits) for n in ("a", "b", "c")]
-    state = create_concurrent(team, batch_size=3).compile().invoke(INPUT)
+    state = whole(create_concurrent(team, batch_size=3).compile(), INPUT)
     assert state["results"] == {"a": "ok", "b": "ok", "c": "ok"}
 
 
@@ -97,7 +98,7 @@ def test_a_chunk_runs_its_branches_together_as_tasks() -> None:
         return "ok"
 
     team = [Agent(n, runnable=waits) for n in ("a", "b", "c", "d")]
-    state = asyncio.run(create_concurrent(team, batch_size=4).compile().ainvoke(INPUT))
+    state = asyncio.run(awhole(create_concurrent(team, batch_size=4).compile(), INPUT))
     assert list(state["results"]) == ["a", "b", "c", "d"]
     assert most == 4
 
@@ -106,7 +107,7 @@ def test_batch_size_one_keeps_one_task_per_branch() -> None:
     calls = Calls()
     app = create_concurrent(_team(calls, ["a", "b"]), batch_size=1).compile()
     assert BATCH not in app.get_graph().nodes
-    assert app.invoke(INPUT)["results"] == {"a": "a says hi", "b": "b says hi"}
+    assert whole(app, INPUT)["results"] == {"a": "a says hi", "b": "b says hi"}
 
 
 def test_batching_is_automatic_above_the_documented_width() -> None:
@@ -177,7 +178,7 @@ def test_a_branch_that_fails_and_continues_leaves_the_rest_of_its_chunk() -> Non
         Agent("b", runnable=calls.agent("b", fail_on=(1,)), on_error="continue"),
         Agent("c", runnable=calls.agent("c")),
     ]
-    state = create_concurrent(team, batch_size=3).compile().invoke(INPUT)
+    state = whole(create_concurrent(team, batch_size=3).compile(), INPUT)
     assert state["results"] == {"a": "a says hi", "b": None, "c": "c says hi"}
     assert [(e["agent"], e["status"]) for e in state["exceptions"]] == [("b", "continued")]
     assert state["final"] == "a: a says hi\n\nc: c says hi"
@@ -200,7 +201,7 @@ def test_a_crash_mid_chunk_reruns_that_chunk_only() -> None:
         app.invoke(INPUT, config)
     assert calls.count == Counter({"a": 1, "b": 1, "c": 1, "d": 1})
 
-    state = app.invoke(None, config)  # resume from the last checkpoint
+    state = whole(app, None, config)  # resume from the last checkpoint
     assert calls.count == Counter({"a": 1, "b": 1, "c": 2, "d": 2})
     assert list(state["results"]) == ["a", "b", "c", "d"]
     assert [m.name for m in state["messages"][1:]] == ["a", "b", "c", "d"]

@@ -6,7 +6,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from _views import seen
+from _views import seen, whole
 from langchain_core.messages import BaseMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
@@ -169,7 +169,7 @@ def test_sequential_team_is_one_branch_of_a_concurrent_team() -> None:
     ).compile()
     team = create_concurrent([Agent("pipe", runnable=pipe), Agent("solo", runnable=_solo)])
     start = time.perf_counter()
-    result = team.compile().invoke(INPUT)
+    result = whole(team.compile(), INPUT)
     elapsed = time.perf_counter() - start
     assert elapsed < 0.45, f"the branches ran one after the other ({elapsed:.2f} s)"
     assert result["results"] == {"pipe": "polished draft", "solo": "solo view"}

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 import pytest
-from _views import seen
+from _views import awhole, seen, whole
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
@@ -239,7 +239,7 @@ def test_sync_branches_run_at_the_same_time() -> None:
     branches = {n: Branch(n.upper(), delay=0.3) for n in "abcde"}
     app = create_concurrent([Agent(n, runnable=b) for n, b in branches.items()]).compile()
     start = time.perf_counter()
-    result = app.invoke(INPUT)
+    result = whole(app, INPUT)
     elapsed = time.perf_counter() - start
     assert elapsed < 1.0, f"5 branches of 0.3 s took {elapsed:.2f} s: not parallel"
     assert result["final"] == "a: A\n\nb: B\n\nc: C\n\nd: D\n\ne: E"
@@ -260,7 +260,7 @@ async def test_async_coroutine_branches_run_at_the_same_time() -> None:
 
     app = create_concurrent([Agent(n, runnable=sleeper(n)) for n in "abcde"]).compile()
     start = time.perf_counter()
-    result = await app.ainvoke(INPUT)
+    result = await awhole(app, INPUT)
     elapsed = time.perf_counter() - start
     assert elapsed < 1.0, f"5 branches of 0.3 s took {elapsed:.2f} s: not parallel"
     assert result["results"] == {n: f"{n} after {TASK}" for n in "abcde"}
@@ -309,7 +309,7 @@ def test_max_concurrency_runs_branches_in_waves() -> None:
         [Agent(n, runnable=tracked(n)) for n in "abcde"], max_concurrency=2
     ).compile()
     start = time.perf_counter()
-    result = app.invoke(INPUT)
+    result = whole(app, INPUT)
     elapsed = time.perf_counter() - start
     assert elapsed >= 0.55, f"3 waves of 0.2 s took only {elapsed:.2f} s"
     assert peak == 2
@@ -409,7 +409,7 @@ def test_synthesizer_agent_gets_the_task_and_the_answers() -> None:
         Agent("skeptic", runnable=fixed("Wait for QA.")),
     ]
     app = create_concurrent(team, aggregator=Agent("judge", model=model)).compile()
-    result = app.invoke(INPUT)
+    result = whole(app, INPUT)
     model.assert_complete()
     answers = "\n\n".join(
         [
@@ -463,7 +463,7 @@ def test_synthesizer_that_fails_and_continues_leaves_the_joined_answers() -> Non
 def test_failing_branch_that_continues_keeps_the_other_results() -> None:
     failing = Branch(ValueError("rate limited"))
     team = abc(b=Agent("b", runnable=failing, on_error="continue"))
-    result = create_concurrent(team).compile().invoke(INPUT)
+    result = whole(create_concurrent(team).compile(), INPUT)
     assert result["results"] == {"a": "A", "b": None, "c": "C"}
     assert result["results"]["b"] is None
     assert result["final"] == "a: A\n\nc: C"
@@ -547,7 +547,7 @@ def test_factory_timeout_turns_a_slow_branch_into_a_continued_exception() -> Non
         Agent("patient", runnable=fixed("worth the wait", delay=0.3), timeout=5),
     ]
     start = time.perf_counter()
-    result = create_concurrent(team, timeout=0.15).compile().invoke(INPUT)
+    result = whole(create_concurrent(team, timeout=0.15).compile(), INPUT)
     elapsed = time.perf_counter() - start
     assert elapsed < 0.55, f"the timed-out branch held the run for {elapsed:.2f} s"
     assert result["results"] == {"a": "A", "slow": None, "patient": "worth the wait"}
@@ -620,7 +620,8 @@ def test_two_failures_in_one_step_are_two_interrupts_resumed_together() -> None:
     assert pending["b"].value["error"] == "b down"
     assert pending["c"].value["error"] == "c down"
 
-    result = app.invoke(
+    result = whole(
+        app,
         Command(
             resume={
                 pending["b"].id: {"action": "supply", "content": "B by hand"},
@@ -726,7 +727,7 @@ def test_after_gate_on_a_branch_reject_then_approve_the_revision() -> None:
         ("human", "reviewer", feedback),
     ]
 
-    result = app.invoke(Command(resume={"action": "approve"}), config)
+    result = whole(app, Command(resume={"action": "approve"}), config)
     assert result["final"] == "a: A\n\nb: Ship it: 120 tests pass.\n\nc: C"
     assert result["results"]["b"] == "Ship it: 120 tests pass."
     assert [r["detail"]["action"] for r in kinds(result["audit"], "approval")] == [
@@ -779,7 +780,7 @@ def test_gate_in_the_first_wave_with_max_concurrency() -> None:
     [pending] = interrupts(app.invoke(INPUT, config))
     assert pending.value["agent"] == "a"
     _not_finalized(app, config)
-    result = app.invoke(Command(resume={"action": "approve"}), config)
+    result = whole(app, Command(resume={"action": "approve"}), config)
     assert result["final"] == "a: A draft\n\nb: B\n\nc: C\n\nd: D\n\ne: E"
     assert result["dispatched"] == list("abcde")
     # a's open review keeps its slot: never more than two branches in flight.
@@ -818,7 +819,7 @@ def test_before_gate_on_a_branch_reject_stops_with_the_partial_answer() -> None:
     app = compiled(abc(b=Agent("b", runnable=gated, approval="before")))
     config: RunnableConfig = {"configurable": {"thread_id": "before-reject"}}
     app.invoke(INPUT, config)
-    result = app.invoke(Command(resume={"action": "reject", "feedback": "not this one"}), config)
+    result = whole(app, Command(resume={"action": "reject", "feedback": "not this one"}), config)
     assert gated.views == []
     assert result["stop_reason"] == "rejected"
     assert result["final"] == "a: A\n\nc: C"
@@ -1046,7 +1047,7 @@ def test_second_run_on_a_thread_reruns_every_branch(max_concurrency: int | None)
     first = app.invoke(INPUT, config)
     assert (first["final"], first["stop_reason"]) == ("a: A1\n\nc: C1", "quorum_not_met")
 
-    second = app.invoke({"messages": [("user", "And on Monday?")]}, config)
+    second = whole(app, {"messages": [("user", "And on Monday?")]}, config)
     assert second["results"] == {"a": "A2", "b": "B2", "c": "C2"}
     assert second["dispatched"] == ["a", "b", "c"]
     assert (second["final"], second["stop_reason"]) == ("a: A2\n\nb: B2\n\nc: C2", "completed")
@@ -1135,14 +1136,14 @@ def test_pydantic_state_with_the_same_fields_and_reducers() -> None:
     app = compiled(team, max_concurrency=2, state_schema=PydanticTeamState)
     config: RunnableConfig = {"configurable": {"thread_id": "pydantic"}}
     app.invoke({**INPUT, "audience": "the board"}, config)
-    first = app.invoke(Command(resume={"action": "approve"}), config)
+    first = whole(app, Command(resume={"action": "approve"}), config)
     assert first["final"] == "a: A1\n\nb: B1"
     assert first["results"] == {"a": "A1", "b": "B1", "c": None}
     assert first["audience"] == "the board"
     assert first["exceptions"][0]["agent"] == "c"
 
     app.invoke({"messages": [("user", "again")]}, config)
-    second = app.invoke(Command(resume={"action": "edit", "content": "B edited"}), config)
+    second = whole(app, Command(resume={"action": "edit", "content": "B edited"}), config)
     assert second["results"] == {"a": "A2", "b": "B edited", "c": "C2"}
     assert second["dispatched"] == ["a", "b", "c"]
     assert second["final"] == "a: A2\n\nb: B edited\n\nc: C2"
@@ -1164,7 +1165,7 @@ def test_branch_turns_enter_the_transcript_in_team_order_when_the_fan_out_closes
     team = create_concurrent(
         [Agent("slow", runnable=slow), Agent("fast", runnable=lambda m: "fast answer")]
     ).compile()
-    state = team.invoke({"messages": [("user", "task")]})
+    state = whole(team, {"messages": [("user", "task")]})
     assert [(m.name, m.text) for m in state["messages"][1:]] == [
         ("slow", "slow answer"),
         ("fast", "fast answer"),
@@ -1191,7 +1192,7 @@ def test_a_paused_fan_out_holds_finished_turns_until_it_closes() -> None:
     assert info.usage["plain"]["calls"] == 1
     assert [r["agent"] for r in info.audit if r["kind"] == "turn"] == ["gated", "plain"]
 
-    state = team.invoke(Command(resume={"action": "approve"}), config)
+    state = whole(team, Command(resume={"action": "approve"}), config)
     assert state["outbox"] == {}
     assert state["results"] == {"plain": "plain answer", "gated": "gated answer"}
     assert state["usage"]["plain"]["calls"] == 1

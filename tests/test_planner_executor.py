@@ -239,7 +239,11 @@ def test_below_threshold_the_planner_replans_with_the_scores_and_what_was_done()
         evaluator=Agent("judge", model=judge),
         threshold=0.7,
     ).compile()
-    events = [e for _, e in app.stream(TASK, stream_mode=["custom", "values"]) if "type" in e]
+    events = [
+        e
+        for mode, e in app.stream(TASK, stream_mode=["custom", "values"])
+        if mode == "custom" and e["type"].startswith("planner_executor.")
+    ]
     assert [e["type"] for e in events] == [
         "planner_executor.plan",
         "planner_executor.evaluated",

@@ -13,7 +13,7 @@ from langgraph_orchestra.names import ON_END
 from langgraph_orchestra.nodes.completion import Action, add_completion, check_on_end
 from langgraph_orchestra.nodes.turn import Validator
 from langgraph_orchestra.redaction import Redact, add_redaction, check_redact
-from langgraph_orchestra.state.schemas import input_schema
+from langgraph_orchestra.state.schemas import input_schema, output_schema
 
 __all__ = [
     "check_flag",
@@ -27,8 +27,15 @@ __all__ = [
 
 
 def new_builder(schema: type[Any]) -> StateGraph[Any, Any, Any, Any]:
-    """Return a pattern's builder over `schema`; its input cannot write the library's records."""
-    return StateGraph(schema, input_schema=input_schema(schema))
+    """Return a pattern's builder over `schema`.
+
+    Its input cannot write the library's records nor its plumbing, and its output (what
+    `invoke` and a server return) holds the users' fields only (see `input_schema` and
+    `output_schema`).
+    """
+    return StateGraph(
+        schema, input_schema=input_schema(schema), output_schema=output_schema(schema)
+    )
 
 
 def check_whole(value: int, what: str, *, minimum: int) -> int:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from typing_extensions import TypedDict
 
 from langgraph_orchestra.errors import OrchestraError
+from langgraph_orchestra.events import gate_opening
 from langgraph_orchestra.names import REVIEWER, authorize_node, review_node
 from langgraph_orchestra.nodes.route import Route, as_mapping
 from langgraph_orchestra.nodes.run import begin_run, in_run, starting
@@ -170,7 +171,8 @@ class ApprovalNode:
             "revision": revision,
             "max_revisions": self.max_revisions,
         }
-        return interrupt(request, response_schema=self.decision)
+        with gate_opening(self.route.agent.name, request):
+            return interrupt(request, response_schema=self.decision)
 
     def _record(self, decision: ApprovalDecision, **detail: Any) -> AuditRecord:
         return audit_record(

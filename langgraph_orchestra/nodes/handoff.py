@@ -35,6 +35,7 @@ from typing_extensions import TypedDict
 from langgraph_orchestra.agents import Agent
 from langgraph_orchestra.context import View
 from langgraph_orchestra.errors import OrchestraError
+from langgraph_orchestra.events import gate_opening
 from langgraph_orchestra.names import REVIEWER
 from langgraph_orchestra.nodes.asking import ask
 from langgraph_orchestra.nodes.human import HumanTurn
@@ -522,7 +523,8 @@ class HandoffNode:
             "agents": list(self.entries),
             "actions": list(LIMIT_ACTIONS),
         }
-        decision = interrupt(ask, response_schema=HandoffLimitDecision)
+        with gate_opening(speaker, ask):
+            decision = interrupt(ask, response_schema=HandoffLimitDecision)
         record = audit_record(
             "approval",
             speaker,

@@ -36,6 +36,7 @@ from typing_extensions import TypedDict
 from langgraph_orchestra.calls import CallResult, ModelCall
 from langgraph_orchestra.context import View, run_task
 from langgraph_orchestra.errors import StructuredOutputError
+from langgraph_orchestra.events import gate_opening
 from langgraph_orchestra.names import MANAGER
 from langgraph_orchestra.nodes.route import as_mapping
 from langgraph_orchestra.nodes.run import begin_run, counted, in_run, starting
@@ -333,7 +334,8 @@ class PlanReviewNode:
             "max_revisions": self.max_revisions,
             "actions": list(PLAN_REVIEW_ACTIONS),
         }
-        decision = interrupt(request, response_schema=PlanReviewDecision)
+        with gate_opening(MANAGER, request):
+            decision = interrupt(request, response_schema=PlanReviewDecision)
         record = audit_record(
             "approval",
             MANAGER,

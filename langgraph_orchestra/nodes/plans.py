@@ -25,6 +25,7 @@ from typing_extensions import TypedDict
 from langgraph_orchestra.calls import ModelCall
 from langgraph_orchestra.context import run_task
 from langgraph_orchestra.errors import StructuredOutputError
+from langgraph_orchestra.events import gate_opening
 from langgraph_orchestra.names import PLANNER
 from langgraph_orchestra.nodes.ledgers import (
     PLAN,
@@ -394,7 +395,8 @@ class PlanApprovalNode:
             "max_revisions": self.max_revisions,
             "actions": list(PLAN_REVIEW_ACTIONS),
         }
-        decision = interrupt(request, response_schema=self.decision)
+        with gate_opening(PLANNER, request):
+            decision = interrupt(request, response_schema=self.decision)
         detail: dict[str, Any] = {
             "when": "plan",
             "action": decision.action,

@@ -18,6 +18,7 @@ from langgraph.types import Command
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from typing_extensions import TypedDict
 
+from langgraph_orchestra.events import gate_opening
 from langgraph_orchestra.nodes.asking import ask
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 
@@ -116,7 +117,8 @@ class ToolApprovalMiddleware(AgentMiddleware[Any, Any, Any]):
             "tool_call_id": call["id"] or "",
             "actions": list(TOOL_APPROVAL_ACTIONS),
         }
-        decision = ask(request_value, ToolApprovalDecision)
+        with gate_opening(self.agent.name, request_value):
+            decision = ask(request_value, ToolApprovalDecision)
         if decision.action == "edit":
             request = request.override(tool_call={**call, "args": dict(decision.args or {})})
         return decision, request

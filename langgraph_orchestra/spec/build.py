@@ -71,6 +71,7 @@ def build_team(
     model_override: str | BaseChatModel | None = None,
     base_url: str | None = None,
     consumed: Mapping[str, int] | None = None,
+    per_thread_scripts: bool = False,
 ) -> StateGraph[Any, Any, Any, Any]:
     """Build the pattern's uncompiled graph for `spec`.
 
@@ -83,6 +84,10 @@ def build_team(
         consumed: Scripted replies already used, per participant (agents, and model
             options by the name their usage counts under: `manager`, `planner`), so a thread
             resumed in a new process goes on where its scripts stopped.
+        per_thread_scripts: Scripted models replay their replies on every thread, starting
+            over after the last one (`PerThreadScriptedModel`), so a server answers any
+            number of runs; `consumed` is then ignored. By default they are strict
+            (`ScriptedModel`): one script per process.
 
     Returns:
         The graph; compile it with a checkpointer.
@@ -112,8 +117,10 @@ def build_team(
         if model_override is not None:
             return chat_model(model_override, base_url=base_url)
         if isinstance(model, ScriptedSpec):
-            from langgraph_orchestra.testing import ScriptedModel
+            from langgraph_orchestra.testing import PerThreadScriptedModel, ScriptedModel
 
+            if per_thread_scripts:
+                return PerThreadScriptedModel(model.replies, name=name, latency=model.latency)
             replies = list(model.replies[used.get(name, 0) :])
             return ScriptedModel(replies, name=name, latency=model.latency)
         return chat_model(model, base_url=base_url)

@@ -15,6 +15,8 @@ from typing import Any, Literal, NotRequired, get_args
 from langchain_core.messages import AnyMessage
 from typing_extensions import TypedDict
 
+from langgraph_orchestra.events import emit_record
+
 __all__ = [
     "AuditKind",
     "AuditRecord",
@@ -221,8 +223,20 @@ def new_id() -> str:
 
 
 def audit_record(kind: AuditKind, agent: str | None, **detail: Any) -> AuditRecord:
-    """Build an audit record stamped with a fresh id and the current time."""
-    return {"id": new_id(), "ts": now(), "kind": kind, "agent": agent, "detail": detail}
+    """Build an audit record stamped with a fresh id and the current time.
+
+    The record is also streamed, as it is made, as a custom stream event
+    (`langgraph_orchestra.events`).
+    """
+    record: AuditRecord = {
+        "id": new_id(),
+        "ts": now(),
+        "kind": kind,
+        "agent": agent,
+        "detail": detail,
+    }
+    emit_record(record["id"], kind, agent, detail)
+    return record
 
 
 def _text(value: object) -> bool:

@@ -38,6 +38,8 @@ from langgraph_orchestra.state.reducers import (
 )
 
 __all__ = [
+    "INTERNAL_CHANNELS",
+    "LIBRARY_FIELDS",
     "LIBRARY_RECORDS",
     "SNAPSHOT_EVERY",
     "ConcurrentState",
@@ -51,6 +53,7 @@ __all__ = [
     "SequentialState",
     "check_state_schema",
     "input_schema",
+    "output_schema",
 ]
 
 SNAPSHOT_EVERY = 200
@@ -58,7 +61,33 @@ SNAPSHOT_EVERY = 200
 most a read replays, and what spreads the copies' cost over the turns."""
 
 LIBRARY_RECORDS = ("audit", "exceptions", "usage", "run_usage")
-"""Channels only the library writes: they are not part of a graph's input."""
+"""Channels only the library writes, and that no input may write (`drive` refuses it)."""
+
+INTERNAL_CHANNELS = (
+    # fan-outs (concurrent, hierarchical, planner-executor, network)
+    "results",
+    "dispatched",
+    "outbox",
+    "planned",
+    # hierarchical
+    "delegations",
+    "refusals",
+    # planner-executor
+    "wave",
+    "result",
+    # magentic and planner-executor
+    "plan_revision",
+    "plan_feedback",
+    "reset_at",
+    # network
+    "inbox",
+    "last_sent",
+    "quiet",
+    "mark",
+)
+"""The patterns' plumbing: channels their nodes use to route, hold and hand over work.
+They are neither input nor output of a graph (`invoke`, a server's runs and schemas show
+only the users' fields); a thread's state (`get_state`) still holds them."""
 
 
 class OrchestraState(TypedDict):
@@ -223,6 +252,25 @@ class NetworkState(ConcurrentState):
     its conversation with its peers in later rounds)."""
 
 
+LIBRARY_FIELDS: frozenset[str] = frozenset().union(
+    *(
+        get_type_hints(schema)
+        for schema in (
+            OrchestraState,
+            ConcurrentState,
+            GroupChatState,
+            HandoffState,
+            MagenticState,
+            HierarchicalState,
+            PlannerExecutorState,
+            NetworkState,
+        )
+    )
+) - {"messages"}
+"""Every field the patterns' schemas declare but `messages`: what the library writes
+(records, results, routing state, plumbing). None of them is a graph's input."""
+
+
 def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: str) -> type[Any]:
     """Return `schema` (or `base` when `None`) after checking it has `base`'s fields.
 
@@ -250,16 +298,34 @@ def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: st
 
 
 def input_schema(schema: type[Any]) -> type[Any]:
-    """Return the input schema of a graph over `schema`: its keys but `LIBRARY_RECORDS`.
+    """Return the input schema of a graph over `schema`: `messages` and the user's own keys.
 
-    LangGraph takes from a run's input only the keys of the graph's input schema, so
-    input cannot write audit records, exceptions or usage (a user's own keys still go
-    in). `schema` is a `TypedDict` or a pydantic model; the result is a `TypedDict` with
-    the same annotations (so the same channels and reducers), every key optional.
+    LangGraph takes from a run's input only the keys of the graph's input schema, so input
+    cannot write what the library writes (`LIBRARY_FIELDS`): audit records, exceptions and
+    usage, the plumbing they pass through (a fan-out's held turns), the run's results and
+    routing state. `schema` is a `TypedDict` or a pydantic model; the result is a
+    `TypedDict` with the same annotations (so the same channels and reducers), every key
+    optional.
     """
+    return _without(schema, "Input", tuple(LIBRARY_FIELDS))
+
+
+def output_schema(schema: type[Any]) -> type[Any]:
+    """Return the output schema of a graph over `schema`: its keys but `INTERNAL_CHANNELS`.
+
+    What `invoke` returns (and what LangGraph Server returns and shows as the graph's
+    output) is then the users' fields: the transcript, `final` and `stop_reason`, the
+    records, the pattern's own public fields and the user's own keys, never the
+    fan-out's or the mailboxes' plumbing.
+    """
+    return _without(schema, "Output", INTERNAL_CHANNELS)
+
+
+def _without(schema: type[Any], suffix: str, hidden: tuple[str, ...]) -> type[Any]:
+    """A `TypedDict` with `schema`'s keys (same annotations) but `hidden`, all optional."""
     hints = get_type_hints(schema, include_extras=True)
     fields = getattr(schema, "model_fields", None)
     names = list(fields) if isinstance(fields, dict) else list(hints)
-    kept = {name: hints[name] for name in names if name not in LIBRARY_RECORDS}
-    built: type[Any] = TypedDict(f"{schema.__name__}Input", kept, total=False)  # type: ignore[misc]
+    kept = {name: hints[name] for name in names if name not in hidden}
+    built: type[Any] = TypedDict(f"{schema.__name__}{suffix}", kept, total=False)  # type: ignore[misc]
     return built
