@@ -71,7 +71,6 @@ INTERNAL_CHANNELS = (
     "planned",
     # hierarchical
     "delegations",
-    "refusals",
     # planner-executor
     "wave",
     "result",

@@ -34,7 +34,7 @@ PUBLIC: dict[str, set[str]] = {
     "handoff": BASE | {"active_agent", "handoff", "handoffs"},
     "hierarchical": BASE,
     "magentic": BASE | {"task_ledger", "progress_ledger", "speaker", "stalls", "resets"},
-    "network": BASE | {"sent"},
+    "network": BASE | {"sent", "mail"},
     "planner_executor": BASE | {"plan", "steps", "evaluations", "replans"},
 }
 """Each pattern's documented output fields."""
