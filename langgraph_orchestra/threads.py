@@ -937,24 +937,63 @@ def resume_value(
 
 @dataclass(frozen=True)
 class UsageRow:
-    """One row of a usage table."""
+    """One row of a usage table.
+
+    Unknown usage is shown as unknown, never as 0: `tokens(...)` and `cost` give the
+    text to show (`"1234"`, `"≥ 1234"` when some calls reported no usage, `"unknown"`;
+    `"$0.0012"`, `"≥ $0.0012"`, `"unpriced"`, `"unknown"`).
+    """
 
     participant: str
     """The agent (or manager, aggregator); `total` for the totals row."""
     calls: int
     """Model calls."""
     input_tokens: int
-    """Input tokens."""
+    """Input tokens of the calls that reported usage."""
     output_tokens: int
-    """Output tokens."""
+    """Output tokens of the calls that reported usage."""
     latency_s: float
     """Seconds spent in calls."""
     cost_usd: float
-    """Cost in US dollars."""
+    """Cost in US dollars of the priced calls."""
+    unknown_usage_calls: int = 0
+    """Calls that reported no usage (their tokens and cost are unknown)."""
+    unpriced_calls: int = 0
+    """Calls of models the price table does not list (their cost is unknown)."""
+    unpriced_models: tuple[str, ...] = ()
+    """Those models' names."""
+
+    @property
+    def tokens_known(self) -> bool:
+        """Whether every call reported its tokens."""
+        return not self.unknown_usage_calls
+
+    @property
+    def cost_known(self) -> bool:
+        """Whether every call's cost is known."""
+        return self.tokens_known and not self.unpriced_calls
+
+    def tokens(self, count: int) -> str:
+        """Show a token count of this row (`input_tokens`, `output_tokens` or their sum)."""
+        if not self.unknown_usage_calls:
+            return str(count)
+        if self.unknown_usage_calls >= self.calls:
+            return "unknown"
+        return f"≥ {count}"
+
+    @property
+    def cost(self) -> str:
+        """Show the cost of this row."""
+        if self.cost_known:
+            return f"${self.cost_usd:.4f}"
+        unknown = self.unknown_usage_calls + self.unpriced_calls
+        if unknown >= self.calls:
+            return "unknown" if self.unknown_usage_calls else "unpriced"
+        return f"≥ ${self.cost_usd:.4f}"
 
 
 def usage_rows(usage: Mapping[str, Usage]) -> list[UsageRow]:
-    """Return one row per participant, then a `total` row."""
+    """Return one row per participant, then a `total` row (the sum of the rows)."""
     rows = [
         UsageRow(
             name,
@@ -963,6 +1002,9 @@ def usage_rows(usage: Mapping[str, Usage]) -> list[UsageRow]:
             int(u["output_tokens"]),
             float(u["latency_s"]),
             float(u["cost_usd"]),
+            int(u.get("unknown_usage_calls", 0)),
+            int(u.get("unpriced_calls", 0)),
+            tuple(u.get("unpriced_models", ())),
         )
         for name, u in usage.items()
     ]
@@ -974,6 +1016,9 @@ def usage_rows(usage: Mapping[str, Usage]) -> list[UsageRow]:
             sum(r.output_tokens for r in rows),
             sum(r.latency_s for r in rows),
             sum(r.cost_usd for r in rows),
+            sum(r.unknown_usage_calls for r in rows),
+            sum(r.unpriced_calls for r in rows),
+            tuple(dict.fromkeys(m for r in rows for m in r.unpriced_models)),
         )
     )
     return rows
@@ -986,7 +1031,8 @@ def describe_audit(record: Mapping[str, Any]) -> str:
     if kind == "turn":
         parts = [f"{detail.get('latency_s', 0):.2f} s"]
         if "tokens" in detail:
-            parts.append(f"{detail['tokens']} tokens")
+            tokens = detail["tokens"]
+            parts.append("tokens unknown" if tokens is None else f"{tokens} tokens")
         return ", ".join(parts)
     if kind == "approval":
         when = detail.get("when")

@@ -121,6 +121,11 @@ def usage_of(
 ) -> Usage:
     """Sum the usage of the AI messages produced by one turn or call.
 
+    An AI message without usage metadata is a call whose usage is unknown: it counts in
+    `unknown_usage_calls` (as does a call that produced no AI message), never as 0
+    tokens. A message of a model the price table does not list counts in
+    `unpriced_calls`, its model in `unpriced_models`.
+
     Args:
         messages: The messages the participant produced.
         latency_s: Wall time of the turn.
@@ -131,7 +136,8 @@ def usage_of(
     Returns:
         The usage record.
     """
-    input_tokens = output_tokens = ai_messages = 0
+    input_tokens = output_tokens = ai_messages = metered = unpriced = 0
+    models: list[str] = []
     cost = 0.0
     for message in messages:
         if not isinstance(message, AIMessage):
@@ -140,21 +146,37 @@ def usage_of(
         meta = message.usage_metadata
         if not meta:
             continue
+        metered += 1
         input_tokens += meta["input_tokens"]
         output_tokens += meta["output_tokens"]
-        price = _price(message.response_metadata.get("model_name"), prices)
-        if price is not None:
+        model = message.response_metadata.get("model_name") or message.response_metadata.get(
+            "model"
+        )
+        price = _price(model, prices)
+        if price is None:
+            unpriced += 1
+            name = str(model) if model else "unnamed model"
+            if name not in models:
+                models.append(name)
+        else:
             cost += (
                 meta["input_tokens"] * price.input_per_mtok
                 + meta["output_tokens"] * price.output_per_mtok
             ) / 1_000_000
-    return {
-        "calls": calls if calls is not None else max(ai_messages, 1),
+    count = calls if calls is not None else max(ai_messages, 1)
+    usage: Usage = {
+        "calls": count,
         "input_tokens": input_tokens,
         "output_tokens": output_tokens,
         "latency_s": latency_s,
         "cost_usd": cost,
     }
+    if count > metered:
+        usage["unknown_usage_calls"] = count - metered
+    if unpriced:
+        usage["unpriced_calls"] = unpriced
+        usage["unpriced_models"] = models
+    return usage
 
 
 def node_metadata(pattern: str, agent: str) -> dict[str, Any]:
