@@ -168,6 +168,8 @@ class RunInfo:
     """The `--model` override, if any."""
     base_url: str | None = None
     """The `--base-url`, if any; a password in it is stored as `***`."""
+    prices: str | None = None
+    """The `--price` values, if any, space-separated (`MODEL=IN/OUT ...`)."""
 
     _KEYS = (
         ("spec", "orchestra_spec"),
@@ -176,6 +178,7 @@ class RunInfo:
         ("pattern", "orchestra_pattern"),
         ("model", "orchestra_model"),
         ("base_url", "orchestra_base_url"),
+        ("prices", "orchestra_prices"),
     )
 
     def metadata(self) -> dict[str, str]:
@@ -296,6 +299,7 @@ class ThreadInfo:
             "model": self.run.model,
             # Redacted again: a store written by an older version may hold the password.
             "base_url": _redact(self.run.base_url) if self.run.base_url else None,
+            "prices": self.run.prices,
             "spec_sha256": self.run.spec_sha256,
             "final": self.final,
             "stop_reason": self.stop_reason,

@@ -29,6 +29,7 @@ __all__ = [
     "call_config",
     "merge_prices",
     "node_metadata",
+    "parse_price",
     "usage_of",
 ]
 
@@ -98,6 +99,37 @@ def merge_prices(prices: Mapping[str, ModelPrice] | None) -> Mapping[str, ModelP
                 f"output_per_mtok), got {price!r}"
             )
     return MappingProxyType({**DEFAULT_PRICES, **prices})
+
+
+PRICE_FORMAT = "MODEL=IN/OUT (US dollars per million input/output tokens, e.g. llama3.1=0.2/0.6)"
+"""How `parse_price` reads a price, for messages."""
+
+
+def parse_price(text: str) -> tuple[str, ModelPrice]:
+    """Read a price given as `MODEL=IN/OUT` (US dollars per million tokens).
+
+    Example:
+        ```python
+        parse_price("llama3.1=0.2/0.6")  # ("llama3.1", ModelPrice(0.2, 0.6))
+        ```
+
+    Raises:
+        ValueError: `text` is not of that form, or a price is not a finite number >= 0.
+    """
+    model, sep, amounts = text.partition("=")
+    parts = amounts.split("/")
+    if not sep or not model.strip() or len(parts) != 2:
+        raise ValueError(f"price {text!r} is not of the form {PRICE_FORMAT}")
+    try:
+        numbers = [float(part) for part in parts]
+    except ValueError:
+        raise ValueError(
+            f"price {text!r}: IN and OUT must be numbers; give {PRICE_FORMAT}"
+        ) from None
+    try:
+        return model.strip(), ModelPrice(numbers[0], numbers[1])
+    except TeamConfigError as error:
+        raise ValueError(f"price {text!r}: {error}") from None
 
 
 def _price(model: str | None, prices: Mapping[str, ModelPrice]) -> ModelPrice | None:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from langgraph.checkpoint.memory import InMemorySaver
 from rich.console import Console
 
-from langgraph_orchestra import Agent, CostBudget, TokenBudget, create_sequential
+from langgraph_orchestra import Agent, CostBudget, SpecError, TokenBudget, create_sequential
 from langgraph_orchestra.cli.rendering import one_line_usage, usage_table
+from langgraph_orchestra.spec import parse_spec
 from langgraph_orchestra.state import Usage
 from langgraph_orchestra.testing import ScriptedModel
 from langgraph_orchestra.threads import read_thread, usage_rows
@@ -156,3 +160,113 @@ def test_scripted_model_without_usage_still_reports_its_model_name() -> None:
     streamed = list(model.stream("x"))
     assert all(chunk.usage_metadata is None for chunk in streamed)
     model.assert_complete()
+
+
+# --- prices in a team file and on the command line ----------------------------------------------
+
+TEAM = """\
+pattern: sequential
+{prices}agents:
+  - name: writer
+    approval: after
+    model: {{scripted: [a draft]}}
+  - name: editor
+    model: {{scripted: [the edit]}}
+"""
+
+
+def _cli(*args: str) -> Any:
+    from typer.testing import CliRunner
+
+    from langgraph_orchestra.cli import app
+
+    return CliRunner().invoke(app, list(args))
+
+
+def _shown(thread: str) -> dict[str, Any]:
+    result = _cli("show", thread, "--json")
+    assert result.exit_code == 0, result.output
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ORCHESTRA_STORE", raising=False)
+    return tmp_path
+
+
+def _thread(output: str) -> str:
+    return next(
+        line.split()[2]
+        for line in output.splitlines()
+        if line.strip().startswith("orchestra resume")
+    )
+
+
+@pytest.mark.usefixtures("workdir")
+def test_a_price_on_the_command_line_counts_in_run_and_resume() -> None:
+    Path("team.yaml").write_text(TEAM.format(prices=""))
+    # "scripted" is priced at 0 by default: $1 per input token instead.
+    result = _cli("run", "team.yaml", "-i", "go", "--price", "scripted=1000000/0")
+    assert result.exit_code == 3, result.output
+    thread = _thread(result.stdout)
+    assert _shown(thread)["prices"] == "scripted=1000000/0"
+
+    resumed = _cli("resume", thread, "--approve")  # the run's prices are kept
+    assert resumed.exit_code == 0, resumed.output
+    usage = _shown(thread)["usage"]
+    for name in ("writer", "editor"):
+        assert usage[name]["cost_usd"] == pytest.approx(usage[name]["input_tokens"])
+    total = sum(u["input_tokens"] for u in usage.values())
+    shown = _cli("show", thread, "--usage")
+    assert _cells(shown.stdout)["total"][4] == f"${total:.4f}"
+
+
+@pytest.mark.usefixtures("workdir")
+def test_prices_in_the_team_file() -> None:
+    prices = "prices:\n  scripted: {input: 1000000, output: 0}\n"
+    Path("team.yaml").write_text(TEAM.format(prices=prices).replace("    approval: after\n", ""))
+    result = _cli("run", "team.yaml", "-i", "go")
+    assert result.exit_code == 0, result.output
+    thread = result.stdout.rsplit("thread ", 1)[1].split()[0]
+    usage = _shown(thread)["usage"]
+    assert usage["writer"]["input_tokens"] > 0
+    assert usage["writer"]["cost_usd"] == pytest.approx(usage["writer"]["input_tokens"])
+
+
+@pytest.mark.usefixtures("workdir")
+@pytest.mark.parametrize(
+    ("price", "message"),
+    [
+        ("llama3.1", "error: --price: price 'llama3.1' is not of the form MODEL=IN/OUT"),
+        ("llama3.1=0.2", "error: --price: price 'llama3.1=0.2' is not of the form MODEL=IN/OUT"),
+        ("=1/2", "error: --price: price '=1/2' is not of the form MODEL=IN/OUT"),
+        ("m=a/1", "error: --price: price 'm=a/1': IN and OUT must be numbers"),
+        ("m=-1/1", "error: --price: price 'm=-1/1': ModelPrice input_per_mtok must be"),
+        ("m=nan/1", "error: --price: price 'm=nan/1': ModelPrice input_per_mtok must be"),
+    ],
+)
+def test_a_malformed_price_is_one_clear_error(price: str, message: str) -> None:
+    Path("team.yaml").write_text(TEAM.format(prices=""))
+    result = _cli("run", "team.yaml", "-i", "go", "--price", price)
+    assert result.exit_code == 2
+    assert message in result.output
+    assert "hint: give --price MODEL=IN/OUT, e.g. llama3.1=0.2/0.6" in result.output
+
+
+@pytest.mark.parametrize(
+    ("prices", "message"),
+    [
+        ("[1, 2]", "prices: expected a mapping {model name: {input: IN, output: OUT}}"),
+        ("{m: 0.2}", "prices: price of 'm': expected {model name: {input: IN, output: OUT}}"),
+        ("{m: {input: 1}}", "prices: price of 'm': expected"),
+        ("{m: {input: -1, output: 1}}", "prices: price of 'm': ModelPrice input_per_mtok must"),
+    ],
+)
+def test_a_malformed_price_in_a_team_file_is_a_spec_error(prices: str, message: str) -> None:
+    data = yaml.safe_load(TEAM.format(prices=f"prices: {prices}\n"))
+    with pytest.raises(SpecError) as caught:
+        parse_spec(data, source="team.yaml")
+    assert message in str(caught.value)
