@@ -51,6 +51,7 @@ from langgraph_orchestra.nodes.tool_approval import ToolApprovalDecision
 from langgraph_orchestra.state.records import Usage
 from langgraph_orchestra.state.reducers import add_usage
 from langgraph_orchestra.state.schemas import LIBRARY_RECORDS, OrchestraState
+from langgraph_orchestra.tracing import team_config
 
 __all__ = [
     "THREAD_STATUSES",
@@ -564,8 +565,20 @@ def new_thread_id(saver: BaseCheckpointSaver[Any], team: str) -> str:
 
 
 def run_config(thread_id: str, run: RunInfo) -> RunnableConfig:
-    """Return the config of a run (or resume) on `thread_id`, recording `run`."""
-    return {"configurable": {"thread_id": thread_id}, "metadata": run.metadata()}
+    """Return the config of a run (or resume) on `thread_id`, recording `run`.
+
+    With a team name, the root run is named after the team, tagged `orchestra` and
+    `pattern:<p>`, with `team` and `pattern` metadata (`tracing.team_config`).
+    """
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+    metadata: dict[str, Any] = {}
+    if run.team:
+        named = team_config(run.team, run.pattern)
+        config["run_name"] = named["run_name"]
+        config["tags"] = named["tags"]
+        metadata.update(named["metadata"])
+    config["metadata"] = {**metadata, **run.metadata()}
+    return config
 
 
 @dataclass(frozen=True)
