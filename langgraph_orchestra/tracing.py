@@ -262,7 +262,10 @@ def call_config(
     return {
         **base,
         "run_name": agent,
-        "tags": [*base.get("tags", ()), TAG, f"pattern:{pattern}", f"agent:{agent}"],
+        # Without repeats: the team's root run already carries `orchestra` and `pattern:`.
+        "tags": list(
+            dict.fromkeys((*base.get("tags", ()), TAG, f"pattern:{pattern}", f"agent:{agent}"))
+        ),
         "metadata": metadata,
     }
 

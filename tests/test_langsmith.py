@@ -180,8 +180,9 @@ def test_the_tree_a_langsmith_user_sees(langsmith: _Runs) -> None:
     # Every model call is named after its agent, the tool-using agent's included.
     llm_names = sorted(r["name"] for r in runs.by_id.values() if r.get("run_type") == "llm")
     assert llm_names == ["triage", "triage", "writer"]
-    for call in runs.named("triage", "llm"):
-        assert {TAG, "pattern:sequential", "agent:triage"} <= set(call["tags"])
+    for call in runs.named("triage", "llm") + runs.named("writer", "llm"):
+        assert {TAG, "pattern:sequential", f"agent:{call['name']}"} <= set(call["tags"])
+        assert len(call["tags"]) == len(set(call["tags"]))  # no tag repeated
     [tool_run] = [r for r in runs.by_id.values() if r.get("run_type") == "tool"]
     assert tool_run["name"] == "lookup"
     for model in models:
