@@ -390,7 +390,11 @@ def execute(nb: NotebookNode) -> NotebookNode:
     from nbclient import NotebookClient
 
     client = NotebookClient(
-        nb, timeout=TIMEOUT, kernel_name="python3", resources={"metadata": {"path": str(HERE)}}
+        nb,
+        timeout=TIMEOUT,
+        kernel_name="python3",
+        record_timing=False,  # no timestamps: a rebuild changes only what changed
+        resources={"metadata": {"path": str(HERE)}},
     )
     client.execute()
     return nb
