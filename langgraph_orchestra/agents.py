@@ -31,7 +31,7 @@ from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.models import chat_model
 from langgraph_orchestra.names import MANAGER, RESERVED_NAMES, RESERVED_PREFIXES
 from langgraph_orchestra.state.records import Usage
-from langgraph_orchestra.tracing import ModelPrice, usage_of
+from langgraph_orchestra.tracing import ModelPrice, NamedModelCalls, usage_of
 
 __all__ = [
     "OUTPUT_KEY",
@@ -415,7 +415,7 @@ class AgentRunner:
                         model,
                         list(agent.tools),
                         system_prompt=agent.instructions,
-                        middleware=extra,
+                        middleware=[*extra, NamedModelCalls(agent.name)],
                         name=agent.name,
                     ),
                 )

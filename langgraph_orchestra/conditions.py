@@ -185,6 +185,12 @@ class TokenBudget(Condition):
     thread, `scope="thread"`), managers included. As an agent's
     `context=` it shows the agent the task plus the most recent messages that fit in
     `tokens` (approximate count), so prompts stay bounded however long the run.
+
+    Only known tokens count: a call whose reply carried no usage metadata (usage
+    unknown, `Usage.unknown_usage_calls`) adds nothing, so a team whose model reports
+    no usage is not stopped by a token budget. Models built from `"provider:model"`
+    strings ask for usage when streaming (`stream_usage=True`); `orchestra show`
+    marks unknown usage. Bound such a team with `MaxRounds` or `Timeout` too.
     """
 
     tokens: int
@@ -204,7 +210,13 @@ class TokenBudget(Condition):
 
 @dataclass(frozen=True)
 class CostBudget(Condition):
-    """Stops (`"budget"`) once the run's cost reaches `usd`, manager calls included."""
+    """Stops (`"budget"`) once the run's cost reaches `usd`, manager calls included.
+
+    Only known costs count: calls whose usage is unknown (no usage metadata) and calls
+    of models the price table does not list (`unpriced_calls`; give their price with
+    `prices=`, `prices:` in a team file or `--price`) add nothing. A team of unpriced
+    models is not stopped by a cost budget; bound it with `TokenBudget` or `MaxRounds`.
+    """
 
     usd: float
     """The budget in US dollars."""

@@ -102,6 +102,9 @@ def chat_model(
             model name works too when `init_chat_model` can infer its provider).
         base_url: The base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp)
             for `openai:` models; no API key is needed then.
+            A model created here asks for token usage when streaming
+            (`stream_usage=True`, where its class has that setting), so usage is counted
+            whatever the endpoint.
         owner: Who the model is for, to begin the error messages (`"Agent 'writer'"`).
             With an owner, the messages also carry the fix (Python users see no hint).
 
@@ -143,7 +146,7 @@ def chat_model(
     from langchain.chat_models import init_chat_model
 
     try:
-        return cast(BaseChatModel, init_chat_model(model, **kwargs))
+        created = cast(BaseChatModel, init_chat_model(model, **kwargs))
     except ImportError as error:
         # `init_chat_model` raises ImportError from the ModuleNotFoundError of the package.
         cause = error.__cause__
@@ -155,6 +158,21 @@ def chat_model(
         raise _missing_package(subject, module, None, owner) from error
     except Exception as error:
         raise TeamConfigError(f"{subject} could not be created: {error}") from error
+    return _with_stream_usage(created)
+
+
+def _with_stream_usage(model: BaseChatModel) -> BaseChatModel:
+    """Ask `model` for token usage when streaming, if it has the setting and it is not on.
+
+    `langchain-openai` asks for streamed usage only for OpenAI's own endpoint, so a
+    model on a custom base URL (Ollama, vLLM, llama.cpp, a gateway), streamed (LangGraph
+    Server's `messages-tuple`, `stream_mode="messages"`), would report none. Servers
+    that speak the OpenAI API accept `stream_options.include_usage`. To turn it off, pass
+    a chat model made yourself.
+    """
+    if "stream_usage" in type(model).model_fields and not getattr(model, "stream_usage", None):
+        model.stream_usage = True  # type: ignore[attr-defined]
+    return model
 
 
 def _missing_package(

@@ -83,12 +83,15 @@ class ScriptedModel(BaseChatModel):
 
     Every returned message gets a fresh `id` (unless scripted with one),
     `response_metadata["model_name"]` and approximate `usage_metadata` (unless
-    scripted with one). The model is thread-safe and async-safe.
+    scripted with one, or `usage=False`: then replies carry none, as a streamed reply
+    from a server that reports no usage). The model is thread-safe and async-safe.
 
     Attributes:
         model_name: The model name reported in `response_metadata` and errors.
         latency: Seconds each call waits before answering (`time.sleep` in sync
             calls, `asyncio.sleep` in async calls, so async calls overlap).
+        usage: Whether replies get approximate `usage_metadata` (when not scripted
+            with their own).
 
     Example:
         ```python
@@ -103,6 +106,7 @@ class ScriptedModel(BaseChatModel):
 
     model_name: str = "scripted"
     latency: float = Field(default=0.0, ge=0.0)
+    usage: bool = True
 
     _script: list[_Item] = PrivateAttr(default_factory=list)
     _cursor: int = PrivateAttr(default=0)
@@ -116,6 +120,7 @@ class ScriptedModel(BaseChatModel):
         name: str | None = None,
         model_name: str = "scripted",
         latency: float = 0.0,
+        usage: bool = True,
         **kwargs: Any,
     ) -> None:
         """Create a model that replays `responses` in order.
@@ -126,6 +131,8 @@ class ScriptedModel(BaseChatModel):
             name: The runnable's name, used in error messages when given.
             model_name: The model name reported in `response_metadata`.
             latency: Seconds each call waits before answering.
+            usage: Whether replies get approximate `usage_metadata` (`False`: a model
+                that reports no usage, whose usage is recorded as unknown).
             **kwargs: Other `BaseChatModel` fields (`callbacks`, `tags`, ...).
 
         Raises:
@@ -138,7 +145,7 @@ class ScriptedModel(BaseChatModel):
         for position, item in enumerate(items, start=1):
             _check_item(position, item)
         # Own fields go through a dict: the type checker only knows the base's fields.
-        fields: _JsonDict = {"model_name": model_name, "latency": latency}
+        fields: _JsonDict = {"model_name": model_name, "latency": latency, "usage": usage}
         super().__init__(name=name, **fields, **kwargs)
         self._script = items
 
@@ -365,7 +372,7 @@ class ScriptedModel(BaseChatModel):
         }
         if message.id is None:
             update["id"] = f"scripted-{uuid.uuid4().hex}"
-        if message.usage_metadata is None:
+        if message.usage_metadata is None and self.usage:
             tools = kwargs.get("tools")
             input_tokens = count_tokens_approximately(
                 messages, tools=tools if isinstance(tools, list) else None

@@ -53,6 +53,7 @@ from langgraph_orchestra.redaction import redact_data
 from langgraph_orchestra.state.records import Usage
 from langgraph_orchestra.state.reducers import add_usage
 from langgraph_orchestra.state.schemas import LIBRARY_RECORDS, OrchestraState
+from langgraph_orchestra.tracing import team_config
 
 __all__ = [
     "THREAD_STATUSES",
@@ -170,6 +171,8 @@ class RunInfo:
     """The `--model` override, if any."""
     base_url: str | None = None
     """The `--base-url`, if any; a password in it is stored as `***`."""
+    prices: str | None = None
+    """The `--price` values, if any, space-separated (`MODEL=IN/OUT ...`)."""
 
     _KEYS = (
         ("spec", "orchestra_spec"),
@@ -178,6 +181,7 @@ class RunInfo:
         ("pattern", "orchestra_pattern"),
         ("model", "orchestra_model"),
         ("base_url", "orchestra_base_url"),
+        ("prices", "orchestra_prices"),
     )
 
     def metadata(self) -> dict[str, str]:
@@ -316,6 +320,7 @@ class ThreadInfo:
             "model": self.run.model,
             # Redacted again: a store written by an older version may hold the password.
             "base_url": _redact(self.run.base_url) if self.run.base_url else None,
+            "prices": self.run.prices,
             "spec_sha256": self.run.spec_sha256,
             "final": self.final,
             "stop_reason": self.stop_reason,
@@ -580,8 +585,20 @@ def new_thread_id(saver: BaseCheckpointSaver[Any], team: str) -> str:
 
 
 def run_config(thread_id: str, run: RunInfo) -> RunnableConfig:
-    """Return the config of a run (or resume) on `thread_id`, recording `run`."""
-    return {"configurable": {"thread_id": thread_id}, "metadata": run.metadata()}
+    """Return the config of a run (or resume) on `thread_id`, recording `run`.
+
+    With a team name, the root run is named after the team, tagged `orchestra` and
+    `pattern:<p>`, with `team` and `pattern` metadata (`tracing.team_config`).
+    """
+    config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+    metadata: dict[str, Any] = {}
+    if run.team:
+        named = team_config(run.team, run.pattern)
+        config["run_name"] = named["run_name"]
+        config["tags"] = named["tags"]
+        metadata.update(named["metadata"])
+    config["metadata"] = {**metadata, **run.metadata()}
+    return config
 
 
 @dataclass(frozen=True)
@@ -957,20 +974,25 @@ def resume_value(
 
 @dataclass(frozen=True)
 class UsageRow:
-    """One row of a usage table."""
+    """One row of a usage table.
+
+    Unknown usage is shown as unknown, never as 0: `tokens(...)` and `cost` give the
+    text to show (`"1234"`, `"≥ 1234"` when some calls reported no usage, `"unknown"`;
+    `"$0.0012"`, `"≥ $0.0012"`, `"unpriced"`, `"unknown"`).
+    """
 
     participant: str
     """The agent (or manager, aggregator); `total` for the totals row."""
     calls: int
     """Model calls."""
     input_tokens: int
-    """Input tokens."""
+    """Input tokens of the calls that reported usage."""
     output_tokens: int
-    """Output tokens."""
+    """Output tokens of the calls that reported usage."""
     latency_s: float
     """Seconds spent in calls."""
     cost_usd: float
-    """Cost in US dollars."""
+    """Cost in US dollars of the priced calls."""
     tool_calls: int = 0
     """Tool calls made in the participant's turns."""
     tool_errors: int = 0
@@ -981,9 +1003,44 @@ class UsageRow:
         """The share of tool calls that failed (`None` without tool calls)."""
         return self.tool_errors / self.tool_calls if self.tool_calls else None
 
+    unknown_usage_calls: int = 0
+    """Calls that reported no usage (their tokens and cost are unknown)."""
+    unpriced_calls: int = 0
+    """Calls of models the price table does not list (their cost is unknown)."""
+    unpriced_models: tuple[str, ...] = ()
+    """Those models' names."""
+
+    @property
+    def tokens_known(self) -> bool:
+        """Whether every call reported its tokens."""
+        return not self.unknown_usage_calls
+
+    @property
+    def cost_known(self) -> bool:
+        """Whether every call's cost is known."""
+        return self.tokens_known and not self.unpriced_calls
+
+    def tokens(self, count: int) -> str:
+        """Show a token count of this row (`input_tokens`, `output_tokens` or their sum)."""
+        if not self.unknown_usage_calls:
+            return str(count)
+        if self.unknown_usage_calls >= self.calls:
+            return "unknown"
+        return f"≥ {count}"
+
+    @property
+    def cost(self) -> str:
+        """Show the cost of this row."""
+        if self.cost_known:
+            return f"${self.cost_usd:.4f}"
+        unknown = self.unknown_usage_calls + self.unpriced_calls
+        if unknown >= self.calls:
+            return "unknown" if self.unknown_usage_calls else "unpriced"
+        return f"≥ ${self.cost_usd:.4f}"
+
 
 def usage_rows(usage: Mapping[str, Usage]) -> list[UsageRow]:
-    """Return one row per participant, then a `total` row."""
+    """Return one row per participant, then a `total` row (the sum of the rows)."""
     rows = [
         UsageRow(
             name,
@@ -994,6 +1051,9 @@ def usage_rows(usage: Mapping[str, Usage]) -> list[UsageRow]:
             float(u["cost_usd"]),
             int(u.get("tool_calls", 0)),
             int(u.get("tool_errors", 0)),
+            int(u.get("unknown_usage_calls", 0)),
+            int(u.get("unpriced_calls", 0)),
+            tuple(u.get("unpriced_models", ())),
         )
         for name, u in usage.items()
     ]
@@ -1007,6 +1067,9 @@ def usage_rows(usage: Mapping[str, Usage]) -> list[UsageRow]:
             sum(r.cost_usd for r in rows),
             sum(r.tool_calls for r in rows),
             sum(r.tool_errors for r in rows),
+            sum(r.unknown_usage_calls for r in rows),
+            sum(r.unpriced_calls for r in rows),
+            tuple(dict.fromkeys(m for r in rows for m in r.unpriced_models)),
         )
     )
     return rows
@@ -1019,7 +1082,8 @@ def describe_audit(record: Mapping[str, Any]) -> str:
     if kind == "turn":
         parts = [f"{detail.get('latency_s', 0):.2f} s"]
         if "tokens" in detail:
-            parts.append(f"{detail['tokens']} tokens")
+            tokens = detail["tokens"]
+            parts.append("tokens unknown" if tokens is None else f"{tokens} tokens")
         return ", ".join(parts)
     if kind == "approval":
         when = detail.get("when")

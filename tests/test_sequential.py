@@ -242,7 +242,10 @@ def test_callable_agents_and_message_names() -> None:
     ]
     assert state["final"] == "from b"
     assert state["usage"]["a"]["calls"] == 1
-    assert state["usage"]["a"]["input_tokens"] == 0  # a plain function reports no tokens
+    # A plain function reports no tokens: its usage is unknown, not 0.
+    assert state["usage"]["a"]["input_tokens"] == 0
+    assert state["usage"]["a"].get("unknown_usage_calls") == 1
+    assert state["audit"][0]["detail"]["tokens"] is None
 
 
 def test_single_agent_team() -> None:

@@ -113,7 +113,7 @@ MALFORMED = {
         f"pattern: sequential\nagent: [{GOOD_AGENT}]\n",
         [
             "team.yaml: agent: unknown key (did you mean 'agents'?); allowed: name, "
-            "description, pattern, options, model, example_input, agents",
+            "description, pattern, options, model, example_input, prices, agents",
             "team.yaml: agents: missing; give a list of at least one agent",
         ],
     ),

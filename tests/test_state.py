@@ -36,7 +36,7 @@ from langgraph_orchestra.state import (
     check_state_schema,
     merge_dict,
 )
-from langgraph_orchestra.state.records import AuditRecord
+from langgraph_orchestra.state.records import AuditRecord, cost_known, usage_known
 
 # --- append ------------------------------------------------------------------------------
 
@@ -138,6 +138,41 @@ def test_add_usage_with_none() -> None:
     one = {"a": usage(1, 1, 1, 0.1, 0.0)}
     assert add_usage(None, one) == one
     assert add_usage(one, None) == one
+
+
+def test_add_usage_keeps_unknown_and_unpriced_calls() -> None:
+    known = usage(1, 10, 5, 0.5, 0.01)
+    unknown: Usage = {**usage(2, 0, 0, 1.0, 0.0), "unknown_usage_calls": 2}
+    local: Usage = {
+        **usage(1, 7, 3, 0.1, 0.0),
+        "unpriced_calls": 1,
+        "unpriced_models": ["llama3.1"],
+    }
+    other: Usage = {**local, "unpriced_models": ["qwen2.5"]}
+    merged = add_usage(add_usage({"a": known}, {"a": unknown}), {"a": local})
+    merged = add_usage(add_usage(merged, {"a": local}), {"a": other})
+    models = merged["a"].pop("unpriced_models")  # type: ignore[misc]
+    assert models == ["llama3.1", "qwen2.5"]
+    assert merged["a"] == pytest.approx(
+        {**usage(6, 31, 14, 1.8, 0.01), "unknown_usage_calls": 2, "unpriced_calls": 3}
+    )
+    assert not usage_known(merged["a"]) and not cost_known(merged["a"])
+    assert usage_known(local) and not cost_known(local)
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"unknown_usage_calls": -1},
+        {"unknown_usage_calls": 1.5},
+        {"unpriced_calls": True},
+        {"unpriced_models": "llama"},
+        {"unpriced_models": [1]},
+    ],
+)
+def test_add_usage_drops_malformed_unknown_counts(extra: dict[str, Any]) -> None:
+    bad: Any = {**usage(1, 1, 1, 0.1, 0.0), **extra}
+    assert add_usage({}, {"a": bad}) == {}
 
 
 # --- merge_dict --------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ from langchain_core.tracers.schemas import Run
 from langgraph.graph.state import CompiledStateGraph
 
 from langgraph_orchestra import Agent, TeamConfigError, create_concurrent, create_sequential
+from langgraph_orchestra.state import cost_known, usage_known
 from langgraph_orchestra.testing import ScriptedModel
 from langgraph_orchestra.tracing import (
     DEFAULT_PRICES,
@@ -65,9 +66,23 @@ def test_usage_of_sums_ai_messages_and_counts_tool_results() -> None:
     }
 
 
-def test_usage_of_ai_message_without_usage_is_a_call_with_no_tokens() -> None:
+def test_usage_of_ai_message_without_usage_is_a_call_of_unknown_usage() -> None:
     usage = usage_of([AIMessage("plain"), ai("x", 10, 5)], 0.0, DEFAULT_PRICES)
-    assert (usage["calls"], usage["input_tokens"], usage["output_tokens"]) == (2, 10, 5)
+    assert usage == {
+        "calls": 2,
+        "input_tokens": 10,
+        "output_tokens": 5,
+        "latency_s": 0.0,
+        "cost_usd": pytest.approx((10 * 0.15 + 5 * 0.60) / 1e6),
+        "unknown_usage_calls": 1,
+    }
+    assert not usage_known(usage) and not cost_known(usage)
+
+
+def test_usage_of_fully_reported_calls_is_known() -> None:
+    usage = usage_of([ai("x", 10, 5)], 0.0, DEFAULT_PRICES)
+    assert "unknown_usage_calls" not in usage and "unpriced_calls" not in usage
+    assert usage_known(usage) and cost_known(usage)
 
 
 @pytest.mark.parametrize(
@@ -87,10 +102,23 @@ def test_versioned_model_names_match_their_longest_listed_prefix(
     assert usage["cost_usd"] == pytest.approx(price.input_per_mtok + price.output_per_mtok)
 
 
-@pytest.mark.parametrize("model", ["my-local-llama", "", None, "gpt"])
-def test_unknown_or_missing_model_costs_nothing_but_counts_tokens(model: str | None) -> None:
-    usage = usage_of([ai("x", 100, 50, model)], 0.0, DEFAULT_PRICES)
-    assert (usage["input_tokens"], usage["output_tokens"], usage["cost_usd"]) == (100, 50, 0.0)
+@pytest.mark.parametrize(
+    ("model", "shown"),
+    [("my-local-llama", "my-local-llama"), ("", "unnamed model"), (None, "unnamed model")],
+)
+def test_unknown_or_missing_model_is_unpriced_and_counts_tokens(
+    model: str | None, shown: str
+) -> None:
+    usage = usage_of([ai("x", 100, 50, model), ai("y", 1, 1, model)], 0.0, DEFAULT_PRICES)
+    assert (usage["input_tokens"], usage["output_tokens"], usage["cost_usd"]) == (101, 51, 0.0)
+    assert (usage.get("unpriced_calls"), usage.get("unpriced_models")) == (2, [shown])
+    assert usage_known(usage) and not cost_known(usage)
+
+
+def test_a_name_that_is_only_part_of_a_listed_name_is_unpriced() -> None:
+    usage = usage_of([ai("x", 100, 50, "gpt"), ai("y", 10, 10)], 0.0, DEFAULT_PRICES)
+    assert usage["cost_usd"] == pytest.approx((10 * 0.15 + 10 * 0.60) / 1e6)
+    assert (usage.get("unpriced_calls"), usage.get("unpriced_models")) == (1, ["gpt"])
 
 
 def test_usage_of_counts_calls() -> None:

@@ -71,6 +71,7 @@ from langgraph_orchestra.threads import (
     run_config,
     used_replies,
 )
+from langgraph_orchestra.tracing import parse_price
 
 __all__ = [
     "DEFAULT_STORE",
@@ -125,6 +126,16 @@ BaseUrlOption = Annotated[
         "--base-url",
         help="Base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp server) "
         "for openai: models, e.g. http://localhost:11434/v1.",
+    ),
+]
+PriceOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--price",
+        metavar="MODEL=IN/OUT",
+        help="Price of a model in US dollars per million input/output tokens, e.g. "
+        "llama3.1=0.2/0.6 (repeatable; over the team file's prices: and the built-in "
+        "table). Unpriced models show their cost as unpriced.",
     ),
 ]
 InteractiveOption = Annotated[
@@ -203,11 +214,26 @@ def _agent_names(spec: TeamSpec) -> list[str]:
 
 
 def _build(
-    spec: TeamSpec, model: str | None, base_url: str | None, consumed: Mapping[str, int] | None
+    spec: TeamSpec,
+    model: str | None,
+    base_url: str | None,
+    consumed: Mapping[str, int] | None,
+    prices: Sequence[str] = (),
 ) -> Any:
     """Build the team; `consumed`: scripted replies a resumed thread has used."""
+    table = {}
+    for text in prices:
+        try:
+            name, price = parse_price(text)
+        except ValueError as error:
+            raise _fail(
+                f"--price: {error}", "give --price MODEL=IN/OUT, e.g. llama3.1=0.2/0.6"
+            ) from None
+        table[name] = price
     with _user_errors():
-        return build_team(spec, model_override=model, base_url=base_url, consumed=consumed)
+        return build_team(
+            spec, model_override=model, base_url=base_url, consumed=consumed, prices=table
+        )
 
 
 def _drive(
@@ -293,6 +319,7 @@ def run(
     store: StoreOption = DEFAULT_STORE,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
+    price: PriceOption = None,
     interactive: InteractiveOption = None,
 ) -> None:
     """Run a team on a task, showing progress; stop at approvals for a decision.
@@ -307,7 +334,7 @@ def run(
     with _user_errors():
         spec = load_spec(team)
     task = sys.stdin.read() if input == "-" else input
-    graph_builder = _build(spec, model, base_url, None)
+    graph_builder = _build(spec, model, base_url, None, price or ())
     store_args = _store_args(ctx, store)
     with _store(store) as saver:
         graph = graph_builder.compile(checkpointer=saver)
@@ -329,6 +356,7 @@ def run(
             pattern=spec.pattern,
             model=model,
             base_url=base_url,
+            prices=" ".join(price or ()) or None,
         )
         console.print(
             f"[bold]{escape(spec.name)}[/bold] ({spec.pattern}) · thread {thread_id} · "
@@ -476,6 +504,14 @@ def resume(
             "started (the file is code: its tools and handoff_input run).",
         ),
     ] = False,
+    price: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--price",
+            metavar="TEXT",
+            help="Model prices for the rest of the run, as MODEL=IN/OUT (default: the run's).",
+        ),
+    ] = None,
     interactive: InteractiveOption = None,
 ) -> None:
     """Continue a thread that waits for a decision (or retry a failed one).
@@ -532,9 +568,14 @@ def resume(
             pattern=stored.run.pattern,
             model=model or stored.run.model,
             base_url=base_url or _stored_base_url(stored.run),
+            prices=" ".join(price or ()) or stored.run.prices,
         )
         graph = _build(
-            spec, run_info.model, run_info.base_url, used_replies(saver, thread)
+            spec,
+            run_info.model,
+            run_info.base_url,
+            used_replies(saver, thread),
+            (run_info.prices or "").split(),
         ).compile(checkpointer=saver)
         with _user_errors():
             current = read_thread(saver, thread, graph=graph)
@@ -818,6 +859,7 @@ def demo(
     store: StoreOption = DEFAULT_STORE,
     model: ModelOption = None,
     base_url: BaseUrlOption = None,
+    price: PriceOption = None,
     interactive: Annotated[
         bool,
         typer.Option(
@@ -835,7 +877,8 @@ def demo(
     console = output_console()
     with _user_errors():
         spec = load_spec(example_path(pattern))
-    builder = _build(spec, model, base_url, None)
+    prices = price or ()
+    builder = _build(spec, model, base_url, None, prices)
     console.print(
         Panel(
             f"[bold]orchestra demo · {pattern}[/bold] · team '{escape(spec.name)}'\n"
@@ -859,6 +902,7 @@ def demo(
         pattern=spec.pattern,
         model=model,
         base_url=base_url,
+        prices=" ".join(prices) or None,
     )
     ask = interactive and sys.stdin.isatty()
     agents = _agent_names(spec)
@@ -887,7 +931,7 @@ def demo(
             f"[cyan]↻[/cyan] resuming thread {thread_id} from the store with a fresh graph"
         )
         with _store(store) as saver:
-            graph = _build(spec, model, base_url, used_replies(saver, thread_id)).compile(
+            graph = _build(spec, model, base_url, used_replies(saver, thread_id), prices).compile(
                 checkpointer=saver
             )
             info = _drive(

@@ -36,6 +36,7 @@ __all__ = [
     "print_waiting",
     "show_interrupts",
     "threads_table",
+    "usage_notes",
     "usage_table",
 ]
 
@@ -286,7 +287,11 @@ def audit_table(info: ThreadInfo) -> Table:
 
 
 def usage_table(info: ThreadInfo) -> Table:
-    """A table of the thread's usage per participant, with totals."""
+    """A table of the thread's usage per participant, with totals.
+
+    Unknown usage shows as `unknown` (or `≥ N` when only some calls reported it) and
+    the cost of models without a price as `unpriced`; a caption says which and why.
+    """
     table = Table(title=f"usage · {info.thread_id}", title_justify="left")
     table.add_column("participant")
     for column in (
@@ -294,7 +299,7 @@ def usage_table(info: ThreadInfo) -> Table:
         "input tokens",
         "output tokens",
         "latency (s)",
-        "cost ($)",
+        "cost",
         "tools (failed)",
     ):
         table.add_column(column, justify="right")
@@ -304,14 +309,18 @@ def usage_table(info: ThreadInfo) -> Table:
         table.add_row(
             escape(row.participant),
             str(row.calls),
-            str(row.input_tokens),
-            str(row.output_tokens),
+            row.tokens(row.input_tokens),
+            row.tokens(row.output_tokens),
             f"{row.latency_s:.2f}",
-            f"{row.cost_usd:.4f}",
+            row.cost,
             _tools(row),
             style="bold" if total else None,
             end_section=row is rows[-2] if len(rows) > 1 else False,
         )
+    notes = usage_notes(rows[-1])
+    if notes:
+        table.caption = escape("\n".join(notes))
+        table.caption_justify = "left"
     return table
 
 
@@ -322,10 +331,28 @@ def _tools(row: UsageRow) -> str:
     return f"{row.tool_calls} ({row.tool_errors}, {row.error_rate:.0%})"
 
 
+def usage_notes(total: UsageRow) -> list[str]:
+    """What a usage total leaves unknown, and how to fix it, one line each."""
+    notes: list[str] = []
+    if total.unknown_usage_calls:
+        calls = "call" if total.unknown_usage_calls == 1 else "calls"
+        notes.append(
+            f"usage unknown for {total.unknown_usage_calls} {calls}: the reply carried no "
+            "token usage (not counted as 0; budgets count only known tokens)"
+        )
+    if total.unpriced_calls:
+        models = ", ".join(total.unpriced_models)
+        notes.append(
+            f"unpriced: {models}: give a price with --price MODEL=IN/OUT or prices: in "
+            "the team file (US dollars per million input/output tokens)"
+        )
+    return notes
+
+
 def one_line_usage(info: ThreadInfo) -> str:
     """The thread's total usage in one line: calls, tokens, cost."""
     total = usage_rows(info.usage)[-1]
     return (
-        f"{total.calls} model calls · {total.input_tokens + total.output_tokens} tokens · "
-        f"${total.cost_usd:.4f}"
+        f"{total.calls} model calls · {total.tokens(total.input_tokens + total.output_tokens)}"
+        f" tokens · {total.cost}"
     )

@@ -28,6 +28,7 @@ from langgraph_orchestra.state.records import (
     audit_record,
     new_id,
     now,
+    usage_known,
 )
 from langgraph_orchestra.tracing import call_config
 
@@ -157,7 +158,9 @@ class AgentNode(Runnable[Any, Command[Any]]):
         detail: dict[str, Any] = {"messages": len(messages)}
         if own is not None:
             detail["latency_s"] = round(own["latency_s"], 6)
-            detail["tokens"] = own["input_tokens"] + own["output_tokens"]
+            # Unknown usage is recorded as unknown (None), never as 0 tokens.
+            tokens = own["input_tokens"] + own["output_tokens"]
+            detail["tokens"] = tokens if usage_known(own) else None
         output = messages[-1].response_metadata.get(OUTPUT_KEY)
         if output is not None:
             detail["output"] = output  # a structured answer (a verdict, a choice): audited

@@ -9,6 +9,8 @@ pattern: sequential                # a key of PATTERNS
 options: {context: last}           # the pattern factory's keyword arguments
 example_input: Where is my order A-1001?   # optional; used by `orchestra demo`
 model: openai:gpt-4o-mini          # optional default for agents that set none
+prices:                            # optional: US dollars per million tokens, by model
+  llama3.1: {input: 0.2, output: 0.6}
 agents:
   - name: triage
     description: Reads the ticket and looks the order up.

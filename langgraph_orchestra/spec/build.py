@@ -18,6 +18,7 @@ from langgraph_orchestra.spec._values import check_model_string
 from langgraph_orchestra.spec.agent import AgentSpec, ModelOption, ScriptedSpec
 from langgraph_orchestra.spec.patterns import PATTERNS
 from langgraph_orchestra.spec.team import TeamSpec, load_spec
+from langgraph_orchestra.tracing import ModelPrice
 
 __all__ = ["build_team", "example_path", "examples_dir", "sample_team", "validate_spec"]
 
@@ -52,13 +53,24 @@ def _option(value: Any, model_for: ModelFor) -> Any:
     return value
 
 
-def _build(spec: TeamSpec, model_for: ModelFor, *, source: str) -> StateGraph[Any, Any, Any, Any]:
+def _build(
+    spec: TeamSpec,
+    model_for: ModelFor,
+    *,
+    source: str,
+    prices: Mapping[str, ModelPrice] | None = None,
+) -> StateGraph[Any, Any, Any, Any]:
     """Create the agents (model errors propagate), then call the pattern's factory."""
     pattern = PATTERNS[spec.pattern]
     agents = [_to_agent(a, model_for(a.name, a.model)) for a in spec.agents]
     options = {key: _option(value, model_for) for key, value in spec.options.items()}
+    table = {**spec.prices, **(prices or {})}
     try:
-        return pattern.factory(agents, **pattern.arguments([a.name for a in agents], options))
+        return pattern.factory(
+            agents,
+            **pattern.arguments([a.name for a in agents], options),
+            **({"prices": table} if table else {}),
+        )
     except TeamConfigError as error:
         raise SpecError(
             [f"{source}: {spec.pattern}: {error}"], hint=SPEC_HINT.format(source=source)
@@ -72,6 +84,7 @@ def build_team(
     base_url: str | None = None,
     consumed: Mapping[str, int] | None = None,
     per_thread_scripts: bool = False,
+    prices: Mapping[str, ModelPrice] | None = None,
 ) -> StateGraph[Any, Any, Any, Any]:
     """Build the pattern's uncompiled graph for `spec`.
 
@@ -88,6 +101,8 @@ def build_team(
             over after the last one (`PerThreadScriptedModel`), so a server answers any
             number of runs; `consumed` is then ignored. By default they are strict
             (`ScriptedModel`): one script per process.
+        prices: Model prices (`--price`), over the file's `prices:` and the built-in
+            table.
 
     Returns:
         The graph; compile it with a checkpointer.
@@ -126,7 +141,7 @@ def build_team(
         return chat_model(model, base_url=base_url)
 
     source = str(spec.source) if spec.source else spec.name
-    return _build(spec, model_for, source=source)
+    return _build(spec, model_for, source=source, prices=prices)
 
 
 def validate_spec(path: str | os.PathLike[str]) -> TeamSpec:

@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import yaml
 from pydantic import Field, PrivateAttr, ValidationError, ValidationInfo, field_validator
 
-from langgraph_orchestra.errors import SpecError
+from langgraph_orchestra.errors import SpecError, TeamConfigError
 from langgraph_orchestra.spec._problems import (
     SPEC_HINT,
     Loc,
@@ -27,6 +27,7 @@ from langgraph_orchestra.spec._problems import (
 from langgraph_orchestra.spec._values import check_model_string, refused_by_agent
 from langgraph_orchestra.spec.agent import AgentSpec
 from langgraph_orchestra.spec.patterns import PATTERNS
+from langgraph_orchestra.tracing import ModelPrice
 
 __all__ = ["TeamSpec", "load_spec", "parse_spec"]
 
@@ -54,6 +55,9 @@ class TeamSpec(SpecModel):
     """The model of the agents that set none."""
     example_input: str | None = None
     """A sample task, used by `orchestra demo` and the tests."""
+    prices: Mapping[str, ModelPrice] = Field(default_factory=lambda: MappingProxyType({}))
+    """Prices of models the built-in table does not list (or overrides), by model name:
+    `{input: IN, output: OUT}` in US dollars per million tokens."""
     agents: tuple[AgentSpec, ...]
     """The participants, in order."""
 
@@ -108,6 +112,26 @@ class TeamSpec(SpecModel):
                 "scripted models are set per agent"
             )
         return check_model_string(value)
+
+    @field_validator("prices", mode="plain")
+    @classmethod
+    def _prices(cls, value: Any) -> Mapping[str, ModelPrice]:
+        form = "{model name: {input: IN, output: OUT}} (US dollars per million tokens)"
+        if not isinstance(value, Mapping):
+            raise ValueError(f"expected a mapping {form}, got {type_name(value)}")
+        prices: dict[str, ModelPrice] = {}
+        for name, price in value.items():
+            if (
+                not isinstance(name, str)
+                or not isinstance(price, Mapping)
+                or set(price) != {"input", "output"}
+            ):
+                raise ValueError(f"price of {name!r}: expected {form}, got {price!r}")
+            try:
+                prices[name] = ModelPrice(price["input"], price["output"])
+            except TeamConfigError as error:
+                raise ValueError(f"price of {name!r}: {error}") from None
+        return MappingProxyType(prices)
 
     @field_validator("agents", mode="before")
     @classmethod

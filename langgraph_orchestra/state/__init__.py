@@ -15,6 +15,8 @@ from langgraph_orchestra.state.records import (
     StopReason,
     Usage,
     audit_record,
+    cost_known,
+    usage_known,
 )
 from langgraph_orchestra.state.reducers import (
     add_audit,
@@ -81,5 +83,7 @@ __all__ = [
     "append_batch",
     "audit_record",
     "check_state_schema",
+    "cost_known",
     "merge_dict",
+    "usage_known",
 ]

@@ -32,11 +32,13 @@ __all__ = [
     "StopReason",
     "Usage",
     "audit_record",
+    "cost_known",
     "is_audit_record",
     "is_exception_record",
     "is_usage",
     "new_id",
     "now",
+    "usage_known",
 ]
 
 AuditKind = Literal[
@@ -111,7 +113,15 @@ class ExceptionRecord(TypedDict):
 
 
 class Usage(TypedDict):
-    """Model usage of one participant (agents, managers, selectors, aggregators)."""
+    """Model usage of one participant (agents, managers, selectors, aggregators).
+
+    Unknown is never recorded as 0: a call whose reply reported no token usage (a
+    streamed reply from a server that sends none, a plain function agent) counts in
+    `calls` and `unknown_usage_calls`, and adds nothing to the tokens and cost; a call
+    of a model the price table does not list counts in `unpriced_calls`, its tokens
+    are summed and its cost is not. `cost_usd` is exact only when neither is set
+    (see `usage_known` and `cost_known`).
+    """
 
     calls: int
     """Number of calls."""
@@ -122,11 +132,17 @@ class Usage(TypedDict):
     latency_s: float
     """Wall time spent in calls, in seconds."""
     cost_usd: float
-    """Cost from the price table; 0 for models it does not list."""
+    """Cost of the priced calls, from the price table."""
     tool_calls: NotRequired[int]
     """Tool calls made in the participant's turns (one per tool result); absent: none."""
     tool_errors: NotRequired[int]
     """Of those, the ones that failed (a tool result with `status="error"`)."""
+    unknown_usage_calls: NotRequired[int]
+    """Calls whose reply carried no usage metadata: their tokens and cost are unknown."""
+    unpriced_calls: NotRequired[int]
+    """Calls with known tokens whose model the price table does not list: cost unknown."""
+    unpriced_models: NotRequired[list[str]]
+    """The names of those models (what to give a price for)."""
 
 
 class RunStart(TypedDict):
@@ -284,5 +300,26 @@ def is_usage(usage: object) -> bool:
         isinstance(usage, Mapping)
         and all(_count(usage.get(key)) for key in ("calls", "input_tokens", "output_tokens"))
         and all(_amount(usage.get(key)) for key in ("latency_s", "cost_usd"))
-        and all(_count(usage[key]) for key in ("tool_calls", "tool_errors") if key in usage)
+        and all(
+            _count(usage[key])
+            for key in ("tool_calls", "tool_errors", "unknown_usage_calls", "unpriced_calls")
+            if key in usage
+        )
+        and (
+            "unpriced_models" not in usage
+            or (
+                isinstance(usage["unpriced_models"], list)
+                and all(isinstance(name, str) for name in usage["unpriced_models"])
+            )
+        )
     )
+
+
+def usage_known(usage: Mapping[str, Any]) -> bool:
+    """Whether every call of `usage` reported its tokens (its token counts are exact)."""
+    return not usage.get("unknown_usage_calls")
+
+
+def cost_known(usage: Mapping[str, Any]) -> bool:
+    """Whether the cost of every call of `usage` is known (`cost_usd` is exact)."""
+    return usage_known(usage) and not usage.get("unpriced_calls")

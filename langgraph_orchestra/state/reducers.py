@@ -37,6 +37,7 @@ __all__ = [
     "append",
     "append_batch",
     "merge_dict",
+    "sum_usage",
 ]
 
 T = TypeVar("T")
@@ -159,22 +160,32 @@ def add_usage(
     for name, usage in right.items():
         if not (isinstance(name, str) and is_usage(usage)):
             continue
-        if name in merged:
-            old = merged[name]
-            summed: Usage = {
-                "calls": old["calls"] + usage["calls"],
-                "input_tokens": old["input_tokens"] + usage["input_tokens"],
-                "output_tokens": old["output_tokens"] + usage["output_tokens"],
-                "latency_s": old["latency_s"] + usage["latency_s"],
-                "cost_usd": old["cost_usd"] + usage["cost_usd"],
-            }
-            if "tool_calls" in old or "tool_calls" in usage:
-                summed["tool_calls"] = old.get("tool_calls", 0) + usage.get("tool_calls", 0)
-                summed["tool_errors"] = old.get("tool_errors", 0) + usage.get("tool_errors", 0)
-            merged[name] = summed
-        else:
-            merged[name] = usage
+        merged[name] = sum_usage(merged[name], usage) if name in merged else usage
     return merged
+
+
+def sum_usage(left: Usage, right: Usage) -> Usage:
+    """Add two usage records; tool, unknown and unpriced counts are kept, never dropped."""
+    total: Usage = {
+        "calls": left["calls"] + right["calls"],
+        "input_tokens": left["input_tokens"] + right["input_tokens"],
+        "output_tokens": left["output_tokens"] + right["output_tokens"],
+        "latency_s": left["latency_s"] + right["latency_s"],
+        "cost_usd": left["cost_usd"] + right["cost_usd"],
+    }
+    if "tool_calls" in left or "tool_calls" in right:
+        total["tool_calls"] = left.get("tool_calls", 0) + right.get("tool_calls", 0)
+        total["tool_errors"] = left.get("tool_errors", 0) + right.get("tool_errors", 0)
+    unknown = left.get("unknown_usage_calls", 0) + right.get("unknown_usage_calls", 0)
+    if unknown:
+        total["unknown_usage_calls"] = unknown
+    unpriced = left.get("unpriced_calls", 0) + right.get("unpriced_calls", 0)
+    if unpriced:
+        total["unpriced_calls"] = unpriced
+    models = [*left.get("unpriced_models", ()), *right.get("unpriced_models", ())]
+    if models:
+        total["unpriced_models"] = list(dict.fromkeys(models))
+    return total
 
 
 def merge_dict(left: Mapping[str, Any] | None, right: Mapping[str, Any] | None) -> dict[str, Any]:
