@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 from langgraph_orchestra.calls import ModelCall, aattempt, attempt, retry_policy
 from langgraph_orchestra.context import ContextPolicy, resolve_context
 from langgraph_orchestra.errors import TeamConfigError
-from langgraph_orchestra.models import chat_model
+from langgraph_orchestra.models import chat_model, check_model_name
 from langgraph_orchestra.names import MANAGER, RESERVED_NAMES, RESERVED_PREFIXES
 from langgraph_orchestra.state.records import Usage
 from langgraph_orchestra.tracing import ModelPrice, NamedModelCalls, usage_of
@@ -122,6 +122,11 @@ class Agent:
             )
         if isinstance(self.model, str) and not self.model.strip():
             raise TeamConfigError(f"Agent '{name}' model string is empty")
+        if isinstance(self.model, str):
+            try:
+                check_model_name(self.model)
+            except TeamConfigError as error:
+                raise TeamConfigError(f"Agent '{name}' model: {error}") from None
         if not isinstance(self.description, str):
             raise TeamConfigError(
                 f"Agent '{name}' description must be a string, "

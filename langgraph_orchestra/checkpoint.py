@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
@@ -32,6 +33,7 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite import SqliteSaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from langgraph_orchestra._install import install_command
 from langgraph_orchestra.errors import CheckpointerError
 
 if TYPE_CHECKING:
@@ -40,7 +42,6 @@ if TYPE_CHECKING:
 __all__ = ["aopen_checkpointer", "describe_store", "open_checkpointer"]
 
 _ALLOWED = "use 'memory', 'sqlite:///path/to.db', a file path, or 'postgresql://user@host:5432/db'"
-_POSTGRES_HINT = 'pip install "langgraph-orchestra[postgres]"'
 _SQLITE_PREFIX = "sqlite:///"
 _SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 _POSTGRES_SCHEMES = ("postgresql", "postgres")
@@ -84,8 +85,19 @@ class _Target:
     location: str
 
 
+_URL_IN_TEXT = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")
+"""A URL inside an error message (a DSN a driver repeats)."""
+_PASSWORD_FIELD = re.compile(r"(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&'\"]+)", re.IGNORECASE)
+"""A `password=...` field of a key/value connection string or a URL's query."""
+
+
+def _hide_password_fields(text: str) -> str:
+    return _PASSWORD_FIELD.sub(lambda match: f"{match.group(1)}***", text)
+
+
 def _redact(url: str) -> str:
-    """Return `url` with the password of its user-info (if any) replaced by `***`."""
+    """Return `url` with its passwords (user-info, `password=` in the query) as `***`."""
+    url = _hide_password_fields(url)
     try:
         parts = urlsplit(url)
         if parts.password is None:
@@ -97,16 +109,15 @@ def _redact(url: str) -> str:
     return parts._replace(netloc=f"{user}:***@{hosts}").geturl()
 
 
-def _scrub(text: str, url: str) -> str:
-    """Remove the password of `url` from `text` and fold it onto one line."""
-    try:
-        password = urlsplit(url).password
-    except ValueError:
-        password = None
-    if password:
-        for secret in {password, unquote(password)}:
-            text = text.replace(secret, "***")
-    return " ".join(text.split())
+def _scrub(text: str) -> str:
+    """Remove the passwords of the DSNs in `text` and fold it onto one line.
+
+    The password is removed as a field (a URL's user-info, a `password=` key), never by
+    searching the text for its value: a short password ("1") would otherwise mangle the
+    message ("*27.0.0.*") and show where it occurs.
+    """
+    text = _URL_IN_TEXT.sub(lambda match: _redact(match.group(0)), text)
+    return " ".join(_hide_password_fields(text).split())
 
 
 def _sqlite_path(raw: str) -> str:
@@ -198,6 +209,21 @@ def describe_store(url: str = "memory") -> str:
     return f"PostgreSQL at {_postgres_location(target.location)}"
 
 
+def _no_store(path: str) -> CheckpointerError:
+    return CheckpointerError(
+        f"No store at {path}: the file does not exist",
+        hint="check --store (or ORCHESTRA_STORE); a run creates its store: "
+        "orchestra run TEAM.yaml -i TEXT",
+    )
+
+
+def _check_exists(target: _Target, create: bool) -> None:
+    """Refuse a SQLite file that does not exist when the store must not be created."""
+    if create or target.location == ":memory:" or Path(target.location).is_file():
+        return
+    raise _no_store(target.location)
+
+
 def _connect_sqlite(path: str) -> sqlite3.Connection:
     """Open a SQLite connection usable from LangGraph's background threads."""
     try:
@@ -213,13 +239,13 @@ def _connect_sqlite(path: str) -> sqlite3.Connection:
 def _missing_postgres(exc: ImportError) -> CheckpointerError:
     return CheckpointerError(
         f"PostgreSQL checkpointing needs the postgres extra ({exc}): "
-        f"install it with `{_POSTGRES_HINT}`"
+        f"install it with `{install_command('postgres')}`"
     )
 
 
 def _postgres_failure(url: str, exc: Exception, *, connected: bool) -> CheckpointerError:
     where = _postgres_location(url)
-    reason = _scrub(str(exc), url) or type(exc).__name__
+    reason = _scrub(str(exc)) or type(exc).__name__
     if connected:
         return CheckpointerError(
             f"Cannot create the checkpoint tables in PostgreSQL at {where}: {reason}"
@@ -264,7 +290,9 @@ async def _alocked_setup(
 
 
 @contextmanager
-def open_checkpointer(url: str = "memory") -> Iterator[BaseCheckpointSaver[str]]:
+def open_checkpointer(
+    url: str = "memory", *, create: bool = True
+) -> Iterator[BaseCheckpointSaver[str]]:
     """Open a synchronous checkpointer for `url` and close it on exit.
 
     Args:
@@ -272,13 +300,16 @@ def open_checkpointer(url: str = "memory") -> Iterator[BaseCheckpointSaver[str]]
             `"sqlite:///:memory:"` for a private in-memory database), a bare file path
             ending in `.db`, `.sqlite` or `.sqlite3` such as `".orchestra/state.db"`, or
             `"postgresql://user:pw@host:5432/db"`.
+        create: Create a SQLite file (and its folders) that does not exist. Readers
+            pass `False`: a mistyped path is then an error, not a new empty store.
 
     Yields:
         An `InMemorySaver`, a `SqliteSaver` or a `PostgresSaver` whose tables exist.
 
     Raises:
         CheckpointerError: The URL is unsupported, the SQLite file cannot be opened, the
-            postgres extra is not installed, or PostgreSQL is unreachable.
+            postgres extra is not installed, PostgreSQL is unreachable, or (with
+            `create=False`) the SQLite file does not exist.
 
     Example:
         >>> with open_checkpointer("sqlite:///.orchestra/state.db") as saver:
@@ -289,6 +320,7 @@ def open_checkpointer(url: str = "memory") -> Iterator[BaseCheckpointSaver[str]]
         yield InMemorySaver(serde=_strict_serde())
         return
     if target.kind == "sqlite":
+        _check_exists(target, create)
         with closing(_connect_sqlite(target.location)) as conn:
             saver = SqliteSaver(conn, serde=_strict_serde())
             try:
@@ -322,7 +354,9 @@ def open_checkpointer(url: str = "memory") -> Iterator[BaseCheckpointSaver[str]]
 
 
 @asynccontextmanager
-async def aopen_checkpointer(url: str = "memory") -> AsyncIterator[BaseCheckpointSaver[str]]:
+async def aopen_checkpointer(
+    url: str = "memory", *, create: bool = True
+) -> AsyncIterator[BaseCheckpointSaver[str]]:
     """Open an asynchronous checkpointer for `url` and close it on exit.
 
     Accepts the same URLs as `open_checkpointer`. The saver is bound to the running event
@@ -330,6 +364,7 @@ async def aopen_checkpointer(url: str = "memory") -> AsyncIterator[BaseCheckpoin
 
     Args:
         url: `"memory"`, a `sqlite:///` URL or bare file path, or a `postgresql://` URL.
+        create: Create a SQLite file (and its folders) that does not exist.
 
     Yields:
         An `InMemorySaver`, an `AsyncSqliteSaver` or an `AsyncPostgresSaver` whose tables
@@ -349,6 +384,7 @@ async def aopen_checkpointer(url: str = "memory") -> AsyncIterator[BaseCheckpoin
         yield InMemorySaver(serde=_strict_serde())
         return
     if target.kind == "sqlite":
+        _check_exists(target, create)
         async with AsyncExitStack() as stack:
             try:
                 if target.location != ":memory:":

@@ -14,17 +14,20 @@ Example:
 
 from __future__ import annotations
 
+import difflib
 import importlib.util
 import os
+import re
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any, NamedTuple, cast
 
 from langchain_core.language_models import BaseChatModel
 
+from langgraph_orchestra._install import install_command
 from langgraph_orchestra.errors import ModelSetupError, TeamConfigError
 
-__all__ = ["PROVIDERS", "chat_model"]
+__all__ = ["MODEL_FORMAT", "PROVIDERS", "chat_model", "check_model_name"]
 
 PROVIDERS = (
     "anthropic",
@@ -57,23 +60,54 @@ PROVIDERS = (
 )
 """Model providers of `init_chat_model` (langchain 1.x), the `provider` of `provider:model`."""
 
+MODEL_FORMAT = "give 'provider:model' (e.g. 'openai:gpt-4o-mini')"
+"""What a model string may be, for messages."""
+
+_MODEL = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):(\S.*)$")
+
+
+def check_model_name(model: str, *, allowed: str = MODEL_FORMAT) -> str:
+    """Return `model` stripped if it is a `"provider:model"` string of a known provider.
+
+    The one rule for model strings, so an `Agent`, a team file and `orchestra --model`
+    accept the same names: the provider is always given (a bare name such as `gpt-4o`
+    is refused), so a missing package or API key is found before any call.
+
+    Args:
+        model: The model string.
+        allowed: What is allowed, said after a string without a provider.
+
+    Raises:
+        TeamConfigError: No provider, or an unknown one.
+    """
+    match = _MODEL.match(model.strip())
+    if not match:
+        raise TeamConfigError(f"'{model}' is not a 'provider:model' string; {allowed}")
+    provider = match.group(1).replace("-", "_").lower()
+    if provider not in PROVIDERS:
+        close = difflib.get_close_matches(provider, PROVIDERS, n=1, cutoff=0.6)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise TeamConfigError(
+            f"unknown provider '{match.group(1)}' in '{model}'{hint}; allowed providers: "
+            f"{', '.join(PROVIDERS)}"
+        )
+    return model.strip()
+
 
 class _Setup(NamedTuple):
     """What a provider needs before `init_chat_model` can make its model."""
 
     module: str
     """The integration module to import."""
-    install: str
-    """The command that installs it."""
+    install: str | None
+    """The command that installs it (`None`: the package's extra of the same name)."""
     key: str | None
     """The API key variable it reads, if any."""
 
 
-_OPENAI_EXTRA = 'pip install "langgraph-orchestra[openai]"'
-
 _PROVIDER_SETUP: Mapping[str, _Setup] = MappingProxyType(
     {
-        "openai": _Setup("langchain_openai", _OPENAI_EXTRA, "OPENAI_API_KEY"),
+        "openai": _Setup("langchain_openai", None, "OPENAI_API_KEY"),
         "anthropic": _Setup(
             "langchain_anthropic", "pip install langchain-anthropic", "ANTHROPIC_API_KEY"
         ),
@@ -98,8 +132,8 @@ def chat_model(
     key), so a missing piece is one clear error instead of a deep import or client error.
 
     Args:
-        model: A chat model (returned as it is) or a `"provider:model"` string (a bare
-            model name works too when `init_chat_model` can infer its provider).
+        model: A chat model (returned as it is) or a `"provider:model"` string (see
+            `check_model_name`).
         base_url: The base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp)
             for `openai:` models; no API key is needed then.
             A model created here asks for token usage when streaming
@@ -114,7 +148,8 @@ def chat_model(
     Raises:
         ModelSetupError: The provider's package or API key is missing (`hint` holds the
             command that fixes it).
-        TeamConfigError: `init_chat_model` refused the model.
+        TeamConfigError: The string names no known provider, or `init_chat_model`
+            refused the model.
 
     Example:
         ```python
@@ -124,7 +159,11 @@ def chat_model(
     if isinstance(model, BaseChatModel):
         return model
     subject = f"{owner} model '{model}'" if owner else f"model '{model}'"
-    provider = model.split(":", 1)[0].replace("-", "_").lower() if ":" in model else ""
+    try:
+        model = check_model_name(model)
+    except TeamConfigError as error:
+        raise TeamConfigError(f"{owner} model: {error}" if owner else f"model: {error}") from None
+    provider = model.split(":", 1)[0].replace("-", "_").lower()
     kwargs: dict[str, Any] = {}
     if base_url:
         kwargs["base_url"] = base_url
@@ -180,7 +219,8 @@ def _missing_package(
 ) -> ModelSetupError:
     package = module.split(".", 1)[0].replace("_", "-")
     if install is None:
-        install = _OPENAI_EXTRA if package == "langchain-openai" else f"pip install {package}"
+        extra = "openai" if package == "langchain-openai" else None
+        install = install_command(extra) if extra else f"pip install {package}"
     return _setup_error(
         f"{subject} needs the {package} package, which is not installed", install, owner
     )

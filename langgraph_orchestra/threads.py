@@ -66,6 +66,7 @@ __all__ = [
     "UsageRow",
     "adrive",
     "aread_thread",
+    "aused_replies",
     "check_resume",
     "consumed_replies",
     "describe_audit",
@@ -636,13 +637,18 @@ class _Events:
             if "input" in chunk:  # a task result has no input: its update follows
                 yield RunEvent("started", str(chunk["name"]))
             return
+        # A resumed step first replays the writes of its tasks that finished before the
+        # pause (flagged as cached): they were reported by the run that made them.
+        replayed = bool((chunk.get("__metadata__") or {}).get("cached"))
         for node, value in chunk.items():
             if node in _NOT_NODES:
                 continue
             # Several tasks of one node in one step stream their updates as a list.
             for update in value if isinstance(value, list) else (value,):
                 update = update if isinstance(update, Mapping) else {}
-                yield RunEvent("finished", node, update, self._audit(update))
+                audit = self._audit(update)
+                if not replayed:
+                    yield RunEvent("finished", node, update, audit)
 
     def _audit(self, update: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
         records = [r for r in update.get("audit") or () if str(r.get("id")) not in self.reported]
@@ -799,7 +805,28 @@ def used_replies(saver: BaseCheckpointSaver[Any], thread_id: str) -> dict[str, i
     items = list(saver.list({"configurable": {"thread_id": thread_id}}))
     top = _top_level(saver, thread_id, items)
     latest = saver.get_tuple(_thread_config(thread_id)) or top[0]
-    used = consumed_replies(_values(latest, _history(saver, latest)))
+    return _used(items, latest, _values(latest, _history(saver, latest)))
+
+
+async def aused_replies(saver: BaseCheckpointSaver[Any], thread_id: str) -> dict[str, int]:
+    """Count the model replies each agent has used in a thread, from an async store.
+
+    See `used_replies`.
+
+    Raises:
+        UnknownThreadError: No such thread in the store.
+    """
+    items = [item async for item in saver.alist({"configurable": {"thread_id": thread_id}})]
+    top = _top_level(saver, thread_id, items)
+    latest = await saver.aget_tuple(_thread_config(thread_id)) or top[0]
+    return _used(items, latest, _values(latest, await _ahistory(saver, latest)))
+
+
+def _used(
+    items: Sequence[CheckpointTuple], latest: CheckpointTuple, values: Mapping[str, Any]
+) -> dict[str, int]:
+    """The replies used by the turns in `values` and by the turns paused mid-way."""
+    used = consumed_replies(values)
     paused, _ = _paused_tasks(latest.pending_writes or ())
     newest: dict[str, CheckpointTuple] = {}
     for item in items:

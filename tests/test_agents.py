@@ -44,6 +44,7 @@ from langgraph_orchestra import (
     create_sequential,
 )
 from langgraph_orchestra import calls as calls_module
+from langgraph_orchestra._install import install_command
 from langgraph_orchestra.agents import RESERVED_NAMES, AgentRunner, check_team
 from langgraph_orchestra.names import REVIEWER
 from langgraph_orchestra.nodes.escalation import ESCALATE
@@ -879,7 +880,7 @@ needs_no_openai = pytest.mark.skipif(
 
 @needs_no_openai
 def test_factory_fails_on_a_missing_provider_before_any_call() -> None:
-    with pytest.raises(TeamConfigError, match=re.escape("langgraph-orchestra[openai]")):
+    with pytest.raises(TeamConfigError, match=re.escape(install_command("openai"))):
         create_sequential([Agent("a", model="openai:gpt-4o-mini")])
 
 

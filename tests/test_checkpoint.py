@@ -22,11 +22,17 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 
-from langgraph_orchestra.checkpoint import aopen_checkpointer, describe_store, open_checkpointer
+from langgraph_orchestra._install import install_command
+from langgraph_orchestra.checkpoint import (
+    _scrub,
+    aopen_checkpointer,
+    describe_store,
+    open_checkpointer,
+)
 from langgraph_orchestra.errors import CheckpointerError
 
 ALLOWED = "use 'memory', 'sqlite:///path/to.db', a file path, or 'postgresql://user@host:5432/db'"
-POSTGRES_HINT = 'pip install "langgraph-orchestra[postgres]"'
+POSTGRES_HINT = install_command("postgres")  # pinned in test_models.py
 UNREACHABLE = "postgresql://postgres:s3cret-pw@127.0.0.1:1/test"
 
 
@@ -481,3 +487,66 @@ def test_describe_store_sqlite_paths(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert describe_store("../up/state.db") == f"SQLite file {tmp_path.parent}/up/state.db"
     assert describe_store("~/state.db") == f"SQLite file {Path.home()}/state.db"
     assert list(tmp_path.iterdir()) == []  # describing never creates anything
+
+
+# --- passwords in connection errors ----------------------------------------------------
+
+SCRUBBED = {
+    "a short password leaves the message whole": (
+        'connection to server at "127.0.0.1", port 1 failed: Connection refused\n'
+        "\tIs the server running on that host and accepting TCP/IP connections?",
+        'connection to server at "127.0.0.1", port 1 failed: Connection refused Is the '
+        "server running on that host and accepting TCP/IP connections?",
+    ),
+    "a DSN's user-info": (
+        "invalid dsn: postgresql://me:1@127.0.0.1:1/db is not valid",
+        "invalid dsn: postgresql://me:***@127.0.0.1:1/db is not valid",
+    ),
+    "a DSN with an @ in its password": (
+        "bad postgresql://me:p@ss@db:5432/app here",
+        "bad postgresql://me:***@db:5432/app here",
+    ),
+    "a query's password": (
+        "bad postgresql://127.0.0.1/app?password=1&sslmode=disable here",
+        "bad postgresql://127.0.0.1/app?password=***&sslmode=disable here",
+    ),
+    "a key/value connection string": (
+        'missing "=" after "x" in connection info string: host=h password=1 dbname=d',
+        'missing "=" after "x" in connection info string: host=h password=*** dbname=d',
+    ),
+    "a quoted key/value password": (
+        "connection info: host=h password = 'se cr\\'et' dbname=d",
+        "connection info: host=h password = *** dbname=d",
+    ),
+}
+
+
+@pytest.mark.parametrize(("text", "expected"), SCRUBBED.values(), ids=SCRUBBED.keys())
+def test_a_password_is_scrubbed_from_an_error_as_a_field(text: str, expected: str) -> None:
+    assert _scrub(text) == expected
+
+
+def test_a_short_password_does_not_mangle_the_connection_error() -> None:
+    url = "postgresql://postgres:1@127.0.0.1:1/test"
+    with pytest.raises(CheckpointerError) as info, open_checkpointer(url):
+        pass
+    message = str(info.value)
+    assert UNREACHABLE_MESSAGE.match(message), message  # "127.0.0.1" and "port 1" intact
+    assert "*" not in message
+
+
+async def test_a_reader_does_not_create_a_missing_store(tmp_path: Path) -> None:
+    missing = tmp_path / "typo" / "state.db"
+    expected = f"No store at {missing}: the file does not exist"
+    with pytest.raises(CheckpointerError, match=f"^{re.escape(expected)}$") as info:
+        with open_checkpointer(str(missing), create=False):
+            pass
+    assert info.value.hint is not None and "a run creates its store" in info.value.hint
+    with pytest.raises(CheckpointerError, match=f"^{re.escape(expected)}$"):
+        async with aopen_checkpointer(f"sqlite:///{missing}", create=False):
+            pass
+    assert list(tmp_path.iterdir()) == []
+    with open_checkpointer(str(missing)):
+        pass  # a writer creates it
+    with open_checkpointer(str(missing), create=False) as saver:
+        assert isinstance(saver, SqliteSaver)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
+import itertools
 import json
 import os
 import shlex
@@ -16,6 +18,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
+from langgraph_orchestra.checkpoint import open_checkpointer
 from langgraph_orchestra.cli import DEFAULT_STORE, app
 from langgraph_orchestra.drawing import GRAPH_REF_HINT
 from langgraph_orchestra.nodes import APPROVAL_ACTIONS, ESCALATION_ACTIONS
@@ -324,10 +327,32 @@ def test_show_tables_and_threads_list() -> None:
     assert "t2" in table.stdout and "waiting for" in table.stdout
 
 
-def test_threads_in_an_empty_store() -> None:
+def test_threads_in_an_empty_store(workdir: Path) -> None:
+    with open_checkpointer("empty.db"):
+        pass  # a store with no thread yet
     result = invoke("threads", "--store", "empty.db")
     assert result.exit_code == 0
-    assert "no threads in SQLite file" in result.stdout
+    assert f"no threads in SQLite file {workdir / 'empty.db'}" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["threads", "--store", "typo/state.db"],
+        ["show", "t1", "--store", "typo/state.db"],
+        ["resume", "t1", "--approve", "--store", "typo/state.db"],
+    ],
+    ids=["threads", "show", "resume"],
+)
+def test_a_mistyped_store_is_not_created_by_a_reader(workdir: Path, args: list[str]) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        f"error: No store at {workdir / 'typo' / 'state.db'}: the file does not exist",
+        "hint: check --store (or ORCHESTRA_STORE); a run creates its store: orchestra run "
+        "TEAM.yaml -i TEXT",
+    ]
+    assert list(workdir.iterdir()) == []  # no folder, no database
 
 
 def test_interactive_run_asks_for_decisions() -> None:
@@ -907,7 +932,7 @@ def test_failed_run_exits_1_and_shows_failed() -> None:
             ["run", SEQUENTIAL, "-i", "x", "--model", "gpt-4o"],
             [
                 "error: --model: 'gpt-4o' is not a 'provider:model' string; give "
-                "'provider:model' (e.g. 'openai:gpt-4o-mini') or {scripted: [replies]}",
+                "'provider:model' (e.g. 'openai:gpt-4o-mini')",
                 "hint: give --model as 'provider:model', e.g. openai:gpt-4o-mini",
             ],
         ),
@@ -924,6 +949,8 @@ def test_failed_run_exits_1_and_shows_failed() -> None:
     ],
 )
 def test_user_mistakes(args: list[str], stderr: list[str]) -> None:
+    with open_checkpointer(DEFAULT_STORE):
+        pass  # the store exists (a reader refuses a missing one: tested above)
     result = invoke(*args)
     assert result.exit_code == 2, result.output
     assert result.stderr.splitlines() == stderr
@@ -961,7 +988,8 @@ def test_missing_model_package(monkeypatch: pytest.MonkeyPatch) -> None:
     assert result.stderr.splitlines() == [
         "error: model 'openai:gpt-4o-mini' needs the langchain-openai package, which is not "
         "installed",
-        'hint: pip install "langgraph-orchestra[openai]"',
+        # the tests run from a clone: the extra is installed from it, in this environment
+        f"hint: {shlex.quote(sys.executable)} -m pip install -e {shlex.quote(f'{ROOT}[openai]')}",
     ]
 
 
@@ -1186,7 +1214,413 @@ def test_resume_has_a_flag_for_every_decision_action() -> None:
         flag = "--answer" if action == "respond" else f"--{action}"
         assert flag in help_text, action
     assert "--say" in help_text  # a person's message
-    assert "as a JSON object" in help_text  # --edit on a tool call
-    words = " ".join(help_text.replace("│", " ").split())  # the help's lines are wrapped
+    words = " ".join(help_text.split())  # the help's lines are wrapped
+    assert "as a JSON object" in words  # --edit on a tool call
     assert "For a plan, the file holds the plan's steps, one per line" in words  # --edit
     assert """for a planner-executor's plan, the plan as JSON: {"steps": [""" in words
+
+
+# -- rough edges: progress, errors, help, 80 columns --------------------------------------
+
+GATED_PAIR = """
+    pattern: concurrent
+    agents:
+      - {name: alpha, approval: after, model: {scripted: [A]}}
+      - {name: beta, approval: after, model: {scripted: [B]}}
+    """
+
+
+def progress_lines(output: str) -> list[str]:
+    """The progress lines of a run's output (agent starts, turns, decisions, the end)."""
+    marks = ("▶", "✓", "→", "■")
+    return [line.rstrip() for line in output.splitlines() if line.startswith(marks)]
+
+
+def test_progress_reports_each_step_once_across_a_fan_out_and_its_resumes() -> None:
+    path = team(GATED_PAIR)
+    first = invoke("run", path, "-i", "go", "--thread", "g1")
+    assert first.exit_code == 3, first.output
+    lines = progress_lines(first.stdout)
+    assert lines[0] == "→ dispatched to alpha, beta"
+    # the branches run at once: each starts and ends once, in either order
+    assert sorted(line.split()[:2] for line in lines[1:]) == [
+        ["▶", "alpha"],
+        ["▶", "beta"],
+        ["✓", "alpha"],
+        ["✓", "beta"],
+    ]
+    beta = next(i["id"] for i in shown("g1")["interrupts"] if i["agent"] == "beta")
+
+    second = invoke("resume", "g1", "--approve", "--interrupt", beta, "--reviewer", "ana")
+    assert second.exit_code == 3, second.output
+    # only what this resume did: alpha's turn (done before the pause) is not replayed
+    assert progress_lines(second.stdout) == ["✓ beta approval: approve by ana"]
+
+    third = invoke("resume", "g1", "--approve", "--reviewer", "bo")
+    assert third.exit_code == 0, third.output
+    # beta's approval, decided by the previous resume, is not replayed either
+    assert progress_lines(third.stdout) == [
+        "✓ alpha approval: approve by bo",
+        "→ aggregate: 2 of 2 branches succeeded (quorum 1), aggregator concat",
+        "■ run ended: completed",
+    ]
+
+
+def test_progress_of_an_ungated_fan_out_prints_each_branch_once() -> None:
+    result = invoke("run", str(ROOT / "examples" / "concurrent.yaml"), "-i", "ship?")
+    assert result.exit_code == 3, result.output
+    lines = progress_lines(result.stdout)
+    for agent in ("security", "reliability", "product", "release_manager"):
+        assert sum(line.startswith(f"✓ {agent} ") for line in lines) == 1, agent
+        assert lines.count(f"▶ {agent} working…") == 1, agent
+
+
+def test_audit_numbers_a_fan_outs_approvals_in_the_order_they_were_decided() -> None:
+    path = team(GATED_PAIR)
+    invoke("run", path, "-i", "go", "--thread", "g2")
+    beta = next(i["id"] for i in shown("g2")["interrupts"] if i["agent"] == "beta")
+    assert invoke("resume", "g2", "--approve", "--interrupt", beta).exit_code == 3
+    assert invoke("resume", "g2", "--approve").exit_code == 0
+    audit = shown("g2")["audit"]
+    approvals = [r["agent"] for r in audit if r["kind"] == "approval"]
+    assert approvals == ["beta", "alpha"]  # beta was decided first
+    decided = [r["ts"] for r in audit if r["kind"] == "approval"]
+    assert decided == sorted(decided)
+    table = invoke("show", "g2", "--audit", env={"COLUMNS": "120"}).stdout
+    numbered = [line.split("│")[1:5] for line in table.splitlines() if "│ approval" in line]
+    assert [(n.strip(), agent.strip()) for n, _, _, agent in numbered] == [
+        ("4", "beta"),
+        ("5", "alpha"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("args", "stderr"),
+    [
+        (
+            ["run", SEQUENTIAL],
+            [
+                "error: give the task with -i TEXT (or a batch file with --batch FILE)",
+                "hint: orchestra run TEAM.yaml -i 'the task'; see: orchestra run --help",
+            ],
+        ),
+        (
+            ["resume", "t1", "--interrupt"],
+            [
+                "error: option '--interrupt' requires an argument",
+                "hint: see: orchestra resume --help",
+            ],
+        ),
+        (
+            ["show", "t1", "--audti"],
+            [
+                "error: no such option: --audti (Possible options: --audit)",
+                "hint: see: orchestra show --help",
+            ],
+        ),
+        (
+            ["thread"],
+            [
+                "error: no such command 'thread'. Did you mean 'threads'?",
+                "hint: see: orchestra --help",
+            ],
+        ),
+        (
+            ["run", SEQUENTIAL, "-i", "x", "extra"],
+            [
+                "error: got unexpected extra argument(s) (extra)",
+                "hint: see: orchestra run --help",
+            ],
+        ),
+        (
+            ["run", SEQUENTIAL, "--batch", "in.jsonl", "--concurrency", "0"],
+            [
+                "error: invalid value for '--concurrency': Input should be greater than or "
+                "equal to 1",
+                "hint: see: orchestra run --help",
+            ],
+        ),
+    ],
+    ids=[
+        "missing -i",
+        "option without value",
+        "unknown option",
+        "unknown command",
+        "extra",
+        "range",
+    ],
+)
+def test_command_line_mistakes_are_one_error_line_and_a_hint(
+    args: list[str], stderr: list[str]
+) -> None:
+    result = invoke(*args)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == stderr
+    assert result.stdout == ""
+
+
+def test_command_line_mistakes_in_a_real_process(workdir: Path) -> None:
+    done = orchestra("run", SEQUENTIAL, "--inpt", "x", cwd=workdir)
+    assert done.returncode == 2
+    assert done.stderr.splitlines() == [
+        "error: no such option: --inpt (Possible options: --input)",
+        "hint: see: orchestra run --help",
+    ]
+    assert "╭" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_version() -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    expected = importlib.metadata.version("langgraph-orchestra")
+    assert result.stdout == f"orchestra (langgraph-orchestra) {expected}\n"
+
+
+@pytest.mark.parametrize("task", ["", "   \n"])
+def test_an_empty_task_is_refused_before_anything_runs(workdir: Path, task: str) -> None:
+    given = invoke("run", SEQUENTIAL, "-i", task)
+    assert given.exit_code == 2
+    assert given.stderr.splitlines() == [
+        "error: the task is empty",
+        "hint: give the task with -i TEXT (or -i - to read it from stdin)",
+    ]
+    piped = invoke("run", SEQUENTIAL, "-i", "-", input=task)
+    assert piped.exit_code == 2
+    assert piped.stderr.splitlines()[0] == "error: the task is empty (stdin gave no text)"
+    assert list(workdir.iterdir()) == []  # no store, no thread
+
+
+def test_demo_interactive_without_a_terminal_is_refused(workdir: Path) -> None:
+    result = invoke("demo", "--interactive")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: --interactive needs a terminal to ask for decisions, and stdin is not one",
+        "hint: run it in a terminal, or without --interactive to approve automatically",
+    ]
+    assert list(workdir.iterdir()) == []
+
+
+def test_base_url_needs_a_model_it_applies_to(workdir: Path) -> None:
+    result = invoke("run", SEQUENTIAL, "-i", "x", "--base-url", "http://me:pw@127.0.0.1:9/v1")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: --base-url http://me:***@127.0.0.1:9/v1: no model of the team uses it (its "
+        "models are scripted or given as objects); it applies to 'provider:model' strings",
+        "hint: give the model too, e.g. --model openai:llama3.1 --base-url URL",
+    ]
+    assert invoke("demo", "--base-url", "http://127.0.0.1:9/v1").exit_code == 2
+    assert list(workdir.iterdir()) == []
+
+
+def test_a_bare_model_name_is_refused_alike_by_the_api_and_the_command_line() -> None:
+    from langgraph_orchestra import Agent, TeamConfigError
+
+    with pytest.raises(TeamConfigError) as api:
+        Agent("a", model="gpt-4o")
+    result = invoke("run", SEQUENTIAL, "-i", "x", "--model", "gpt-4o")
+    assert result.exit_code == 2
+    assert str(api.value) == f"Agent 'a' model: {result.stderr.splitlines()[0][16:]}"
+
+
+def test_validate_names_the_aggregator_agent() -> None:
+    result = invoke("validate", str(ROOT / "examples" / "concurrent.yaml"), env={"COLUMNS": "300"})
+    assert result.exit_code == 0
+    assert result.stdout.strip().endswith(
+        "concurrent team 'release-review' with 4 agents: security, reliability, product, "
+        "release_manager (aggregator, approval after)"
+    )
+
+
+def test_at_80_columns_thread_ids_and_participant_names_stay_whole() -> None:
+    env = {"COLUMNS": "80"}
+    long_id = "quarterly-business-review-2026-q3-a1b2c3"
+    path = team(
+        """
+        name: release-review
+        pattern: concurrent
+        agents:
+          - {name: security_reviewer, model: {scripted: [ok]}}
+          - {name: reliability_reviewer, model: {scripted: [ok]}}
+        """
+    )
+    assert invoke("run", path, "-i", "go", "--thread", long_id, env=env).exit_code == 0
+    listed = invoke("threads", env=env).stdout
+    rows = [line for line in listed.splitlines() if line[:1] in "┏┃┡│└"]
+    assert max(len(line) for line in rows) <= 80
+    assert f"│ {long_id} │" in listed  # on one line: copyable
+    usage = invoke("show", long_id, "--usage", env=env).stdout
+    assert max(len(line) for line in usage.splitlines() if line[:1] in "┏┃┡│└") <= 80
+    names = [line.split("│")[1].strip() for line in usage.splitlines() if line.startswith("│")]
+    assert names[-3:] == ["security_reviewer", "reliability_reviewer", "total"]
+
+
+def test_help_is_rewrapped_to_the_terminal_without_type_labels_on_flags() -> None:
+    env = {"COLUMNS": "80"}
+    for command in ("run", "resume", "threads", "show", "graph", "validate", "demo", "patterns"):
+        text = invoke(command, "--help", env=env).stdout
+        assert "<bool>" not in text, command
+        lines = text.splitlines()
+        assert max(len(line) for line in lines) <= 80, command
+        # the description's paragraphs are filled: a line ends short only at a paragraph's end
+        description = lines[2 : lines.index("Arguments:" if "Arguments:" in lines else "Options:")]
+        for line, following in itertools.pairwise(description):
+            if line.strip() and following.strip():
+                assert len(line) > 55, (command, line)
+    text = invoke("run", "--help", env=env).stdout
+    assert "  --interactive / --no-interactive\n" in text
+    assert "-i, --input TEXT" in text and "--store STORE" in text
+
+
+def test_langgraph_servers_folder_is_ignored_by_git() -> None:
+    ignored = (ROOT / ".gitignore").read_text().splitlines()
+    assert ".langgraph_api/" in ignored
+
+
+# -- batch runs ------------------------------------------------------------------------------
+
+
+def batch_file(*rows: str, name: str = "inputs.jsonl") -> str:
+    Path(name).write_text("".join(f"{row}\n" for row in rows))
+    return name
+
+
+def results(path: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+
+def test_a_batch_stops_each_thread_at_its_approval_and_collects_them_when_decided() -> None:
+    inputs = batch_file('"Where is order A-1?"', '{"input": "Refund B-2", "id": "b2"}')
+    first = invoke("run", SEQUENTIAL, "--batch", inputs, "--concurrency", "2", "--out", "out.jsonl")
+    assert first.exit_code == 3, first.output
+    out = first.stdout
+    assert "support (sequential) · batch inputs.jsonl: 2 tasks, 2 at a time" in out
+    assert "⏸ line 2 (b2) waiting for approval · thread support-inputs-b2" in out
+    assert "Waiting for a decision (then run the batch again to collect them):" in out
+    assert "  line 2: orchestra resume support-inputs-b2 --approve" in out
+    rows = results("out.jsonl")
+    assert [(r["line"], r["id"], r["action"], r["status"]) for r in rows] == [
+        (1, None, "ran", "waiting for approval"),
+        (2, "b2", "ran", "waiting for approval"),
+    ]
+    assert rows[1]["resume"][0] == "orchestra resume support-inputs-b2 --approve"
+    assert [i["agent"] for i in rows[1]["interrupts"]] == ["writer"]
+    for row in rows:  # each line's thread is an ordinary thread: show and resume work
+        assert shown(row["thread_id"])["status"] == "waiting for approval"
+
+    assert invoke("resume", "support-inputs-b2", "--approve").exit_code == 0
+    second = invoke("run", SEQUENTIAL, "--batch", inputs, "--out", "out.jsonl")
+    assert second.exit_code == 3, second.output
+    assert "· line 2 (b2) done before (skipped) · thread support-inputs-b2" in second.stdout
+    assert [(r["action"], r["status"]) for r in results("out.jsonl")] == [
+        ("waiting", "waiting for approval"),
+        ("skipped", "done"),
+    ]
+    assert results("out.jsonl")[1]["final"].startswith("Hi Sam")
+
+    assert invoke("resume", rows[0]["thread_id"], "--approve").exit_code == 0
+    third = invoke("run", SEQUENTIAL, "--batch", inputs, "--out", "out.jsonl")
+    assert third.exit_code == 0, third.output
+    table = [line for line in third.stdout.splitlines() if line.startswith("│")]
+    assert [[c.strip() for c in row.strip("│").split("│")] for row in table] == [
+        ["done", "2", "0", "2"],
+        ["total", "2", "", ""],
+    ]
+    assert [r["thread_id"] for r in results("out.jsonl")] == [r["thread_id"] for r in rows]
+
+
+def test_a_batch_runs_many_tasks_on_the_offline_team_and_skips_them_when_run_again() -> None:
+    path = team(
+        """
+        name: desk
+        pattern: sequential
+        agents:
+          - {name: writer, model: {scripted: [draft], latency: 0.05}}
+          - {name: editor, model: {scripted: [final answer], latency: 0.05}}
+        """
+    )
+    inputs = batch_file(*(f'"task {i}"' for i in range(10)))
+    result = invoke("run", path, "--batch", inputs, "--concurrency", "4", "--out", "r.jsonl")
+    assert result.exit_code == 0, result.output
+    rows = results("r.jsonl")
+    assert [(r["status"], r["final"]) for r in rows] == [("done", "final answer")] * 10
+    assert [r["usage"]["calls"] for r in rows] == [2] * 10  # a fresh script per thread
+    assert "batch ━" in result.stdout and "10/10" in result.stdout  # the progress bar
+    again = invoke("run", path, "--batch", inputs)
+    assert again.exit_code == 0
+    assert again.stdout.count("done before (skipped)") == 10
+
+
+def test_a_batchs_failed_tasks_are_listed_and_retried_on_the_next_run() -> None:
+    path = team(
+        """
+        name: desk
+        pattern: sequential
+        agents:
+          - {name: writer, model: {scripted: [{error: upstream timed out}]}}
+        """
+    )
+    inputs = batch_file('"task"')
+    first = invoke("run", path, "--batch", inputs, "--out", "r.jsonl")
+    assert first.exit_code == 1, first.output
+    assert "✗ line 1 failed: Agent 'writer' failed: " in first.stdout
+    assert "Failed (run the batch again to retry them):" in first.stdout
+    thread = results("r.jsonl")[0]["thread_id"]
+    assert f"  line 1: orchestra show {thread}" in first.stdout
+    assert shown(thread)["status"] == "failed"  # what the store says
+
+    second = invoke("run", path, "--batch", inputs, "--out", "r.jsonl")
+    assert second.exit_code == 1
+    assert [(r["action"], r["status"]) for r in results("r.jsonl")] == [("resumed", "failed")]
+
+
+@pytest.mark.parametrize(
+    ("args", "stderr"),
+    [
+        (
+            ["--batch", "in.jsonl", "-i", "x", "--thread", "t"],
+            [
+                "error: --batch runs the file's tasks, each in its own thread: leave out -i, "
+                "--thread",
+                "hint: decide a batch's approvals afterwards with the orchestra resume "
+                "commands it lists",
+            ],
+        ),
+        (
+            ["-i", "x", "--out", "r.jsonl"],
+            ["error: --out goes with --batch", "hint: give the batch file with --batch FILE"],
+        ),
+        (
+            ["-i", "x", "--concurrency", "2"],
+            [
+                "error: --concurrency goes with --batch",
+                "hint: give the batch file with --batch FILE",
+            ],
+        ),
+        (
+            ["--batch", "missing.jsonl"],
+            [
+                "error: missing.jsonl: no such file",
+                "hint: give a JSONL file of tasks, one per line (see --help)",
+            ],
+        ),
+    ],
+    ids=["with -i", "--out alone", "--concurrency alone", "missing file"],
+)
+def test_batch_flag_mistakes(args: list[str], stderr: list[str], workdir: Path) -> None:
+    Path("in.jsonl").write_text('"x"\n')
+    result = invoke("run", SEQUENTIAL, *args)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == stderr
+    assert not (workdir / ".orchestra").exists()
+
+
+def test_a_malformed_batch_file_is_refused_with_every_problem(workdir: Path) -> None:
+    inputs = batch_file('"ok"', "not json", '{"input": ""}')
+    result = invoke("run", SEQUENTIAL, "--batch", inputs)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "error: inputs.jsonl:2: not JSON (Expecting value, column 1)",
+        "error: inputs.jsonl:3: 'input' must be a non-empty string (the task)",
+        'hint: give one task per line: "TEXT" or {"input": "TEXT", "id": "ID"} (id optional)',
+    ]
+    assert not (workdir / ".orchestra").exists()

@@ -4,13 +4,19 @@ from __future__ import annotations
 
 import importlib.util
 import re
+import shlex
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from langgraph_orchestra import Agent, ModelSetupError, TeamConfigError
+from langgraph_orchestra import Agent, ModelSetupError, TeamConfigError, _install
+from langgraph_orchestra._install import install_command
 from langgraph_orchestra.agents import AgentRunner
-from langgraph_orchestra.models import chat_model
+from langgraph_orchestra.errors import SpecError
+from langgraph_orchestra.models import PROVIDERS, chat_model
+from langgraph_orchestra.spec import build_team, load_spec
 from langgraph_orchestra.testing import ScriptedModel
 from langgraph_orchestra.tracing import DEFAULT_PRICES
 
@@ -18,6 +24,10 @@ needs_no_openai = pytest.mark.skipif(
     importlib.util.find_spec("langchain_openai") is not None,
     reason="langchain-openai is installed",
 )
+
+
+OPENAI_EXTRA = install_command("openai")  # its exact forms are pinned below
+SEQUENTIAL = Path(__file__).resolve().parent.parent / "examples" / "sequential.yaml"
 
 
 def runner(agent: Agent) -> AgentRunner:
@@ -61,7 +71,7 @@ def test_missing_provider_package(monkeypatch: pytest.MonkeyPatch) -> None:
     assert str(caught.value) == (
         "model 'openai:gpt-4o-mini' needs the langchain-openai package, which is not installed"
     )
-    assert caught.value.hint == 'pip install "langgraph-orchestra[openai]"'
+    assert caught.value.hint == OPENAI_EXTRA
 
 
 def test_missing_api_key(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -111,16 +121,60 @@ def test_a_present_api_key_is_left_to_the_client(monkeypatch: pytest.MonkeyPatch
 
 
 @needs_no_openai
-@pytest.mark.parametrize("model", ["openai:gpt-4o-mini", "gpt-4o-mini"])
-def test_openai_model_string_without_the_extra_gives_the_pip_hint(model: str) -> None:
-    agent = Agent("a", model=model)  # a string is only resolved when the team is built
+def test_openai_model_string_without_the_extra_gives_the_pip_hint() -> None:
+    agent = Agent("a", model="openai:gpt-4o-mini")  # resolved when the team is built
     with pytest.raises(ModelSetupError) as caught:
         runner(agent)
     assert str(caught.value) == (
-        f"Agent 'a' model '{model}' needs the langchain-openai package, which is not "
-        'installed: run pip install "langgraph-orchestra[openai]"'
+        "Agent 'a' model 'openai:gpt-4o-mini' needs the langchain-openai package, which is "
+        f"not installed: run {OPENAI_EXTRA}"
     )
-    assert caught.value.hint == 'pip install "langgraph-orchestra[openai]"'
+    assert caught.value.hint == OPENAI_EXTRA
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        (
+            "gpt-4o-mini",
+            "'gpt-4o-mini' is not a 'provider:model' string; give 'provider:model' "
+            "(e.g. 'openai:gpt-4o-mini')",
+        ),
+        (
+            "opnai:gpt-4o-mini",
+            "unknown provider 'opnai' in 'opnai:gpt-4o-mini' (did you mean 'openai'?); "
+            "allowed providers: " + ", ".join(PROVIDERS),
+        ),
+    ],
+)
+def test_a_model_string_names_a_known_provider_everywhere(model: str, message: str) -> None:
+    # One rule for the Python API, the team file and `orchestra --model`.
+    with pytest.raises(TeamConfigError) as agent:
+        Agent("a", model=model)
+    assert str(agent.value) == f"Agent 'a' model: {message}"
+    with pytest.raises(TeamConfigError) as direct:
+        chat_model(model)
+    assert str(direct.value) == f"model: {message}"
+    with pytest.raises(SpecError) as spec:
+        build_team(load_spec(SEQUENTIAL), model_override=model)
+    assert spec.value.problems == [f"--model: {message}"]
+
+
+def test_the_install_command_of_an_extra_from_a_clone_and_from_an_index(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    root = Path(_install.__file__).resolve().parent.parent
+    assert _install._clone_root() == root  # the tests run from a clone
+    monkeypatch.chdir(root)
+    assert (
+        install_command("openai") == f"{shlex.quote(sys.executable)} -m pip install -e '.[openai]'"
+    )
+    monkeypatch.chdir(tmp_path)
+    assert install_command("postgres") == (
+        f"{shlex.quote(sys.executable)} -m pip install -e {shlex.quote(f'{root}[postgres]')}"
+    )
+    monkeypatch.setattr(_install, "_clone_root", lambda: None)
+    assert install_command("openai") == 'pip install "langgraph-orchestra[openai]"'
 
 
 @pytest.mark.skipif(
@@ -152,13 +206,14 @@ def test_a_provider_without_setup_names_the_package_init_chat_model_missed() -> 
 
 def test_unknown_provider_string_is_a_config_error() -> None:
     with pytest.raises(
-        TeamConfigError,
-        match=r"^Agent 'a' model 'nope:x' could not be created: Unable to infer model provider",
+        TeamConfigError, match=r"^Agent 'a' model: unknown provider 'nope' in 'nope:x'"
     ) as caught:
-        runner(Agent("a", model="nope:x"))
+        Agent("a", model="nope:x")  # refused when the agent is made, before any build
     assert not isinstance(caught.value, ModelSetupError)
 
 
 def test_unknown_provider_is_refused_without_an_owner() -> None:
-    with pytest.raises(TeamConfigError, match=re.escape("model 'nope:x' could not be created: ")):
+    with pytest.raises(
+        TeamConfigError, match=re.escape("model: unknown provider 'nope' in 'nope:x'")
+    ):
         chat_model("nope:x")

@@ -501,7 +501,7 @@ def test_malformed_model_override() -> None:
         build_team(spec, model_override="gpt-4o")
     assert caught.value.problems == [
         "--model: 'gpt-4o' is not a 'provider:model' string; give 'provider:model' (e.g. "
-        "'openai:gpt-4o-mini') or {scripted: [replies]}"
+        "'openai:gpt-4o-mini')"
     ]
 
 

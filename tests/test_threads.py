@@ -585,3 +585,34 @@ def test_the_planners_records_are_described_in_a_few_words() -> None:
         "the best result so far is the answer (2 replans)",
     ]
     assert describe_step(STEP_B) == "b (writer, after a): Shorten it."
+
+
+def test_a_resume_does_not_replay_what_an_earlier_run_reported() -> None:
+    # Both branches pause at a gate; deciding one leaves the other's finished task in the
+    # step, whose writes LangGraph replays on the next resume: they are not reported again.
+    team = create_concurrent(
+        [
+            Agent("a", model=ScriptedModel(["A"]), approval="after"),
+            Agent("b", model=ScriptedModel(["B"]), approval="after"),
+        ]
+    ).compile(checkpointer=InMemorySaver())
+    config = run_config("t", RunInfo())
+    runs: list[list[RunEvent]] = [[], [], []]
+
+    paused = drive(team, TASK, config, on_event=runs[0].append)
+    b = next(i.id for i in paused.interrupts if i.agent == "b")
+    half = drive(
+        team,
+        resume_value(paused.interrupts, APPROVE, interrupt_id=b),
+        config,
+        on_event=runs[1].append,
+    )
+    drive(team, resume_value(half.interrupts, APPROVE), config, on_event=runs[2].append)
+
+    assert [_recorded(run) for run in runs] == [
+        [("routing", None), ("turn", "a"), ("turn", "b")],
+        [("approval", "b")],
+        [("approval", "a"), ("routing", None), ("termination", None)],
+    ]
+    ids = [r["id"] for run in runs for e in run for r in e.audit]
+    assert len(ids) == len(set(ids))

@@ -22,6 +22,8 @@ from typer.testing import CliRunner, Result
 
 from langgraph_orchestra.checkpoint import open_checkpointer
 from langgraph_orchestra.cli import DEFAULT_STORE, app
+from langgraph_orchestra.spec import build
+from langgraph_orchestra.testing import ScriptedModel
 from langgraph_orchestra.threads import RunInfo, ThreadInfo, read_thread
 
 runner = CliRunner()
@@ -124,20 +126,47 @@ def test_resume_of_an_unchanged_team_file_needs_no_flag() -> None:
 # -- secrets ----------------------------------------------------------------------------
 
 
-def test_a_base_url_password_is_stored_redacted_and_never_shown() -> None:
-    path = team()
+SERVED = """
+    pattern: sequential
+    agents:
+      - name: writer
+        approval: after
+        model: openai:llama3.1
+    """
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> list[str | None]:
+    """Models made from strings answer offline, as a served one would; their base URLs."""
+    urls: list[str | None] = []
+
+    def serve(model: Any, *, base_url: str | None = None, owner: str | None = None) -> Any:
+        urls.append(base_url)
+        return ScriptedModel(["draft one"], name="writer")
+
+    monkeypatch.setattr(build, "chat_model", serve)
+    return urls
+
+
+def test_a_base_url_password_is_stored_redacted_and_never_shown(
+    served: list[str | None],
+) -> None:
+    path = team(SERVED)
     url = "http://me:hunter2@llm.local:8000/v1"
     result = invoke("run", str(path), "-i", "x", "--thread", "t1", "--base-url", url)
     assert result.exit_code == 3, result.output
     assert "hunter2" not in result.output
+    assert served == [url]  # the model got the whole URL
     assert stored_run("t1").base_url == "http://me:***@llm.local:8000/v1"
     show = invoke("show", "t1", "--json")
     assert "hunter2" not in show.stdout
     assert json.loads(show.stdout)["base_url"] == "http://me:***@llm.local:8000/v1"
 
 
-def test_resume_asks_again_for_a_base_url_whose_password_was_not_stored() -> None:
-    path = team()
+def test_resume_asks_again_for_a_base_url_whose_password_was_not_stored(
+    served: list[str | None],
+) -> None:
+    path = team(SERVED)
     url = "http://me:hunter2@llm.local/v1"
     assert invoke("run", str(path), "-i", "x", "--thread", "t1", "--base-url", url).exit_code == 3
     refused = invoke("resume", "t1", "--approve")
@@ -147,6 +176,7 @@ def test_resume_asks_again_for_a_base_url_whose_password_was_not_stored() -> Non
         "hint: give it again with --base-url",
     ]
     assert invoke("resume", "t1", "--approve", "--base-url", url).exit_code == 0
+    assert served == [url, url]
 
 
 def test_show_redacts_a_base_url_stored_by_an_older_version() -> None:

@@ -7,6 +7,9 @@ decisions and `rendering` prints.
 
 from __future__ import annotations
 
+import asyncio
+import importlib.metadata
+import inspect
 import json
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -22,8 +25,15 @@ from langgraph.types import Command
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
+from typer.core import TyperGroup
 
-from langgraph_orchestra.checkpoint import _redact, describe_store, open_checkpointer
+from langgraph_orchestra.batch_runs import BatchResult, arun_batch, read_batch
+from langgraph_orchestra.checkpoint import (
+    _redact,
+    aopen_checkpointer,
+    describe_store,
+    open_checkpointer,
+)
 from langgraph_orchestra.cli.decisions import (
     ask_decision,
     auto_decision,
@@ -33,8 +43,10 @@ from langgraph_orchestra.cli.decisions import (
     reviewer_name,
 )
 from langgraph_orchestra.cli.rendering import (
+    BatchProgress,
     Progress,
     audit_table,
+    batch_table,
     one_line_usage,
     output_console,
     patterns_table,
@@ -71,7 +83,7 @@ from langgraph_orchestra.threads import (
     run_config,
     used_replies,
 )
-from langgraph_orchestra.tracing import parse_price
+from langgraph_orchestra.tracing import ModelPrice, parse_price
 
 __all__ = [
     "DEFAULT_STORE",
@@ -94,19 +106,105 @@ EXIT_USAGE = 2
 EXIT_WAITING = 3
 """Exit code of a run waiting for a decision when stdin is not a terminal."""
 
+_CLICK_ERROR: type[Exception] = next(
+    c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException"
+)
+"""The base of the command line parser's errors (typer exports only some of them)."""
+
+
+class _Group(TyperGroup):
+    """The `orchestra` group: a mistake on the command line is one `error:` line and a hint."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command; print parser errors as `error: ...` and `hint: ...`."""
+        try:
+            code = super().main(
+                args,
+                prog_name or "orchestra",
+                complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
+        except _CLICK_ERROR as error:
+            words = [w for w in (sys.argv[1:] if args is None else args) if not w.startswith("-")]
+            command = f"orchestra {words[0]}" if words and words[0] in self.commands else None
+            code = _parser_error(error, command)
+        except typer.Abort:
+            print_error("aborted")
+            code = EXIT_FAILED
+        if not standalone_mode:
+            return code
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def _parser_error(error: Exception, command: str | None) -> int:
+    """Print a parser error (a missing or unknown option, ...) on one line; its exit code.
+
+    `command` is the command the arguments name (`orchestra run`), if any.
+    """
+    ctx = getattr(error, "ctx", None)
+    if type(error).__name__ == "NoArgsIsHelpError" and ctx is not None:
+        typer.echo(ctx.get_help())  # `orchestra` alone: its help
+        return 0
+    format_message = getattr(error, "format_message", None)
+    message = " ".join(str(format_message() if format_message else error).split())
+    message = message[:1].lower() + message[1:].rstrip(".")
+    if ctx is not None:
+        command = ctx.command_path
+    print_error(message, f"see: {command or 'orchestra'} --help")
+    return int(getattr(error, "exit_code", EXIT_USAGE))
+
+
 app = typer.Typer(
     name="orchestra",
+    cls=_Group,
     help="Run multi-agent teams from YAML files, with approvals, audit trail and usage.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    # Plain help: paragraphs rewrapped to the terminal, no type labels on flags.
+    rich_markup_mode=None,
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"orchestra (langgraph-orchestra) {_package_version()}")
+        raise typer.Exit()
+
+
+def _package_version() -> str:
+    try:
+        return importlib.metadata.version("langgraph-orchestra")
+    except importlib.metadata.PackageNotFoundError:  # run from a clone, not installed
+        return "unknown (not installed)"
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """Run multi-agent teams from YAML files, with approvals, audit trail and usage."""
+
 
 StoreOption = Annotated[
     str,
     typer.Option(
         "--store",
         envvar=STORE_ENV,
+        metavar="STORE",
         help="Where threads are kept: a SQLite file (.db/.sqlite/.sqlite3), "
         "'sqlite:///path.db', or a 'postgresql://user:pw@host:5432/db' DSN.",
     ),
@@ -115,6 +213,7 @@ ModelOption = Annotated[
     str | None,
     typer.Option(
         "--model",
+        metavar="PROVIDER:MODEL",
         help="Use this model for every agent instead of the team file's, as "
         "'provider:model' (e.g. openai:gpt-4o-mini; needs the provider's package and "
         "API key).",
@@ -124,6 +223,7 @@ BaseUrlOption = Annotated[
     str | None,
     typer.Option(
         "--base-url",
+        metavar="URL",
         help="Base URL of an OpenAI-compatible server (Ollama, vLLM, llama.cpp server) "
         "for openai: models, e.g. http://localhost:11434/v1.",
     ),
@@ -184,8 +284,9 @@ def _user_errors() -> Iterator[None]:
 
 
 @contextmanager
-def _store(url: str) -> Iterator[BaseCheckpointSaver[Any]]:
-    with _user_errors(), open_checkpointer(url) as saver:
+def _store(url: str, *, create: bool = True) -> Iterator[BaseCheckpointSaver[Any]]:
+    """Open the store; readers (`create=False`) refuse a store that does not exist."""
+    with _user_errors(), open_checkpointer(url, create=create) as saver:
         yield saver
 
 
@@ -221,6 +322,18 @@ def _build(
     prices: Sequence[str] = (),
 ) -> Any:
     """Build the team; `consumed`: scripted replies a resumed thread has used."""
+    with _user_errors():
+        return build_team(
+            spec,
+            model_override=model,
+            base_url=base_url,
+            consumed=consumed,
+            prices=_price_table(prices),
+        )
+
+
+def _price_table(prices: Sequence[str]) -> dict[str, ModelPrice]:
+    """The `--price MODEL=IN/OUT` options as a price table."""
     table = {}
     for text in prices:
         try:
@@ -230,10 +343,7 @@ def _build(
                 f"--price: {error}", "give --price MODEL=IN/OUT, e.g. llama3.1=0.2/0.6"
             ) from None
         table[name] = price
-    with _user_errors():
-        return build_team(
-            spec, model_override=model, base_url=base_url, consumed=consumed, prices=table
-        )
+    return table
 
 
 def _drive(
@@ -305,15 +415,49 @@ def run(
     ctx: typer.Context,
     team: Annotated[Path, typer.Argument(help="The team's YAML file.", show_default=False)],
     input: Annotated[
-        str,
-        typer.Option("--input", "-i", help="The task for the team ('-' reads it from stdin)."),
-    ],
+        str | None,
+        typer.Option(
+            "--input",
+            "-i",
+            help="The task for the team ('-' reads it from stdin).",
+            metavar="TEXT",
+            show_default=False,
+        ),
+    ] = None,
     thread: Annotated[
         str | None,
         typer.Option(
             "--thread",
             help="Thread id: a new one by default; an existing thread's id gives the team "
             "a new task in the same conversation.",
+            metavar="ID",
+        ),
+    ] = None,
+    batch: Annotated[
+        Path | None,
+        typer.Option(
+            "--batch",
+            help="Run one task per line of this JSONL file, each in its own thread: a JSON "
+            'string, or {"input": TEXT, "id": ID} (id optional). Run it again to skip the '
+            "lines done, go on with those failed or stopped, and collect those decided since.",
+            metavar="FILE",
+            show_default=False,
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            "--concurrency", help="With --batch: how many tasks run at once.", min=1, metavar="N"
+        ),
+    ] = 8,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="With --batch: write one JSON line per task (its thread, status, final "
+            "answer, error, pending decisions and the commands to decide them, usage).",
+            metavar="FILE",
+            show_default=False,
         ),
     ] = None,
     store: StoreOption = DEFAULT_STORE,
@@ -322,20 +466,42 @@ def run(
     price: PriceOption = None,
     interactive: InteractiveOption = None,
 ) -> None:
-    """Run a team on a task, showing progress; stop at approvals for a decision.
+    """Run a team on a task (or on each task of a batch file), showing progress.
 
-    In a terminal, approvals are asked for on the spot. Otherwise the run is saved,
-    the `orchestra resume` command to continue is printed and the exit code is 3.
+    In a terminal, approvals are asked for on the spot. Otherwise the run is saved, the
+    `orchestra resume` command to continue is printed and the exit code is 3.
+
+    With --batch, each line's thread stops at its approvals and the commands to decide
+    them are listed; the exit code is 1 if a task failed, 3 if one waits for a
+    decision, 0 when all are done.
 
     A team file is code (its tools: and handoff_input: import and run Python from the
     modules they name): run only team files you trust as you would trust a script.
     """
+    _check_run_flags(ctx, input, batch, thread, interactive)
     console = output_console()
     with _user_errors():
         spec = load_spec(team)
-    task = sys.stdin.read() if input == "-" else input
     graph_builder = _build(spec, model, base_url, None, price or ())
     store_args = _store_args(ctx, store)
+    run_info = RunInfo(
+        spec=str(spec.source),
+        spec_sha256=spec.sha256,
+        team=spec.name,
+        pattern=spec.pattern,
+        model=model,
+        base_url=base_url,
+        prices=" ".join(price or ()) or None,
+    )
+    if batch is not None:
+        _run_batch(console, spec, run_info, batch, concurrency, out, store, store_args, price or ())
+        return
+    task = sys.stdin.read() if input == "-" else str(input)
+    if not task.strip():
+        raise _fail(
+            "the task is empty" + (" (stdin gave no text)" if input == "-" else ""),
+            "give the task with -i TEXT (or -i - to read it from stdin)",
+        )
     with _store(store) as saver:
         graph = graph_builder.compile(checkpointer=saver)
         if thread is None:
@@ -349,15 +515,6 @@ def run(
                     f"thread '{thread_id}' waits for a decision",
                     f"continue it with: orchestra resume {thread_id} --approve (or --reject ...)",
                 )
-        info = RunInfo(
-            spec=str(spec.source),
-            spec_sha256=spec.sha256,
-            team=spec.name,
-            pattern=spec.pattern,
-            model=model,
-            base_url=base_url,
-            prices=" ".join(price or ()) or None,
-        )
         console.print(
             f"[bold]{escape(spec.name)}[/bold] ({spec.pattern}) · thread {thread_id} · "
             f"{escape(describe_store(store))}"
@@ -368,12 +525,121 @@ def run(
             console=console,
             graph=graph,
             payload={"messages": [("user", task)]},
-            config=run_config(thread_id, info),
+            config=run_config(thread_id, run_info),
             agents=_agent_names(spec),
             decide=(lambda p: ask_decision(console, p, reviewer)) if ask else None,
             redact=_team_redactor(spec),
         )
     _finish(console, result, store_args, _team_redactor(spec))
+
+
+def _check_run_flags(
+    ctx: typer.Context,
+    input: str | None,
+    batch: Path | None,
+    thread: str | None,
+    interactive: bool | None,
+) -> None:
+    """Refuse `run`'s flags that do not go together (a task and a batch, ...)."""
+    if batch is None:
+        if input is None:
+            raise _fail(
+                "give the task with -i TEXT (or a batch file with --batch FILE)",
+                "orchestra run TEAM.yaml -i 'the task'; see: orchestra run --help",
+            )
+        for flag in ("concurrency", "out"):
+            source = ctx.get_parameter_source(flag)
+            if source is not None and source.name != "DEFAULT":
+                raise _fail(f"--{flag} goes with --batch", "give the batch file with --batch FILE")
+        return
+    given = {"-i": input is not None, "--thread": thread is not None}
+    given["--interactive"] = interactive is not None
+    clashing = [flag for flag, present in given.items() if present]
+    if clashing:
+        raise _fail(
+            f"--batch runs the file's tasks, each in its own thread: leave out "
+            f"{', '.join(clashing)}",
+            "decide a batch's approvals afterwards with the orchestra resume commands it lists",
+        )
+
+
+def _run_batch(
+    console: Console,
+    spec: TeamSpec,
+    run_info: RunInfo,
+    batch: Path,
+    concurrency: int,
+    out: Path | None,
+    store: str,
+    store_args: Sequence[str],
+    prices: Sequence[str] = (),
+) -> None:
+    """Run a batch file's tasks; print the summary; exit 1 (failed) or 3 (waiting)."""
+    table = _price_table(prices)
+    if not batch.is_file():
+        raise _fail(
+            f"{batch}: no such file", "give a JSONL file of tasks, one per line (see --help)"
+        )
+    with _user_errors():
+        items = read_batch(batch, team=spec.name)
+    console.print(
+        f"[bold]{escape(spec.name)}[/bold] ({spec.pattern}) · batch {escape(str(batch))}: "
+        f"{len(items)} tasks, {concurrency} at a time · {escape(describe_store(store))}"
+    )
+
+    def team(used: Mapping[str, int]) -> Any:
+        return build_team(
+            spec,
+            model_override=run_info.model,
+            base_url=run_info.base_url,
+            consumed=used,
+            prices=table,
+        )
+
+    async def go() -> list[BatchResult]:
+        async with aopen_checkpointer(store) as saver:
+            with BatchProgress(console, len(items)) as progress:
+                return await arun_batch(
+                    items,
+                    team=team,
+                    saver=saver,
+                    run=run_info,
+                    concurrency=concurrency,
+                    on_result=progress,
+                )
+
+    with _user_errors():
+        results = asyncio.run(go())
+    console.print(batch_table(results, str(batch)), soft_wrap=False)
+    waiting = [r for r in results if r.status == "waiting for approval" and r.thread]
+    failed = [r for r in results if r.status == "failed"]
+    commands = {
+        r.item.thread_id: resume_commands(r.item.thread_id, r.thread.interrupts, store_args)
+        for r in waiting
+        if r.thread is not None
+    }
+    if waiting:
+        console.print("\nWaiting for a decision (then run the batch again to collect them):")
+        for r in waiting:
+            console.print(f"  line {r.item.line}: {escape(commands[r.item.thread_id][0])}")
+        console.print("  (the other decisions: orchestra show THREAD; orchestra resume --help)")
+    if failed:
+        console.print("\nFailed (run the batch again to retry them):")
+        for r in failed:
+            console.print(f"  line {r.item.line}: orchestra show {r.item.thread_id}")
+    if out is not None:
+        lines = [
+            json.dumps({**r.to_json(), "resume": commands.get(r.item.thread_id, [])})
+            for r in results
+        ]
+        partial = out.with_name(out.name + ".partial")
+        partial.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
+        partial.replace(out)
+        console.print(f"[dim]{len(lines)} results written to {escape(str(out))}[/dim]")
+    if failed:
+        raise typer.Exit(EXIT_FAILED)
+    if waiting:
+        raise typer.Exit(EXIT_WAITING)
 
 
 def _existing(saver: BaseCheckpointSaver[Any], thread_id: str) -> ThreadInfo | None:
@@ -478,14 +744,18 @@ def resume(
     reviewer: Annotated[
         str | None,
         typer.Option(
-            "--reviewer", help="Who decides, for the audit trail (default: your user name)."
+            "--reviewer",
+            help="Who decides, for the audit trail (default: your user name).",
+            metavar="NAME",
         ),
     ] = None,
     store: StoreOption = DEFAULT_STORE,
     model: Annotated[
         str | None,
         typer.Option(
-            "--model", help="Model override for the rest of the run (default: the run's)."
+            "--model",
+            help="Model override for the rest of the run (default: the run's).",
+            metavar="PROVIDER:MODEL",
         ),
     ] = None,
     base_url: Annotated[
@@ -494,6 +764,7 @@ def resume(
             "--base-url",
             help="OpenAI-compatible base URL (default: the run's; give it again if it "
             "had a password, which is not stored).",
+            metavar="URL",
         ),
     ] = None,
     allow_changed_spec: Annotated[
@@ -550,7 +821,7 @@ def resume(
         decision = decision_from_flags(given, who)
     ask = _interactive(interactive)
     store_args = _store_args(ctx, store)
-    with _store(store) as saver:
+    with _store(store, create=False) as saver:
         with _user_errors():
             stored = read_thread(saver, thread)
         if not stored.run.spec:
@@ -652,7 +923,7 @@ def threads(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the threads in the store: id, team, pattern, status, last update."""
-    with _store(store) as saver:
+    with _store(store, create=False) as saver:
         found = list_threads(saver)
     if as_json:
         rows = [
@@ -704,7 +975,7 @@ def show(
 
     A thread whose team file sets `redact:` is shown redacted (text, JSON and tables).
     """
-    with _store(store) as saver, _user_errors():
+    with _store(store, create=False) as saver, _user_errors():
         info = read_thread(saver, thread)
     info = info.redacted(Redactor() if redact else _stored_redactor(info.run))
     if as_json:
@@ -786,7 +1057,7 @@ def report(
     since; like orchestra graph, that imports the modules its tools: and
     handoff_input: name (--no-graph leaves the drawing out).
     """
-    with _store(store) as saver, _user_errors():
+    with _store(store, create=False) as saver, _user_errors():
         info = read_thread(saver, thread)
     info = info.redacted(Redactor() if redact else _stored_redactor(info.run))
     drawing, note = _team_drawing(info.run) if draw else (None, "--no-graph was given")
@@ -839,12 +1110,16 @@ def validate(
     with _user_errors():
         spec = validate_spec(team)
     parts = []
-    for agent in spec.agents:
-        gate = f" (approval {agent.approval})" if agent.approval else ""
-        parts.append(f"{agent.name}{gate}")
+    roles: list[tuple[AgentSpec, str | None]] = [(agent, None) for agent in spec.agents]
+    roles += [(v, key) for key, v in spec.options.items() if isinstance(v, AgentSpec)]
+    for agent, role in roles:
+        notes = [role] if role else []
+        if agent.approval:
+            notes.append(f"approval {agent.approval}")
+        parts.append(agent.name + (f" ({', '.join(notes)})" if notes else ""))
     output_console().print(
         f"[green]✓[/green] {escape(str(team))}: {spec.pattern} team '{escape(spec.name)}' with "
-        f"{len(spec.agents)} agents: {escape(', '.join(parts))}"
+        f"{len(parts)} agents: {escape(', '.join(parts))}"
     )
 
 
@@ -874,6 +1149,11 @@ def demo(
     the final answer, the audit trail and the usage table. The default, the handoff
     example, shows a transfer with a typed payload and a tool call's approval.
     """
+    if interactive and not sys.stdin.isatty():
+        raise _fail(
+            "--interactive needs a terminal to ask for decisions, and stdin is not one",
+            "run it in a terminal, or without --interactive to approve automatically",
+        )
     console = output_console()
     with _user_errors():
         spec = load_spec(example_path(pattern))
@@ -904,7 +1184,7 @@ def demo(
         base_url=base_url,
         prices=" ".join(prices) or None,
     )
-    ask = interactive and sys.stdin.isatty()
+    ask = interactive
     agents = _agent_names(spec)
     with _store(store) as saver:
         thread_id = new_thread_id(saver, spec.name)
@@ -954,6 +1234,16 @@ def demo(
     )
 
 
+def _unwrap(doc: str) -> str:
+    """A docstring as help: paragraphs on one line each (the help rewraps them)."""
+    return "\n\n".join(" ".join(p.split()) for p in inspect.cleandoc(doc).split("\n\n"))
+
+
+for _command in app.registered_commands:
+    if _command.callback is not None and _command.callback.__doc__:
+        _command.help = _unwrap(_command.callback.__doc__)
+
+
 def main() -> None:
     """Entry point of the `orchestra` console script."""
-    app()
+    app(prog_name="orchestra")

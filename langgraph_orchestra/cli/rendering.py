@@ -6,11 +6,13 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from rich import progress
 from rich.console import Console
 from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
+from langgraph_orchestra.batch_runs import BatchResult
 from langgraph_orchestra.spec import Pattern
 from langgraph_orchestra.threads import (
     PendingInterrupt,
@@ -24,8 +26,10 @@ from langgraph_orchestra.threads import (
 )
 
 __all__ = [
+    "BatchProgress",
     "Progress",
     "audit_table",
+    "batch_table",
     "error_console",
     "one_line_usage",
     "output_console",
@@ -240,7 +244,9 @@ def print_thread(console: Console, info: ThreadInfo, commands: Sequence[str]) ->
 def threads_table(found: Sequence[ThreadInfo], where: str) -> Table:
     """A table of threads: id, team, pattern, status, last update."""
     table = Table(title=f"threads · {where}", title_justify="left")
-    for column in ("thread", "team", "pattern", "status", "last update (UTC)"):
+    # A thread id is never wrapped (it is copied into commands); the other columns give way.
+    table.add_column("thread", no_wrap=True)
+    for column in ("team", "pattern", "status", "last update (UTC)"):
         table.add_column(column, overflow="fold")
     for t in found:
         table.add_row(
@@ -273,7 +279,7 @@ def audit_table(info: ThreadInfo) -> Table:
     """A table of the thread's audit trail."""
     table = Table(title=f"audit trail · {info.thread_id}", title_justify="left")
     for column in ("#", "time", "kind", "agent", "detail"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column in ("#", "time", "agent"))
     for i, record in enumerate(info.audit, start=1):
         ts = str(record.get("ts", ""))
         table.add_row(
@@ -293,7 +299,7 @@ def usage_table(info: ThreadInfo) -> Table:
     the cost of models without a price as `unpriced`; a caption says which and why.
     """
     table = Table(title=f"usage · {info.thread_id}", title_justify="left")
-    table.add_column("participant")
+    table.add_column("participant", no_wrap=True)  # names are not cut: the numbers give way
     for column in (
         "calls",
         "input tokens",
@@ -356,3 +362,70 @@ def one_line_usage(info: ThreadInfo) -> str:
         f"{total.calls} model calls · {total.tokens(total.input_tokens + total.output_tokens)}"
         f" tokens · {total.cost}"
     )
+
+
+_BATCH_MARKS: dict[ThreadStatus, str] = {
+    "done": "[green]✓[/green]",
+    "waiting for approval": "[yellow]⏸[/yellow]",
+    "failed": "[red]✗[/red]",
+    "running": "[cyan]…[/cyan]",
+}
+
+
+class BatchProgress:
+    """A progress bar over a batch's lines, with one line printed per finished task.
+
+    Pass it as `on_result` to `arun_batch`, inside `with BatchProgress(...)`.
+    """
+
+    def __init__(self, console: Console, total: int) -> None:
+        self.console = console
+        self.bar = progress.Progress(
+            progress.TextColumn("batch"),
+            progress.BarColumn(),
+            progress.MofNCompleteColumn(),
+            progress.TimeElapsedColumn(),
+            console=console,
+        )
+        self.task = self.bar.add_task("batch", total=total)
+
+    def __enter__(self) -> BatchProgress:
+        self.bar.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.bar.stop()
+
+    def __call__(self, result: BatchResult) -> None:
+        """Print where the line's thread stands; advance the bar."""
+        item = result.item
+        where = f"line {item.line}" + (f" ({item.id})" if item.id else "")
+        if result.action == "skipped":
+            text = f"[dim]· {escape(where)} done before (skipped)[/dim]"
+        elif result.status == "failed":
+            error = " ".join((result.error or "").split())
+            text = f"{_BATCH_MARKS['failed']} {escape(where)} failed: {escape(error)}"
+        else:
+            resumed = " (resumed)" if result.action == "resumed" else ""
+            text = f"{_BATCH_MARKS[result.status]} {escape(where)} {result.status}{resumed}"
+        self.bar.console.print(f"{text} · thread {item.thread_id}")
+        self.bar.advance(self.task)
+
+
+def batch_table(results: Sequence[BatchResult], where: str) -> Table:
+    """A table of a batch's lines by status: how many, how many this run moved."""
+    table = Table(title=f"batch · {where}", title_justify="left")
+    table.add_column("status", no_wrap=True)
+    for column in ("lines", "run now", "from before"):
+        table.add_column(column, justify="right")
+    for status, _mark in _BATCH_MARKS.items():
+        rows = [r for r in results if r.status == status]
+        if not rows:
+            continue
+        moved = sum(1 for r in rows if r.action in ("ran", "resumed"))
+        before = sum(1 for r in rows if r.action in ("skipped", "waiting"))
+        table.add_row(
+            f"[{_STATUS_COLORS[status]}]{status}[/]", str(len(rows)), str(moved), str(before)
+        )
+    table.add_row("total", str(len(results)), "", "", style="bold", end_section=False)
+    return table

@@ -9,7 +9,6 @@ context names from `context.py`, `Window`'s and `TokenBudget`'s own checks.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 
@@ -27,7 +26,7 @@ from langgraph_orchestra.conditions import (
 )
 from langgraph_orchestra.context import CONTEXT_NAMES, ContextPolicy, Window
 from langgraph_orchestra.errors import TeamConfigError
-from langgraph_orchestra.models import PROVIDERS
+from langgraph_orchestra.models import MODEL_FORMAT, check_model_name
 from langgraph_orchestra.redaction import Redactor
 from langgraph_orchestra.spec._problems import (
     allowed,
@@ -53,13 +52,11 @@ __all__ = [
     "whole",
 ]
 
-MODEL_ALLOWED = "give 'provider:model' (e.g. 'openai:gpt-4o-mini') or {scripted: [replies]}"
+MODEL_ALLOWED = f"{MODEL_FORMAT} or {{scripted: [replies]}}"
 """What a model may be, for messages."""
 
 UNNAMED = "unnamed"
 """The name a field's `Agent` check runs under when the agent's own name is not valid."""
-
-_MODEL = re.compile(r"^([A-Za-z][A-Za-z0-9_-]*):(\S.*)$")
 
 _CONTEXT_SHAPES: Mapping[str, Callable[[Any], Window | TokenBudget]] = {
     "window": Window,
@@ -83,16 +80,10 @@ def refused_by_agent(**fields: Any) -> None:
 
 def check_model_string(value: str) -> str:
     """Return `value` stripped if it is a `provider:model` string of a known provider."""
-    match = _MODEL.match(value.strip())
-    if not match:
-        raise ValueError(f"'{value}' is not a 'provider:model' string; {MODEL_ALLOWED}")
-    provider = match.group(1).replace("-", "_").lower()
-    if provider not in PROVIDERS:
-        raise ValueError(
-            f"unknown provider '{match.group(1)}' in '{value}'"
-            f"{did_you_mean(provider, PROVIDERS)}; allowed providers: {allowed(PROVIDERS)}"
-        )
-    return value.strip()
+    try:
+        return check_model_name(value, allowed=MODEL_ALLOWED)
+    except TeamConfigError as error:
+        raise ValueError(str(error)) from None
 
 
 def parse_context(value: Any) -> ContextPolicy:

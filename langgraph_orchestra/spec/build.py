@@ -11,10 +11,10 @@ from langchain_core.language_models import BaseChatModel
 from langgraph.graph import StateGraph
 
 from langgraph_orchestra.agents import Agent
+from langgraph_orchestra.checkpoint import _redact
 from langgraph_orchestra.errors import SpecError, TeamConfigError
-from langgraph_orchestra.models import chat_model
+from langgraph_orchestra.models import chat_model, check_model_name
 from langgraph_orchestra.spec._problems import SPEC_HINT, allowed, did_you_mean
-from langgraph_orchestra.spec._values import check_model_string
 from langgraph_orchestra.spec.agent import AgentSpec, ModelOption, ScriptedSpec
 from langgraph_orchestra.spec.patterns import PATTERNS
 from langgraph_orchestra.spec.team import TeamSpec, load_spec
@@ -109,7 +109,9 @@ def build_team(
 
     Raises:
         ModelSetupError: A model's provider package or API key is missing.
-        SpecError: `model_override` is malformed, or the pattern factory refused the team.
+        SpecError: `model_override` is malformed, `base_url` is given but no model is
+            made from a string (scripted models ignore it), or the pattern factory
+            refused the team.
         TeamConfigError: A model could not be created.
 
     Example:
@@ -120,16 +122,18 @@ def build_team(
     """
     if isinstance(model_override, str):
         try:
-            check_model_string(model_override)
-        except ValueError as error:
+            check_model_name(model_override)
+        except TeamConfigError as error:
             raise SpecError(
                 [f"--model: {error}"],
                 hint="give --model as 'provider:model', e.g. openai:gpt-4o-mini",
             ) from None
     used = consumed or {}
+    served: list[str] = []  # who gets a model made from a string (where base_url applies)
 
     def model_for(name: str, model: str | ScriptedSpec) -> BaseChatModel:
         if model_override is not None:
+            served.append(name)
             return chat_model(model_override, base_url=base_url)
         if isinstance(model, ScriptedSpec):
             from langgraph_orchestra.testing import PerThreadScriptedModel, ScriptedModel
@@ -138,10 +142,20 @@ def build_team(
                 return PerThreadScriptedModel(model.replies, name=name, latency=model.latency)
             replies = list(model.replies[used.get(name, 0) :])
             return ScriptedModel(replies, name=name, latency=model.latency)
+        served.append(name)
         return chat_model(model, base_url=base_url)
 
     source = str(spec.source) if spec.source else spec.name
-    return _build(spec, model_for, source=source, prices=prices)
+    graph = _build(spec, model_for, source=source, prices=prices)
+    if base_url and (not served or not isinstance(model_override, str | None)):
+        raise SpecError(
+            [
+                f"--base-url {_redact(base_url)}: no model of the team uses it (its models "
+                "are scripted or given as objects); it applies to 'provider:model' strings"
+            ],
+            hint="give the model too, e.g. --model openai:llama3.1 --base-url URL",
+        )
+    return graph
 
 
 def validate_spec(path: str | os.PathLike[str]) -> TeamSpec:

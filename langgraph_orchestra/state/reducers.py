@@ -210,11 +210,39 @@ def add_audit_batch(
     state: Sequence[AuditRecord] | None,
     updates: Sequence[Sequence[AuditRecord] | AuditRecord | None],
 ) -> list[AuditRecord]:
-    """Apply `add_audit` for each update in turn (the `DeltaChannel` form)."""
+    """Apply `add_audit` for each update in turn (the `DeltaChannel` form).
+
+    A super-step's updates come in task order. The gates of a fan-out's branches are
+    decided in any order across pauses (one approval today, the other tomorrow) and all
+    land in the step that closes them: the updates made of approvals alone are put in
+    the order they were decided, in the places the approvals held.
+    """
     merged = list(state or ())
-    for update in updates:
+    for update in _approvals_in_time_order(updates):
         merged = add_audit(merged, update)
     return merged
+
+
+def _approvals_in_time_order(
+    updates: Sequence[Sequence[AuditRecord] | AuditRecord | None],
+) -> list[Sequence[AuditRecord] | AuditRecord | None]:
+    """`updates` with those made of approval records only sorted by time among themselves."""
+    ordered = list(updates)
+    slots = [i for i, update in enumerate(ordered) if _approval_time(update) is not None]
+    decided = sorted((ordered[i] for i in slots), key=lambda u: _approval_time(u) or "")
+    for slot, update in zip(slots, decided, strict=True):
+        ordered[slot] = update
+    return ordered
+
+
+def _approval_time(update: Sequence[AuditRecord] | AuditRecord | None) -> str | None:
+    """When an update made of approval records only was decided; `None` for other updates."""
+    records: list[Any] = [update] if isinstance(update, Mapping) else list(update or ())
+    if not records or not all(
+        isinstance(r, Mapping) and r.get("kind") == "approval" for r in records
+    ):
+        return None
+    return str(records[0].get("ts", ""))
 
 
 def add_exceptions_batch(
