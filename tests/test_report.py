@@ -30,6 +30,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
 
 from langgraph_orchestra import Agent, ApprovalDecision, ModelPrice, create_concurrent
+from langgraph_orchestra.checkpoint import open_checkpointer
 from langgraph_orchestra.cli import app
 from langgraph_orchestra.report import CONTENT_SECURITY_POLICY, render_report
 from langgraph_orchestra.testing import ScriptedModel
@@ -450,6 +451,12 @@ def test_orchestra_report_of_an_unknown_thread(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["report", "nope", "--html", "x.html", "--store", "none.db"])
+    assert result.exit_code == 2
+    assert "error: No store at " in result.output
+    assert not Path("none.db").exists()  # a read-only command creates no store
+    with open_checkpointer("sqlite:///state.db"):
+        pass
+    result = runner.invoke(app, ["report", "nope", "--html", "x.html", "--store", "state.db"])
     assert result.exit_code == 2
     assert "error: no thread 'nope'" in result.output
     assert not Path("x.html").exists()
