@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeAlias, get_args
 
-from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 
 from langgraph_orchestra.agents import Agent, AgentRunner, check_name, check_team
@@ -20,7 +19,6 @@ from langgraph_orchestra.graphs._common import (
     check_whole,
     new_builder,
 )
-from langgraph_orchestra.models import chat_model
 from langgraph_orchestra.names import FINALIZE, MANAGER, START_RUN
 from langgraph_orchestra.nodes.finalize import FinalizeNode
 from langgraph_orchestra.nodes.human import HumanSeatNode
@@ -39,6 +37,7 @@ from langgraph_orchestra.nodes.turn import Validator
 from langgraph_orchestra.nodes.verdict import Consensus, Verdict, VerdictStop, render_verdict
 from langgraph_orchestra.nodes.wiring import add_agents
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.resilience import ModelLike, resilient_model
 from langgraph_orchestra.state.schemas import GroupChatState, check_state_schema
 from langgraph_orchestra.tracing import ModelPrice, merge_prices
 
@@ -57,7 +56,7 @@ def create_group_chat(
     agents: Sequence[Agent],
     *,
     selector: SelectorName | SpeakerFn = "round_robin",
-    manager_model: BaseChatModel | str | None = None,
+    manager_model: ModelLike | None = None,
     allowed_transitions: Mapping[str, Sequence[str]] | None = None,
     allow_repeat: bool = False,
     termination: Condition | None = None,
@@ -90,7 +89,7 @@ def create_group_chat(
             is asked again, then the next in turn is taken); or a callable
             `state -> name | None` (`None` ends the chat).
         manager_model: The selector's model, for `selector="llm"` (its calls count in
-            `usage` as `manager`).
+            `usage` as `manager`); a `Resilient` model adds fallbacks and a breaker.
         allowed_transitions: Who may speak after whom, `{"writer": ["critic"], ...}`; a
             participant missing from it may be followed by anyone.
         allow_repeat: Whether a speaker may speak twice in a row.
@@ -265,7 +264,7 @@ def _check_transitions(
 
 def _selector(
     selector: object,
-    manager_model: BaseChatModel | str | None,
+    manager_model: ModelLike | None,
     *,
     team: Sequence[Agent],
     human: str | None,
@@ -282,7 +281,7 @@ def _selector(
         if human is not None:
             descriptions[human] = "a person taking part in the conversation"
         return LLMSelector(
-            chat_model(manager_model, owner="group_chat manager_model"),
+            resilient_model(manager_model, owner="group_chat manager_model"),
             descriptions=descriptions,
             view=resolve_context(context, owner=PATTERN),
             pattern=PATTERN,
@@ -307,7 +306,7 @@ def _group_chat(
     agents: Sequence[Agent],
     *,
     selector: object = "round_robin",
-    manager_model: BaseChatModel | str | None = None,
+    manager_model: ModelLike | None = None,
     allowed_transitions: Mapping[str, Sequence[str]] | None = None,
     allow_repeat: bool = False,
     termination: Condition | None = None,

@@ -41,6 +41,7 @@ from langgraph_orchestra.nodes.route import as_mapping
 from langgraph_orchestra.nodes.run import begin_run, counted, in_run, starting
 from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.resilience import Resilient, audit_of
 from langgraph_orchestra.state.records import AuditRecord, Usage, audit_record
 from langgraph_orchestra.state.reducers import add_usage
 
@@ -164,7 +165,7 @@ class Manager:
 
     def __init__(
         self,
-        model: BaseChatModel,
+        model: BaseChatModel | Resilient,
         *,
         team: Mapping[str, str],
         view: View,
@@ -261,7 +262,7 @@ def _plan_update(result: CallResult[TaskLedger], kind: str) -> dict[str, Any]:
     _event(kind, ledger=ledger)
     return {
         "task_ledger": ledger,
-        "audit": [audit_record("plan", MANAGER, decision=kind, ledger=ledger)],
+        "audit": [*result.audit, audit_record("plan", MANAGER, decision=kind, ledger=ledger)],
         **counted(result.usage),
     }
 
@@ -304,7 +305,11 @@ class PlanNode:
                 **counted(error.usage),
                 "final": None,
                 "stop_reason": "error",
-                "audit": [record, audit_record("termination", None, reason="error")],
+                "audit": [
+                    *audit_of(error),
+                    record,
+                    audit_record("termination", None, reason="error"),
+                ],
             }
             return Command(update=starting(update, begin), goto=END)
         update = _plan_update(result, "plan" if self.begins else "replan")
@@ -397,11 +402,13 @@ class ProgressNode:
         except StructuredOutputError as error:
             # No valid ledger after the re-asks: count a stall and replan, never crash.
             usage = add_usage(usage, error.usage)
+            audit.extend(audit_of(error))
             audit.append(
                 audit_record("routing", MANAGER, decision="invalid_ledger", error=str(error))
             )
             return self._stalled(state, config, usage, audit, invalid=True)
         usage = add_usage(usage, result.usage)
+        audit.extend(result.audit)
         ledger: Any = result.parsed
         fields = ledger.model_dump()
         _event("progress", ledger=fields, round=state.get("round", 0))
@@ -457,6 +464,7 @@ class ProgressNode:
             plan = self.manager.plan(state, config)
         except StructuredOutputError as error:
             usage = add_usage(usage, error.usage)
+            audit.extend(audit_of(error))
             audit.append(audit_record("plan", MANAGER, decision="failed", error=str(error)))
             return self._end(state, config, "stalled", {"usage": usage, "audit": audit})
         update = _plan_update(plan, "replan")
@@ -486,6 +494,7 @@ class ProgressNode:
             try:
                 answer = self.manager.final(state, config)
             except Exception as error:  # the synthesis failed: keep the real latest answer
+                audit.extend(audit_of(error))
                 audit.append(
                     audit_record(
                         "routing", MANAGER, decision="final_answer_failed", error=str(error)
@@ -493,6 +502,7 @@ class ProgressNode:
                 )
             else:
                 usage = add_usage(usage, answer.usage)
+                audit.extend(answer.audit)
                 final = answer.message.text
                 _event("final", text=final)
                 audit.append(audit_record("routing", MANAGER, decision="final_answer"))

@@ -13,6 +13,7 @@ from langgraph_orchestra.state.records import (
     StepOutcome,
     StepStatus,
     StopReason,
+    SummaryRecord,
     Usage,
     audit_record,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "StepOutcome",
     "StepStatus",
     "StopReason",
+    "SummaryRecord",
     "Usage",
     "add_audit",
     "add_audit_batch",

@@ -28,6 +28,7 @@ __all__ = [
     "StepOutcome",
     "StepStatus",
     "StopReason",
+    "SummaryRecord",
     "Usage",
     "audit_record",
     "is_audit_record",
@@ -37,8 +38,19 @@ __all__ = [
     "now",
 ]
 
-AuditKind = Literal["turn", "routing", "handoff", "approval", "exception", "plan", "termination"]
-"""What an audit record describes."""
+AuditKind = Literal[
+    "turn",
+    "routing",
+    "handoff",
+    "approval",
+    "exception",
+    "plan",
+    "termination",
+    "fallback",
+    "breaker",
+]
+"""What an audit record describes (`fallback`: a call answered by a fallback model, or by
+none; `breaker`: a model's circuit breaker opened, let a trial through, or closed)."""
 
 ExceptionStatus = Literal["open", "continued", "retried", "skipped", "supplied", "aborted"]
 """Where an exception stands: `open` waits for a human; the others are resolutions."""
@@ -119,6 +131,19 @@ class Usage(TypedDict):
     """Wall time spent in calls, in seconds."""
     cost_usd: float
     """Cost from the price table; 0 for models it does not list."""
+
+
+class SummaryRecord(TypedDict):
+    """A running summary of the transcript (the `Summary` context policy), kept in state."""
+
+    text: str
+    """The summary of `messages[:upto]` (the run's task left out: it is shown as it is)."""
+    upto: int
+    """How many messages it covers, from the start of the transcript."""
+    last_id: str | None
+    """Id of the last message it covers, to tell a stale record from a good one."""
+    calls: int
+    """Summarizer calls that built it (each extended the previous summary)."""
 
 
 class RunStart(TypedDict):

@@ -24,6 +24,7 @@ from langgraph_orchestra.state.records import (
     ReplanRecord,
     RunStart,
     StepOutcome,
+    SummaryRecord,
     Usage,
 )
 from langgraph_orchestra.state.reducers import (
@@ -38,6 +39,7 @@ from langgraph_orchestra.state.reducers import (
 
 __all__ = [
     "LIBRARY_RECORDS",
+    "OPTIONAL_KEYS",
     "SNAPSHOT_EVERY",
     "ConcurrentState",
     "GroupChatState",
@@ -58,6 +60,10 @@ most a read replays, and what spreads the copies' cost over the turns."""
 
 LIBRARY_RECORDS = ("audit", "exceptions", "usage", "run_usage")
 """Channels only the library writes: they are not part of a graph's input."""
+
+OPTIONAL_KEYS = frozenset({"summaries"})
+"""Keys of `OrchestraState` a custom `state_schema` may leave out: only a feature that is
+not used without them writes them (`summaries`: the `Summary` context policy)."""
 
 
 class OrchestraState(TypedDict):
@@ -101,6 +107,9 @@ class OrchestraState(TypedDict):
     """The current run's start: id, time and the index of its input."""
     round: NotRequired[Annotated[int, add_count]]
     """Agent turns taken in the current run (a round is one speaker turn)."""
+    summaries: NotRequired[Annotated[dict[str, SummaryRecord], merge_dict]]
+    """Running summaries of the transcript by `Summary` context policy (see `context`):
+    each is extended with the turns that leave its window, never recomputed."""
     final: NotRequired[str | None]
     """The answer: the real last (or partial) output when the run ended."""
     stop_reason: NotRequired[str | None]
@@ -232,7 +241,7 @@ def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: st
         )
     fields = getattr(schema, "model_fields", None)
     declared = set(fields) if isinstance(fields, dict) else set(get_type_hints(schema))
-    missing = sorted(set(get_type_hints(base)) - declared)
+    missing = sorted(set(get_type_hints(base)) - declared - OPTIONAL_KEYS)
     if missing:
         raise TeamConfigError(
             f"{pattern} state_schema {schema.__name__} lacks the keys {missing}: extend "
