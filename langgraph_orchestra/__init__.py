@@ -26,11 +26,12 @@ from langgraph_orchestra.conditions import (
     Timeout,
     TokenBudget,
 )
-from langgraph_orchestra.context import ContextPolicy, Window
+from langgraph_orchestra.context import ContextPolicy, Summary, Window
 from langgraph_orchestra.errors import (
     AgentError,
     AgentTimeoutError,
     CheckpointerError,
+    CircuitOpenError,
     DecisionError,
     InputError,
     ModelSetupError,
@@ -82,6 +83,7 @@ from langgraph_orchestra.nodes import (
     Verdict,
 )
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.resilience import CircuitBreaker, Resilient
 from langgraph_orchestra.state import (
     AuditRecord,
     ConcurrentState,
@@ -115,6 +117,8 @@ __all__ = [
     "AuditRecord",
     "BudgetScope",
     "CheckpointerError",
+    "CircuitBreaker",
+    "CircuitOpenError",
     "ConcurrentState",
     "Condition",
     "ContextPolicy",
@@ -153,6 +157,7 @@ __all__ = [
     "PlannerExecutorState",
     "ProgressLedger",
     "Prompts",
+    "Resilient",
     "RunStart",
     "Score",
     "ScriptError",
@@ -161,6 +166,7 @@ __all__ = [
     "SpecError",
     "StopReason",
     "StructuredOutputError",
+    "Summary",
     "TaskLedger",
     "TeamConfigError",
     "TextMention",
