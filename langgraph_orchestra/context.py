@@ -25,7 +25,7 @@ import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Literal, NamedTuple, TypeAlias
+from typing import Any, Literal, NamedTuple, Protocol, TypeAlias, runtime_checkable
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -47,6 +47,7 @@ __all__ = [
     "SUMMARIZER",
     "ContextPolicy",
     "Refreshed",
+    "Refreshing",
     "Summary",
     "SummaryView",
     "View",
@@ -310,6 +311,39 @@ class Refreshed(NamedTuple):
     """The summarizer's usage (empty when nothing needed a model call)."""
     audit: list[AuditRecord]
     """The call's `fallback` and `breaker` records."""
+
+
+@runtime_checkable
+class Refreshing(Protocol):
+    """A view whose state must be brought up to date before an agent's turn (a summary)."""
+
+    def __call__(self, state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
+        """What `agent` sees."""
+        ...
+
+    def refresh(
+        self,
+        state: Mapping[str, Any],
+        agent: str,
+        config: RunnableConfig | None,
+        *,
+        pattern: str,
+        prices: Mapping[str, ModelPrice],
+    ) -> Refreshed | None:
+        """Bring the view's state up to date (sync); `None` when it is."""
+        ...
+
+    async def arefresh(
+        self,
+        state: Mapping[str, Any],
+        agent: str,
+        config: RunnableConfig | None,
+        *,
+        pattern: str,
+        prices: Mapping[str, ModelPrice],
+    ) -> Refreshed | None:
+        """Bring the view's state up to date (async)."""
+        ...
 
 
 class SummaryView:

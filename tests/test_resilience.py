@@ -564,3 +564,50 @@ def test_summary_async_and_a_failing_summarizer_goes_to_on_error() -> None:
     [exception] = state["exceptions"]
     assert (exception["agent"], exception["error"]) == ("a", "summarizer down")
     model.assert_complete()
+
+
+def test_summary_in_magentic_is_refreshed_through_the_reset_window() -> None:
+    from langgraph_orchestra import create_magentic
+
+    ledger = {
+        "facts_given": [],
+        "facts_to_look_up": [],
+        "facts_to_derive": [],
+        "educated_guesses": [],
+        "plan": ["a: work"],
+    }
+
+    def progress(done: bool = False) -> dict[str, Any]:
+        return {
+            "is_request_satisfied": done,
+            "is_in_loop": False,
+            "is_progress_being_made": True,
+            "next_speaker": "a",
+            "instruction": "go on",
+            "reason": "the plan",
+        }
+
+    seen: list[list[BaseMessage]] = []
+
+    def a(messages: list[BaseMessage]) -> str:
+        seen.append(messages)
+        return f"step {len(seen)}"
+
+    manager = ScriptedModel([ledger, *(progress() for _ in range(4)), progress(True), "done"])
+    summary = ScriptedModel([lambda m: f"summary {i}" for i in range(20)], model_name="s")
+    graph = create_magentic(
+        [Agent("a", runnable=a)],
+        manager_model=manager,
+        context=Summary(summary, keep_last=2),
+        max_rounds=10,
+    )
+    state = graph.compile().invoke(task())
+    assert state["final"] == "done"
+    manager.assert_complete()
+    assert len(seen) == 4
+    calls = len(summary.calls)
+    assert calls >= 1
+    assert state["usage"][SUMMARIZER]["calls"] == calls == state["summaries"]["last2"]["calls"]
+    last = seen[-1]
+    assert last[1].name == SUMMARIZER  # task, summary, then the latest 2
+    assert len(last) == 4

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from typing_extensions import TypedDict
 
 from langgraph_orchestra.calls import CallResult, ModelCall
-from langgraph_orchestra.context import View, run_task
+from langgraph_orchestra.context import Refreshed, Refreshing, View, run_task
 from langgraph_orchestra.errors import StructuredOutputError
 from langgraph_orchestra.names import MANAGER
 from langgraph_orchestra.nodes.route import as_mapping
@@ -239,20 +239,51 @@ class Manager:
         return self.call.invoke(self._prompt(state, system), config)
 
 
+def _since_reset(state: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The state as an agent sees it after a reset: the task and what came since."""
+    reset_at = state.get("reset_at")
+    if not reset_at:
+        return state
+    messages: Sequence[BaseMessage] = state["messages"]
+    task = run_task(state)
+    head = [messages[task]] if task is not None and task < reset_at else []
+    run = dict(state.get("run") or {})
+    if head:
+        run["task"] = 0
+    return {**state, "messages": [*head, *messages[reset_at:]], "run": run}
+
+
+class _SinceReset:
+    """A view that needs refreshing (a summary), seen through the reset window."""
+
+    def __init__(self, view: Refreshing) -> None:
+        self.view = view
+
+    def __call__(self, state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
+        return self.view(_since_reset(state), agent)
+
+    def refresh(
+        self, state: Mapping[str, Any], agent: str, config: Any, **options: Any
+    ) -> Refreshed | None:
+        return self.view.refresh(_since_reset(state), agent, config, **options)
+
+    async def arefresh(
+        self, state: Mapping[str, Any], agent: str, config: Any, **options: Any
+    ) -> Refreshed | None:
+        return await self.view.arefresh(_since_reset(state), agent, config, **options)
+
+
 def since_reset(view: View) -> View:
-    """Wrap an agent's `view`: after a reset it sees the task and what came since."""
+    """Wrap an agent's `view`: after a reset it sees the task and what came since.
+
+    A summary (a `Refreshing` view) is kept of that window too: after a reset it starts
+    over from the task and what came since.
+    """
+    if isinstance(view, Refreshing):
+        return _SinceReset(view)
 
     def windowed(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
-        reset_at = state.get("reset_at")
-        if not reset_at:
-            return view(state, agent)
-        messages: Sequence[BaseMessage] = state["messages"]
-        task = run_task(state)
-        head = [messages[task]] if task is not None and task < reset_at else []
-        run = dict(state.get("run") or {})
-        if head:
-            run["task"] = 0
-        return view({**state, "messages": [*head, *messages[reset_at:]], "run": run}, agent)
+        return view(_since_reset(state), agent)
 
     return windowed
 

@@ -12,7 +12,7 @@ from langgraph.graph import END
 from langgraph.types import Command
 
 from langgraph_orchestra.agents import OUTPUT_KEY, AgentRunner, TurnResult
-from langgraph_orchestra.context import Refreshed, SummaryView
+from langgraph_orchestra.context import Refreshed, Refreshing
 from langgraph_orchestra.errors import AgentError, OutputValidationError, StructuredOutputError
 from langgraph_orchestra.nodes.approval import review
 from langgraph_orchestra.nodes.asking import RefusedDecision
@@ -131,9 +131,9 @@ class AgentNode(Runnable[Any, Command[Any]]):
         summaries = {**(state.get("summaries") or {}), **refreshed.summaries}
         return self.route.view({**state, "summaries": summaries}, self.agent_name)
 
-    def _summary(self) -> SummaryView | None:
+    def _summary(self) -> Refreshing | None:
         view = self.route.view
-        return view if isinstance(view, SummaryView) else None
+        return view if isinstance(view, Refreshing) else None
 
     def _config(self, config: RunnableConfig | None) -> RunnableConfig:
         if not self.runner.traced:

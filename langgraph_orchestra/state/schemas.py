@@ -107,9 +107,10 @@ class OrchestraState(TypedDict):
     """The current run's start: id, time and the index of its input."""
     round: NotRequired[Annotated[int, add_count]]
     """Agent turns taken in the current run (a round is one speaker turn)."""
-    summaries: NotRequired[Annotated[dict[str, SummaryRecord], merge_dict]]
+    summaries: NotRequired[Annotated[dict[str, SummaryRecord] | None, merge_dict]]
     """Running summaries of the transcript by `Summary` context policy (see `context`):
-    each is extended with the turns that leave its window, never recomputed."""
+    each is extended with the turns that leave its window, never recomputed. Absent
+    until a summary is written (the `| None` keeps the channel from defaulting to `{}`)."""
     final: NotRequired[str | None]
     """The answer: the real last (or partial) output when the run ended."""
     stop_reason: NotRequired[str | None]
