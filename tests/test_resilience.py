@@ -594,7 +594,7 @@ def test_summary_in_magentic_is_refreshed_through_the_reset_window() -> None:
         return f"step {len(seen)}"
 
     manager = ScriptedModel([ledger, *(progress() for _ in range(4)), progress(True), "done"])
-    summary = ScriptedModel([lambda m: f"summary {i}" for i in range(20)], model_name="s")
+    summary = ScriptedModel([lambda m, i=i: f"summary {i}" for i in range(20)], model_name="s")
     graph = create_magentic(
         [Agent("a", runnable=a)],
         manager_model=manager,
