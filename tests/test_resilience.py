@@ -611,3 +611,29 @@ def test_summary_in_magentic_is_refreshed_through_the_reset_window() -> None:
     last = seen[-1]
     assert last[1].name == SUMMARIZER  # task, summary, then the latest 2
     assert len(last) == 4
+
+
+def test_half_open_admits_one_trial_among_concurrent_asyncio_calls() -> None:
+    from langgraph_orchestra.calls import ModelCall
+
+    clock = Clock()
+    breaker = CircuitBreaker(failures=1, window=60, reset_after=30, clock=clock)
+    model = ScriptedModel(["trial answer"], model_name="flaky", latency=0.05)
+    circuit(model).failed(breaker)
+    clock.now += 30
+    call = ModelCall(
+        Resilient(model, breaker=breaker), participant="writer", pattern="test", prices={}
+    )
+
+    async def many() -> list[Any]:
+        asks = [call.ainvoke([HumanMessage("hi")]) for _ in range(5)]
+        return await asyncio.gather(*asks, return_exceptions=True)
+
+    outcomes = asyncio.run(many())
+    answered = [o for o in outcomes if not isinstance(o, BaseException)]
+    refused = [o for o in outcomes if isinstance(o, CircuitOpenError)]
+    assert len(answered) == 1 and len(refused) == 4
+    assert answered[0].message.text == "trial answer"
+    assert [r["detail"]["state"] for r in answered[0].audit] == ["half_open", "closed"]
+    model.assert_complete()
+    assert circuit(model).state == "closed"

@@ -97,6 +97,8 @@ class AgentNode(Runnable[Any, Command[Any]]):
         self.pattern = pattern
         self.validators = tuple(validators)
         self.agent_name: str = route.agent.name
+        # A view to bring up to date before each turn (a summary); checked once here.
+        self._refreshing = route.view if isinstance(route.view, Refreshing) else None
 
     def _enter(
         self, input: Any
@@ -132,8 +134,7 @@ class AgentNode(Runnable[Any, Command[Any]]):
         return self.route.view({**state, "summaries": summaries}, self.agent_name)
 
     def _summary(self) -> Refreshing | None:
-        view = self.route.view
-        return view if isinstance(view, Refreshing) else None
+        return self._refreshing
 
     def _config(self, config: RunnableConfig | None) -> RunnableConfig:
         if not self.runner.traced:
