@@ -472,7 +472,7 @@ class AgentRunner:
             self._target = self._targets[0]
         else:
             self._targets = [self._target]
-        # The models tried in turn (one `None` for a runnable: no name, no breaker).
+        # Each target's model name and breaker (a runnable: one link, unnamed, unguarded).
         breaker = agent.breaker
         self._links: list[tuple[str, Guard | None]] = [
             (model_label(m), Guard(m, breaker, agent.name) if breaker is not None else None)
