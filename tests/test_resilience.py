@@ -637,3 +637,23 @@ def test_half_open_admits_one_trial_among_concurrent_asyncio_calls() -> None:
     assert [r["detail"]["state"] for r in answered[0].audit] == ["half_open", "closed"]
     model.assert_complete()
     assert circuit(model).state == "closed"
+
+
+def test_a_hierarchical_manager_falls_back_with_its_delegate_tools_bound() -> None:
+    from langgraph_orchestra import create_hierarchical
+
+    call = {"name": "delegate_to_a", "args": {"task": "draft"}, "id": "d1"}
+    primary = ScriptedModel([RuntimeError("down")], model_name="primary")
+    backup = ScriptedModel([AIMessage("", tool_calls=[call]), "the brief"], model_name="backup")
+    graph = create_hierarchical(
+        [Agent("a", "Writes", runnable=lambda messages: "a draft")],
+        manager_model=Resilient(primary, fallbacks=[backup]),
+        review=False,
+    )
+    state = graph.compile().invoke(task())
+    assert state["final"] == "the brief"
+    backup.assert_complete()
+    # The fallback's delegation ran (the tools are bound to every model of the chain).
+    assert [f["model"] for f in kinds(state, "fallback")[0]["detail"]["failed"]] == ["primary"]
+    assert state["messages"][1].tool_calls[0]["name"] == "delegate_to_a"
+    assert [m.text for m in state["messages"] if m.type == "tool"] == ["a draft"]
