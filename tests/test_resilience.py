@@ -657,3 +657,22 @@ def test_a_hierarchical_manager_falls_back_with_its_delegate_tools_bound() -> No
     assert [f["model"] for f in kinds(state, "fallback")[0]["detail"]["failed"]] == ["primary"]
     assert state["messages"][1].tool_calls[0]["name"] == "delegate_to_a"
     assert [m.text for m in state["messages"] if m.type == "tool"] == ["a draft"]
+
+
+def test_an_evaluator_agent_falls_back_and_the_record_comes_with_its_score() -> None:
+    plan = {"steps": [{"id": "s1", "agent": "writer", "instruction": "write it"}]}
+    judge = Agent(
+        "judge",
+        model=ScriptedModel([RuntimeError("down")], model_name="primary"),
+        fallbacks=[ScriptedModel([{"score": 0.9, "reasons": ["fine"]}], model_name="backup")],
+    )
+    graph = create_planner_executor(
+        [Agent("writer", runnable=lambda messages: "written")],
+        planner_model=ScriptedModel([plan]),
+        evaluator=judge,
+        threshold=0.5,
+    )
+    state = graph.compile().invoke(task())
+    assert (state["final"], state["stop_reason"]) == ("written", "completed")
+    order = [(r["kind"], r["agent"]) for r in state["audit"]]
+    assert order.index(("fallback", "judge")) + 1 == order.index(("plan", "judge"))
