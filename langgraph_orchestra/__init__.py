@@ -26,11 +26,12 @@ from langgraph_orchestra.conditions import (
     Timeout,
     TokenBudget,
 )
-from langgraph_orchestra.context import ContextPolicy, Window
+from langgraph_orchestra.context import ContextPolicy, Summary, Window
 from langgraph_orchestra.errors import (
     AgentError,
     AgentTimeoutError,
     CheckpointerError,
+    CircuitOpenError,
     DecisionError,
     InputError,
     ModelSetupError,
@@ -83,6 +84,7 @@ from langgraph_orchestra.nodes import (
 )
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.redaction import Redactor, redacted_tracing
+from langgraph_orchestra.resilience import CircuitBreaker, Resilient
 from langgraph_orchestra.state import (
     AuditRecord,
     ConcurrentState,
@@ -116,6 +118,8 @@ __all__ = [
     "AuditRecord",
     "BudgetScope",
     "CheckpointerError",
+    "CircuitBreaker",
+    "CircuitOpenError",
     "ConcurrentState",
     "Condition",
     "ContextPolicy",
@@ -155,6 +159,7 @@ __all__ = [
     "ProgressLedger",
     "Prompts",
     "Redactor",
+    "Resilient",
     "RunStart",
     "Score",
     "ScriptError",
@@ -163,6 +168,7 @@ __all__ = [
     "SpecError",
     "StopReason",
     "StructuredOutputError",
+    "Summary",
     "TaskLedger",
     "TeamConfigError",
     "TextMention",

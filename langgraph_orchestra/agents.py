@@ -25,12 +25,19 @@ from langgraph.pregel import Pregel
 from langgraph.types import RetryPolicy
 from pydantic import BaseModel, ValidationError
 
-from langgraph_orchestra.calls import ModelCall, aattempt, attempt, retry_policy
+from langgraph_orchestra.calls import Fallback, ModelCall, afallback, fallback, retry_policy
 from langgraph_orchestra.context import ContextPolicy, resolve_context
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.models import chat_model, check_model_name
 from langgraph_orchestra.names import MANAGER, RESERVED_NAMES, RESERVED_PREFIXES
-from langgraph_orchestra.state.records import Usage
+from langgraph_orchestra.resilience import (
+    CircuitBreaker,
+    Guard,
+    Resilient,
+    check_fallbacks,
+    model_label,
+)
+from langgraph_orchestra.state.records import AuditRecord, Usage
 from langgraph_orchestra.tracing import ModelPrice, NamedModelCalls, usage_of
 
 __all__ = [
@@ -106,6 +113,14 @@ class Agent:
     handoff_input: type[BaseModel] | None = None
     """In a handoff team, the typed payload an agent transferring to this one must give
     (a pydantic model): it is validated, kept in state and shown to this agent."""
+    fallbacks: Sequence[BaseChatModel | str] = ()
+    """Models tried in order when a call to `model` fails after its retries (same
+    instructions and tools); usage is priced as the model that answered, and a
+    `fallback` audit record says which models failed."""
+    breaker: CircuitBreaker | None = None
+    """A circuit breaker on the agent's models, shared in the process with every caller
+    of the same model (see `resilience`): while open, calls fail fast into the next
+    fallback or `on_error`."""
 
     def __post_init__(self) -> None:
         name = self.name
@@ -202,6 +217,7 @@ class Agent:
         if self.context is not None:
             resolve_context(self.context, owner=f"agent '{name}'")
         self._check_tool_approval()
+        self._check_resilience()
         handoff_input = self.handoff_input
         if handoff_input is not None and not (
             isinstance(handoff_input, type) and issubclass(handoff_input, BaseModel)
@@ -209,6 +225,23 @@ class Agent:
             raise TeamConfigError(
                 f"Agent '{name}' handoff_input must be a pydantic model class, "
                 f"got {handoff_input!r}"
+            )
+
+    def _check_resilience(self) -> None:
+        name = self.name
+        fallbacks = check_fallbacks(self.fallbacks, f"Agent '{name}'")
+        if fallbacks and self.model is None:
+            raise TeamConfigError(
+                f"Agent '{name}' has fallbacks but no model: fallbacks replace a failing model"
+            )
+        object.__setattr__(self, "fallbacks", fallbacks)
+        if self.breaker is not None and not isinstance(self.breaker, CircuitBreaker):
+            raise TeamConfigError(
+                f"Agent '{name}' breaker must be a CircuitBreaker or None, got {self.breaker!r}"
+            )
+        if self.breaker is not None and self.model is None:
+            raise TeamConfigError(
+                f"Agent '{name}' has a breaker but no model: breakers guard model calls"
             )
 
     def _check_tool_approval(self) -> None:
@@ -383,6 +416,7 @@ class AgentRunner:
             "model", "answered", "graph", "runnable", "function", "coroutine", "structured"
         ]
         self._target: Any
+        self._targets: list[Any]
         if output is not None and agent.tools:
             raise TeamConfigError(
                 f"Agent '{agent.name}' answers in a schema here: give it no tools"
@@ -395,12 +429,15 @@ class AgentRunner:
             from langgraph_orchestra.nodes.tool_approval import ToolApprovalMiddleware
 
             extra.append(ToolApprovalMiddleware(agent))
+        models: list[BaseChatModel] = []
         if agent.model is not None:
-            model = chat_model(agent.model, owner=f"Agent '{agent.name}'")
+            owner = f"Agent '{agent.name}'"
+            models = [chat_model(m, owner=owner) for m in (agent.model, *agent.fallbacks)]
+            model = models[0]
             if output is not None:
                 self._kind = "structured"
                 self._target = ModelCall(
-                    model,
+                    Resilient(model, tuple(models[1:]), agent.breaker),
                     participant=agent.name,
                     pattern=None,
                     prices=prices,
@@ -409,23 +446,25 @@ class AgentRunner:
                     timeout=agent.timeout,
                 )
             elif answers is not None:
-                self._kind, self._target = "answered", model.bind_tools(list(answers.tools))
+                self._kind = "answered"
+                self._targets = [m.bind_tools(list(answers.tools)) for m in models]
                 self._answers = answers
             elif agent.tools or extra:
                 from langchain.agents import create_agent
 
-                self._kind, self._target = (
-                    "graph",
+                self._kind = "graph"
+                self._targets = [
                     create_agent(
-                        model,
+                        m,
                         list(agent.tools),
                         system_prompt=agent.instructions,
                         middleware=[*extra, NamedModelCalls(agent.name)],
                         name=agent.name,
-                    ),
-                )
+                    )
+                    for m in models
+                ]
             else:
-                self._kind, self._target = "model", model
+                self._kind, self._targets = "model", list(models)
         elif isinstance(agent.runnable, Pregel):
             self._kind, self._target = "graph", agent.runnable
         elif isinstance(agent.runnable, Runnable):
@@ -434,6 +473,16 @@ class AgentRunner:
             self._kind, self._target = "coroutine", agent.runnable
         else:
             self._kind, self._target = "function", agent.runnable
+        if models and self._kind != "structured":
+            self._target = self._targets[0]
+        else:
+            self._targets = [self._target]
+        # Each target's model name and breaker (a runnable: one link, unnamed, unguarded).
+        breaker = agent.breaker
+        self._links: list[tuple[str, Guard | None]] = [
+            (model_label(m), Guard(m, breaker, agent.name) if breaker is not None else None)
+            for m in models[: len(self._targets)]
+        ] or [("", None)]
 
     @property
     def traced(self) -> bool:
@@ -445,8 +494,8 @@ class AgentRunner:
     def _prompt(self, view: list[BaseMessage]) -> list[BaseMessage]:
         return [self._system, *view] if self._system else view
 
-    def _sync_call(self, view: list[BaseMessage], config: RunnableConfig) -> Any:
-        kind, target = self._kind, self._target
+    def _sync_call(self, view: list[BaseMessage], config: RunnableConfig, target: Any) -> Any:
+        kind = self._kind
         if kind == "function":
             return target(view)
         if kind == "model":
@@ -474,8 +523,10 @@ class AgentRunner:
         new.extend(results)
         return [*prompt, reply, *results], self._answers.finished(results)
 
-    async def _async_call(self, view: list[BaseMessage], config: RunnableConfig) -> Any:
-        kind, target = self._kind, self._target
+    async def _async_call(
+        self, view: list[BaseMessage], config: RunnableConfig, target: Any
+    ) -> Any:
+        kind = self._kind
         if kind == "coroutine":
             return await target(view)
         if kind == "function":
@@ -500,7 +551,7 @@ class AgentRunner:
         """Run one turn on `view` (sync), with retries and timeout."""
         if self._kind == "structured":
             call = self._target.invoke(self._asked(view), config, schema=self.output)
-            return self._answer(call.parsed, call.message, call.usage)
+            return _audited(self._answer(call.parsed, call.message, call.usage), call.audit)
         if self._kind == "coroutine":
             # A usage error, not a failure to retry.
             raise TypeError(
@@ -508,28 +559,38 @@ class AgentRunner:
                 "ainvoke/astream, or give a sync callable"
             )
         start = time.perf_counter()
-        raw = attempt(
-            lambda: self._sync_call(view, config),
+        records: list[AuditRecord] = []
+        raw = fallback(
+            [
+                Fallback(label, guard, lambda t=target: self._sync_call(view, config, t))  # type: ignore[misc]
+                for (label, guard), target in zip(self._links, self._targets, strict=True)
+            ],
             who=self.agent.name,
             retry=self.retry,
             timeout=self.agent.timeout,
+            records=records,
         )
-        return self._result(raw, len(view), time.perf_counter() - start)
+        return _audited(self._result(raw, len(view), time.perf_counter() - start), records)
 
     async def ainvoke(self, view: list[BaseMessage], config: RunnableConfig) -> TurnResult:
         """Run one turn on `view` (async), with retries and timeout."""
         if self._kind == "structured":
             call = await self._target.ainvoke(self._asked(view), config, schema=self.output)
-            return self._answer(call.parsed, call.message, call.usage)
+            return _audited(self._answer(call.parsed, call.message, call.usage), call.audit)
         start = time.perf_counter()
-        raw = await aattempt(
-            lambda: self._async_call(view, config),
+        records: list[AuditRecord] = []
+        raw = await afallback(
+            [
+                Fallback(label, guard, lambda t=target: self._async_call(view, config, t))  # type: ignore[misc]
+                for (label, guard), target in zip(self._links, self._targets, strict=True)
+            ],
             who=self.agent.name,
             retry=self.retry,
             timeout=self.agent.timeout,
+            records=records,
             sync=(lambda: self._target(view)) if self._kind == "function" else None,
         )
-        return self._result(raw, len(view), time.perf_counter() - start)
+        return _audited(self._result(raw, len(view), time.perf_counter() - start), records)
 
     def _asked(self, view: list[BaseMessage]) -> list[BaseMessage]:
         return [*view, self._request] if self._request is not None else view
@@ -601,6 +662,13 @@ class AgentRunner:
         if usage is None:
             usage = {name: usage_of(named, latency, self.prices)}
         return TurnResult(named, usage, audit)
+
+
+def _audited(turn: TurnResult, records: Sequence[AuditRecord]) -> TurnResult:
+    """`turn` with the call's `fallback` and `breaker` records after its own."""
+    if not records:
+        return turn
+    return turn._replace(audit=[*turn.audit, *map(dict, records)])
 
 
 def _nested_audit(name: str, state: Mapping[str, Any]) -> list[dict[str, Any]]:

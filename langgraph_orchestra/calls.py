@@ -6,6 +6,8 @@ selectors, ledgers, planners, evaluators and synthesizers (`ModelCall`). A call
 
 - is retried by a LangGraph `RetryPolicy` (a number of attempts retries any error),
 - is bounded per attempt by a timeout (an overrun is an `AgentTimeoutError`),
+- with fallback models, goes to the next model when it fails after its retries, and with
+  a circuit breaker, fails fast while the model's breaker is open (see `resilience`),
 - runs under `call_config`: run name, tags and metadata for LangSmith,
 - has its usage and cost recorded under the caller's participant name, and
 - with a `schema`, answers by structured output: an invalid reply (bad JSON, a missing
@@ -43,14 +45,18 @@ from pydantic import BaseModel, ValidationError
 
 from langgraph_orchestra.errors import AgentTimeoutError, StructuredOutputError
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
-from langgraph_orchestra.state.records import Usage
+from langgraph_orchestra.resilience import Guard, Resilient, model_label, with_audit
+from langgraph_orchestra.state.records import AuditRecord, Usage, audit_record
 from langgraph_orchestra.tracing import ModelPrice, call_config, usage_of
 
 __all__ = [
     "CallResult",
+    "Fallback",
     "ModelCall",
     "aattempt",
+    "afallback",
     "attempt",
+    "fallback",
     "retry_policy",
 ]
 
@@ -154,6 +160,8 @@ def attempt(
     who: str,
     retry: RetryPolicy | None = None,
     timeout: float | None = None,
+    guard: Guard | None = None,
+    records: list[AuditRecord] | None = None,
 ) -> T:
     """Call `fn` with retries and a per-attempt timeout (sync).
 
@@ -162,21 +170,38 @@ def attempt(
         who: The participant, for the timeout error and the thread's name.
         retry: The retry policy; `None` tries once.
         timeout: Seconds one attempt may take.
+        guard: The model's circuit breaker: asked before each attempt (an open breaker
+            raises `CircuitOpenError`, never retried) and told each attempt's outcome.
+        records: Where the breaker's moves are put as audit records.
 
     Raises:
         AgentTimeoutError: When an attempt overruns and no retry is left.
+        CircuitOpenError: When the breaker refuses an attempt.
     """
     attempts = 0
+    moves = records if records is not None else []
     while True:
+        if guard is not None:
+            guard.enter(moves)
         try:
-            return _once(fn, who, timeout)
-        except GraphBubbleUp:
-            raise
+            result = _once(fn, who, timeout)
         except Exception as error:
+            if isinstance(error, GraphBubbleUp):
+                _released(guard)
+                raise
+            if guard is not None:
+                guard.failed(moves)
             attempts += 1
             if not _again(retry, error, attempts):
                 raise
             time.sleep(_backoff(retry, attempts - 1))  # type: ignore[arg-type]
+            continue
+        except BaseException:
+            _released(guard)
+            raise
+        if guard is not None:
+            guard.succeeded(moves)
+        return result
 
 
 async def aattempt(
@@ -186,6 +211,8 @@ async def aattempt(
     retry: RetryPolicy | None = None,
     timeout: float | None = None,
     sync: Callable[[], T] | None = None,
+    guard: Guard | None = None,
+    records: list[AuditRecord] | None = None,
 ) -> T:
     """Await `fn` with retries and a per-attempt timeout (async).
 
@@ -196,18 +223,137 @@ async def aattempt(
         timeout: Seconds one attempt may take.
         sync: The same call as a sync function, when it is one: under a timeout it runs in
             a daemon thread that can be abandoned.
+        guard: The model's circuit breaker (see `attempt`).
+        records: Where the breaker's moves are put as audit records.
     """
     attempts = 0
+    moves = records if records is not None else []
     while True:
+        if guard is not None:
+            guard.enter(moves)
         try:
-            return await _aonce(fn, who, timeout, sync)
-        except GraphBubbleUp:
-            raise
+            result = await _aonce(fn, who, timeout, sync)
         except Exception as error:
+            if isinstance(error, GraphBubbleUp):
+                _released(guard)
+                raise
+            if guard is not None:
+                guard.failed(moves)
             attempts += 1
             if not _again(retry, error, attempts):
                 raise
             await asyncio.sleep(_backoff(retry, attempts - 1))  # type: ignore[arg-type]
+            continue
+        except BaseException:
+            _released(guard)
+            raise
+        if guard is not None:
+            guard.succeeded(moves)
+        return result
+
+
+def _released(guard: Guard | None) -> None:
+    if guard is not None:
+        guard.circuit.released()
+
+
+class Fallback(NamedTuple, Generic[T]):
+    """One model of a fallback chain: its name, its breaker, and the call to make."""
+
+    model: str
+    """The model's name, for the audit."""
+    guard: Guard | None
+    """Its circuit breaker, if any."""
+    call: Callable[[], T]
+    """The call (sync), or a function returning its awaitable (async)."""
+
+
+def _fell_back(
+    who: str, used: str | None, failed: list[dict[str, str]], records: list[AuditRecord]
+) -> None:
+    records.append(audit_record("fallback", who, model=used, failed=failed))
+
+
+def _failure(model: str, error: Exception) -> dict[str, str]:
+    return {"model": model, "error": str(error), "error_type": type(error).__name__}
+
+
+def fallback(
+    chain: Sequence[Fallback[T]],
+    *,
+    who: str,
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,
+    records: list[AuditRecord],
+) -> T:
+    """Call the chain's models in order until one answers (each with retries, sync).
+
+    A model that fails after its retries (or whose breaker is open) hands over to the
+    next. When a fallback answered, or none did, a `fallback` audit record (the model
+    that answered, `None` if none, and each failure) is put in `records`; the last
+    error is raised with `records` attached (`resilience.audit_of`).
+    """
+    failed: list[dict[str, str]] = []
+    for i, link in enumerate(chain):
+        try:
+            result = attempt(
+                link.call, who=who, retry=retry, timeout=timeout, guard=link.guard, records=records
+            )
+        except GraphBubbleUp:
+            raise
+        except Exception as error:
+            failed.append(_failure(link.model, error))
+            if i + 1 < len(chain):
+                continue
+            if len(chain) > 1:
+                _fell_back(who, None, failed, records)
+            with_audit(error, records)
+            raise
+        if failed:
+            _fell_back(who, link.model, failed, records)
+        return result
+    raise ValueError("an empty fallback chain")  # pragma: no cover - chains hold a model
+
+
+async def afallback(
+    chain: Sequence[Fallback[Awaitable[T]]],
+    *,
+    who: str,
+    retry: RetryPolicy | None = None,
+    timeout: float | None = None,
+    records: list[AuditRecord],
+    sync: Callable[[], T] | None = None,
+) -> T:
+    """Await the chain's models in order until one answers; see `fallback`.
+
+    `sync` is the single model's call as a sync function (see `aattempt`).
+    """
+    failed: list[dict[str, str]] = []
+    for i, link in enumerate(chain):
+        try:
+            result = await aattempt(
+                link.call,
+                who=who,
+                retry=retry,
+                timeout=timeout,
+                sync=sync if len(chain) == 1 else None,
+                guard=link.guard,
+                records=records,
+            )
+        except GraphBubbleUp:
+            raise
+        except Exception as error:
+            failed.append(_failure(link.model, error))
+            if i + 1 < len(chain):
+                continue
+            if len(chain) > 1:
+                _fell_back(who, None, failed, records)
+            with_audit(error, records)
+            raise
+        if failed:
+            _fell_back(who, link.model, failed, records)
+        return result
+    raise ValueError("an empty fallback chain")  # pragma: no cover - chains hold a model
 
 
 class CallResult(NamedTuple, Generic[S]):
@@ -219,18 +365,22 @@ class CallResult(NamedTuple, Generic[S]):
     """The structured answer, when the call had a schema."""
     usage: dict[str, Usage]
     """Usage of every attempt and re-ask, under the participant's name."""
+    audit: list[AuditRecord] = []  # noqa: RUF012 - a NamedTuple default, never mutated
+    """The call's `fallback` and `breaker` audit records (empty when neither happened)."""
 
 
 class ModelCall:
     """A chat model called by one participant: measured, traced, retried.
 
     Used for the calls a pattern makes on its own behalf (a manager choosing a speaker,
-    a checker's verdict, a ledger, a plan) and by agents that answer in a schema.
+    a checker's verdict, a ledger, a plan) and by agents that answer in a schema. Given a
+    `Resilient` model, a call that fails after its retries goes to the next fallback, and
+    each model's circuit breaker is honoured; the result's `audit` says so.
     """
 
     def __init__(
         self,
-        model: BaseChatModel,
+        model: BaseChatModel | Resilient,
         *,
         participant: str,
         pattern: str | None,
@@ -240,11 +390,13 @@ class ModelCall:
         timeout: float | None = None,
         max_reasks: int = 2,
         prompts: Prompts = DEFAULT_PROMPTS,
+        tools: Sequence[Any] = (),
     ) -> None:
         """Prepare the calls.
 
         Args:
-            model: The chat model.
+            model: The chat model, or a `Resilient` one whose models are made (see
+                `resilience.resilient_model`).
             participant: The name usage, tracing and errors are recorded under.
             pattern: The pattern name, for tracing; `None` when the caller's config
                 already carries the run name, tags and metadata (an agent's turn).
@@ -254,8 +406,21 @@ class ModelCall:
             timeout: Seconds one attempt may take.
             max_reasks: How many times an invalid structured reply is asked again.
             prompts: Prompt templates (the re-ask).
+            tools: Tools bound to every model (`bind_tools`).
         """
-        self.model = model
+        spec = model if isinstance(model, Resilient) else Resilient(model)
+        models: list[Any] = []
+        for item in spec.models:
+            if not isinstance(item, BaseChatModel):
+                raise TypeError(f"'{participant}' model {item!r} is not made: see resilient_model")
+            models.append(item.bind_tools(list(tools)) if tools else item)
+        self.model = models[0]
+        self.models = models
+        self.labels = [model_label(m) for m in models]
+        self.guards = [
+            Guard(m, spec.breaker, participant) if spec.breaker is not None else None
+            for m in models
+        ]
         self.participant = participant
         self.pattern = pattern
         self.prices = prices
@@ -264,22 +429,25 @@ class ModelCall:
         self.max_reasks = max_reasks
         self.prompts = prompts
         self._system = SystemMessage(instructions) if instructions else None
-        self._bound: dict[type[BaseModel], Any] = {}
+        self._bound: dict[type[BaseModel], list[Any]] = {}
 
     def _config(self, config: RunnableConfig | None, decision: Mapping[str, Any]) -> RunnableConfig:
         if self.pattern is None:
             return config or {}
         return call_config(config, pattern=self.pattern, agent=self.participant, **decision)
 
-    def _runnable(self, schema: type[BaseModel] | None) -> Any:
+    def _runnables(self, schema: type[BaseModel] | None) -> list[Any]:
         if schema is None:
-            return self.model
+            return self.models
         bound = self._bound.get(schema)
         if bound is None:
-            bound = self._bound[schema] = self.model.with_structured_output(
-                schema, include_raw=True
-            )
+            bound = self._bound[schema] = [
+                m.with_structured_output(schema, include_raw=True) for m in self.models
+            ]
         return bound
+
+    def _chain(self, calls: list[Callable[[], T]]) -> list[Fallback[T]]:
+        return [Fallback(*link) for link in zip(self.labels, self.guards, calls, strict=True)]
 
     def _prompt(self, messages: Sequence[BaseMessage]) -> list[BaseMessage]:
         return [self._system, *messages] if self._system else list(messages)
@@ -307,18 +475,20 @@ class ModelCall:
                 the usage of the calls made.
         """
         cfg = self._config(config, decision)
-        runnable = self._runnable(schema)
+        runnables = self._runnables(schema)
         prompt = self._prompt(messages)
         replies: list[AIMessage] = []
+        records: list[AuditRecord] = []
         start = time.perf_counter()
         while True:
-            raw = attempt(
-                lambda p=prompt: runnable.invoke(p, cfg),  # type: ignore[misc]
+            raw = fallback(
+                self._chain([lambda r=r, p=prompt: r.invoke(p, cfg) for r in runnables]),  # type: ignore[misc]
                 who=self.participant,
                 retry=self.retry,
                 timeout=self.timeout,
+                records=records,
             )
-            outcome = self._outcome(raw, schema, check, replies, prompt, start)
+            outcome = self._outcome(raw, schema, check, replies, prompt, start, records)
             if isinstance(outcome, CallResult):
                 return outcome
             prompt = outcome
@@ -334,18 +504,20 @@ class ModelCall:
     ) -> CallResult[S]:
         """Call the model (async); see `invoke`."""
         cfg = self._config(config, decision)
-        runnable = self._runnable(schema)
+        runnables = self._runnables(schema)
         prompt = self._prompt(messages)
         replies: list[AIMessage] = []
+        records: list[AuditRecord] = []
         start = time.perf_counter()
         while True:
-            raw = await aattempt(
-                lambda p=prompt: runnable.ainvoke(p, cfg),  # type: ignore[misc]
+            raw = await afallback(
+                self._chain([lambda r=r, p=prompt: r.ainvoke(p, cfg) for r in runnables]),  # type: ignore[misc]
                 who=self.participant,
                 retry=self.retry,
                 timeout=self.timeout,
+                records=records,
             )
-            outcome = self._outcome(raw, schema, check, replies, prompt, start)
+            outcome = self._outcome(raw, schema, check, replies, prompt, start, records)
             if isinstance(outcome, CallResult):
                 return outcome
             prompt = outcome
@@ -358,12 +530,13 @@ class ModelCall:
         replies: list[AIMessage],
         prompt: list[BaseMessage],
         start: float,
+        records: list[AuditRecord],
     ) -> CallResult[S] | list[BaseMessage]:
         """Return the result, or the prompt to ask again with (an invalid answer)."""
         if schema is None:
             message = _named(raw, self.participant)
             replies.append(message)
-            return CallResult(message, None, self._usage(replies, start))
+            return CallResult(message, None, self._usage(replies, start), records)
         message = _named(raw["raw"], self.participant)
         replies.append(message)
         parsed, error = raw["parsed"], raw["parsing_error"]
@@ -380,16 +553,17 @@ class ModelCall:
             except ValueError as refused:
                 error = refused
         if error is None:
-            return CallResult(message, parsed, self._usage(replies, start))
+            return CallResult(message, parsed, self._usage(replies, start), records)
         reasks = len(replies) - 1
         reason = _reason(error)
         if reasks >= self.max_reasks:
-            raise StructuredOutputError(
+            failure = StructuredOutputError(
                 f"'{self.participant}' gave no valid {schema.__name__} after "
                 f"{reasks + 1} replies; last problem: {reason}",
                 agent=self.participant,
                 usage=self._usage(replies, start),
             )
+            raise with_audit(failure, records)
         ask = self.prompts.reask.format(schema=schema.__name__, error=reason, reply=_shown(message))
         return [*prompt, HumanMessage(ask, name="orchestra")]
 

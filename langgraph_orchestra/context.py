@@ -12,6 +12,11 @@ is what the agent is answering (a reviewer's feedback, the previous step's outpu
   the latest message.
 - `Window(k)`: the task and the latest `k` messages.
 - `TokenBudget(n)`: the task and the latest messages that fit in `n` tokens.
+- `Summary(model, keep_last=k)`: the task, a running summary of the older turns, and
+  the latest `k` messages. The summary is kept in state (`summaries`) and extended
+  incrementally: when turns leave the window, only they are summarized, with the
+  previous summary (one small call, never the whole transcript); the calls count in
+  `usage` as `summarizer`. It is refreshed when an agent takes a turn from the state.
 - a callable `state -> list[BaseMessage]`: whatever it returns, as it is.
 """
 
@@ -20,20 +25,33 @@ from __future__ import annotations
 import operator
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from functools import cached_property
+from typing import Any, Literal, NamedTuple, Protocol, TypeAlias, runtime_checkable
 
+from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.messages.utils import count_tokens_approximately
+from langchain_core.runnables import RunnableConfig
 
+from langgraph_orchestra.calls import CallResult, ModelCall
 from langgraph_orchestra.conditions import Condition, TokenBudget
 from langgraph_orchestra.errors import TeamConfigError
+from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.resilience import Resilient, resilient_model
+from langgraph_orchestra.state.records import AuditRecord, SummaryRecord, Usage
+from langgraph_orchestra.tracing import ModelPrice
 
 __all__ = [
     "ADDRESSEE_KEY",
     "CONTEXT_NAMES",
     "ORCHESTRATION_NAMES",
     "PARTICIPANT_KEY",
+    "SUMMARIZER",
     "ContextPolicy",
+    "Refreshed",
+    "Refreshing",
+    "Summary",
+    "SummaryView",
     "View",
     "Window",
     "follow_up_context",
@@ -56,10 +74,58 @@ class Window:
             raise TeamConfigError(f"Window needs a whole number k >= 1, got {self.k!r}")
 
 
+SUMMARIZER = "summarizer"
+"""The usage participant (and message name) of a `Summary` policy's summarizer."""
+
+
+@dataclass(frozen=True)
+class Summary:
+    """Show the task, a running summary of the older turns, and the latest `keep_last`.
+
+    Example:
+        ```python
+        team = create_group_chat(agents, context=Summary("openai:gpt-4o-mini", keep_last=6))
+        ```
+    """
+
+    model: BaseChatModel | str | Resilient
+    """The summarizer's model (a `Resilient` one for fallbacks and a breaker)."""
+    keep_last: int = 4
+    """How many recent messages the agent sees as they are."""
+    words: int = 300
+    """The length the summary is asked to stay within, in words."""
+    key: str | None = None
+    """The summary's name in `state["summaries"]`; agents whose policies share a key share
+    the summary (one summarizer call per turn for the team). Default: `last<keep_last>`."""
+    prompts: Prompts = DEFAULT_PROMPTS
+    """The summarizer's prompts (`summary_instructions`, `summary_update`, `summary_line`)
+    and how agents see the summary (`summary_view`)."""
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.model, BaseChatModel | str | Resilient) or (
+            isinstance(self.model, str) and not self.model.strip()
+        ):
+            raise TeamConfigError(
+                "Summary model must be a chat model, a 'provider:model' string or a "
+                f"Resilient model, got {self.model!r}"
+            )
+        for field, value in (("keep_last", self.keep_last), ("words", self.words)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise TeamConfigError(f"Summary needs a whole number {field} >= 1, got {value!r}")
+        if self.key is not None and (not isinstance(self.key, str) or not self.key):
+            raise TeamConfigError(f"Summary key must be a non-empty string, got {self.key!r}")
+
+    @property
+    def name(self) -> str:
+        """The summary's name in `state["summaries"]`."""
+        return self.key or f"last{self.keep_last}"
+
+
 ContextPolicy: TypeAlias = (
     Literal["full", "last", "own"]
     | Window
     | TokenBudget
+    | Summary
     | Callable[[Mapping[str, Any]], Sequence[BaseMessage]]
 )
 """Any of the accepted `context=` values."""
@@ -245,6 +311,198 @@ def _budget(budget: TokenBudget) -> View:
     return view
 
 
+class Refreshed(NamedTuple):
+    """What bringing a summary up to date produced."""
+
+    summaries: dict[str, SummaryRecord]
+    """The new record, for `state["summaries"]`."""
+    usage: dict[str, Usage]
+    """The summarizer's usage (empty when nothing needed a model call)."""
+    audit: list[AuditRecord]
+    """The call's `fallback` and `breaker` records."""
+
+
+@runtime_checkable
+class Refreshing(Protocol):
+    """A view whose state must be brought up to date before an agent's turn (a summary)."""
+
+    def __call__(self, state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
+        """What `agent` sees."""
+        ...
+
+    def refresh(
+        self,
+        state: Mapping[str, Any],
+        agent: str,
+        config: RunnableConfig | None,
+        *,
+        pattern: str,
+        prices: Mapping[str, ModelPrice],
+    ) -> Refreshed | None:
+        """Bring the view's state up to date (sync); `None` when it is."""
+        ...
+
+    async def arefresh(
+        self,
+        state: Mapping[str, Any],
+        agent: str,
+        config: RunnableConfig | None,
+        *,
+        pattern: str,
+        prices: Mapping[str, ModelPrice],
+    ) -> Refreshed | None:
+        """Bring the view's state up to date (async)."""
+        ...
+
+
+class SummaryView:
+    """The view of a `Summary` policy, and the step that keeps its summary up to date.
+
+    As a view it is pure: the task (when the summary covers it), the summary, and every
+    visible message after what the summary covers. `refresh` (called by the agent's turn
+    before the view) summarizes the messages that left the window since the last
+    summary, so the view shows exactly the latest `keep_last` after it.
+    """
+
+    def __init__(self, policy: Summary) -> None:
+        """Keep the policy; its model is made on first use."""
+        self.policy = policy
+
+    @cached_property
+    def model(self) -> Resilient:
+        """The summarizer's model and fallbacks, made."""
+        return resilient_model(self.policy.model, owner="Summary model")
+
+    def record(self, state: Mapping[str, Any]) -> SummaryRecord | None:
+        """The state's summary record, if it still describes the transcript's start."""
+        record = (state.get("summaries") or {}).get(self.policy.name)
+        if not isinstance(record, Mapping):
+            return None
+        messages: Sequence[BaseMessage] = state["messages"]
+        upto = record.get("upto")
+        if not isinstance(upto, int) or not 0 < upto <= len(messages):
+            return None
+        if messages[upto - 1].id != record.get("last_id"):
+            return None  # messages were replaced or removed: start over
+        return record  # type: ignore[return-value]
+
+    def __call__(self, state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
+        """What `agent` sees: the task, the summary, then the turns after it."""
+        messages: Sequence[BaseMessage] = state["messages"]
+        record = self.record(state)
+        upto = record["upto"] if record else 0
+        task = run_task(state)
+        shown: list[BaseMessage] = []
+        if record is not None:
+            if task is not None and task < upto:
+                shown.append(messages[task])
+            text = self.policy.prompts.summary_view.format(summary=record["text"])
+            shown.append(HumanMessage(text, name=SUMMARIZER))
+        for message in messages[upto:]:
+            seen = _seen_by(message, agent)
+            if seen is not None:
+                shown.append(seen)
+        return shown
+
+    def _due(
+        self, state: Mapping[str, Any], agent: str
+    ) -> tuple[SummaryRecord | None, list[BaseMessage], int] | None:
+        """The record, the messages that left the window since it, and the new cut."""
+        messages: Sequence[BaseMessage] = state["messages"]
+        kept = _latest(messages, agent, self.policy.keep_last)
+        if len(kept) < self.policy.keep_last:
+            return None
+        cut = kept[0][0]
+        record = self.record(state)
+        upto = record["upto"] if record else 0
+        if cut <= upto:
+            return None
+        task = run_task(state)
+        left = [
+            seen
+            for i in range(upto, cut)
+            if i != task and (seen := _seen_by(messages[i], SUMMARIZER)) is not None
+        ]
+        return record, left, cut
+
+    def _ask(self, record: SummaryRecord | None, left: Sequence[BaseMessage]) -> list[BaseMessage]:
+        prompts = self.policy.prompts
+        lines = "\n".join(
+            prompts.summary_line.format(name=m.name or m.type, text=m.text) for m in left
+        )
+        previous = record["text"] if record else "(none yet)"
+        return [HumanMessage(prompts.summary_update.format(summary=previous, messages=lines))]
+
+    def _call(self, pattern: str, prices: Mapping[str, ModelPrice]) -> ModelCall:
+        prompts = self.policy.prompts
+        return ModelCall(
+            self.model,
+            participant=SUMMARIZER,
+            pattern=pattern,
+            prices=prices,
+            instructions=prompts.summary_instructions.format(words=self.policy.words),
+        )
+
+    def _refreshed(
+        self,
+        state: Mapping[str, Any],
+        record: SummaryRecord | None,
+        cut: int,
+        result: CallResult[Any] | None,
+    ) -> Refreshed:
+        text = result.message.text if result is not None else (record["text"] if record else "")
+        new: SummaryRecord = {
+            "text": text,
+            "upto": cut,
+            "last_id": state["messages"][cut - 1].id,
+            "calls": (record["calls"] if record else 0) + (result is not None),
+        }
+        if result is None:
+            return Refreshed({self.policy.name: new}, {}, [])
+        return Refreshed({self.policy.name: new}, result.usage, result.audit)
+
+    def refresh(
+        self,
+        state: Mapping[str, Any],
+        agent: str,
+        config: RunnableConfig | None,
+        *,
+        pattern: str,
+        prices: Mapping[str, ModelPrice],
+    ) -> Refreshed | None:
+        """Extend the summary with the turns that left `agent`'s window (sync).
+
+        Returns `None` when the summary is up to date.
+        """
+        due = self._due(state, agent)
+        if due is None:
+            return None
+        record, left, cut = due
+        result: CallResult[Any] | None = None
+        if left:
+            result = self._call(pattern, prices).invoke(self._ask(record, left), config)
+        return self._refreshed(state, record, cut, result)
+
+    async def arefresh(
+        self,
+        state: Mapping[str, Any],
+        agent: str,
+        config: RunnableConfig | None,
+        *,
+        pattern: str,
+        prices: Mapping[str, ModelPrice],
+    ) -> Refreshed | None:
+        """Extend the summary (async); see `refresh`."""
+        due = self._due(state, agent)
+        if due is None:
+            return None
+        record, left, cut = due
+        result: CallResult[Any] | None = None
+        if left:
+            result = await self._call(pattern, prices).ainvoke(self._ask(record, left), config)
+        return self._refreshed(state, record, cut, result)
+
+
 def _custom(fn: Callable[[Mapping[str, Any]], Sequence[BaseMessage]]) -> View:
     def view(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
         return list(fn(state))
@@ -279,12 +537,15 @@ def resolve_context(policy: ContextPolicy, *, owner: str = "a team") -> View:
         return _window(policy.k)
     elif isinstance(policy, TokenBudget):
         return _budget(policy)
+    elif isinstance(policy, Summary):
+        return SummaryView(policy)
     elif callable(policy) and not isinstance(policy, Condition):
         # Other conditions are callables over state too, but they return a stop reason.
         return _custom(policy)
     raise TeamConfigError(
         f"Invalid context {policy!r} for {owner}: use 'full', 'last', 'own', "
-        "Window(k), TokenBudget(n) or a callable state -> list[BaseMessage]"
+        "Window(k), TokenBudget(n), Summary(model, keep_last=k) or a callable "
+        "state -> list[BaseMessage]"
     )
 
 

@@ -13,6 +13,7 @@ __all__ = [
     "AgentError",
     "AgentTimeoutError",
     "CheckpointerError",
+    "CircuitOpenError",
     "DecisionError",
     "InputError",
     "ModelSetupError",
@@ -67,6 +68,27 @@ class AgentError(OrchestraError, RuntimeError):
 
 class AgentTimeoutError(AgentError, TimeoutError):
     """An agent did not answer within its `timeout`."""
+
+
+class CircuitOpenError(AgentError):
+    """A model's circuit breaker is open: the call failed fast, without reaching the model.
+
+    The model failed often enough recently that calls to it are refused until a trial
+    call succeeds (see `CircuitBreaker`). Like any failure, it goes to the caller's next
+    fallback model, else to the agent's `on_error`.
+
+    Attributes:
+        model: The model's identity (`provider:name`), as the breaker knows it.
+        retry_after: Seconds until a trial call is let through (0: a trial is running).
+    """
+
+    def __init__(self, message: str, *, agent: str, model: str, retry_after: float) -> None:
+        super().__init__(message, agent=agent)
+        self.model = model
+        self.retry_after = retry_after
+
+    def _fields(self) -> dict[str, Any]:
+        return {"agent": self.agent, "model": self.model, "retry_after": self.retry_after}
 
 
 class OutputValidationError(AgentError):

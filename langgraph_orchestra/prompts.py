@@ -49,6 +49,10 @@ __all__ = [
     "REVISION_BY_CHECKER",
     "REVISION_REQUEST",
     "SPEAKER_SELECTION",
+    "SUMMARY_INSTRUCTIONS",
+    "SUMMARY_LINE",
+    "SUMMARY_UPDATE",
+    "SUMMARY_VIEW",
     "SYNTHESIS_ITEM",
     "SYNTHESIS_REQUEST",
     "TOOL_REJECTED",
@@ -337,6 +341,29 @@ and give your reasons, each specific:
 """Sent to a planner-executor's evaluator (structured `Score`). Field: result."""
 
 
+SUMMARY_INSTRUCTIONS = """\
+You keep the running summary of a team's conversation. Extend the summary with the new \
+messages: keep every decision, fact, open question and who said what; drop repetition \
+and small talk. Answer with the updated summary only, in at most {words} words."""
+"""The summarizer's system prompt (`Summary` context policy). Field: words."""
+
+SUMMARY_UPDATE = """\
+Summary so far:
+{summary}
+
+New messages:
+{messages}"""
+"""Sent to the summarizer with the turns that left the window. Fields: summary (the
+previous summary, or `(none yet)`), messages (the `SUMMARY_LINE`s)."""
+
+SUMMARY_LINE = "{name}: {text}"
+"""One message in `SUMMARY_UPDATE`. Fields: name (the speaker), text."""
+
+SUMMARY_VIEW = "Summary of the earlier conversation:\n{summary}"
+"""How an agent with a `Summary` context sees the summary, before the latest turns.
+Field: summary."""
+
+
 @dataclass(frozen=True)
 class Prompts:
     """The prompt templates a team uses; override any field."""
@@ -429,6 +456,14 @@ class Prompts:
     """The synthesizer's request (`outputs`)."""
     evaluation: str = EVALUATION_REQUEST
     """The evaluator's request for a score (`result`)."""
+    summary_instructions: str = SUMMARY_INSTRUCTIONS
+    """The summarizer's system prompt (`words`)."""
+    summary_update: str = SUMMARY_UPDATE
+    """The summarizer's request (`summary`, `messages`)."""
+    summary_line: str = SUMMARY_LINE
+    """One message in the summarizer's request (`name`, `text`)."""
+    summary_view: str = SUMMARY_VIEW
+    """The summary as agents see it (`summary`)."""
 
 
 DEFAULT_PROMPTS = Prompts()

@@ -287,7 +287,8 @@ def test_bad_context_is_refused_with_the_agent_name(context: Any) -> None:
         TeamConfigError,
         match=re.escape(
             f"Invalid context {context!r} for agent 'a': use 'full', 'last', 'own', "
-            "Window(k), TokenBudget(n) or a callable state -> list[BaseMessage]"
+            "Window(k), TokenBudget(n), Summary(model, keep_last=k) or a callable "
+            "state -> list[BaseMessage]"
         ),
     ):
         Agent("a", runnable=echo, context=context)

@@ -964,7 +964,7 @@ def test_validators_for_an_unknown_agent_are_refused() -> None:
 def test_bad_team_context_is_refused_in_the_teams_name() -> None:
     _raises(
         "Invalid context 'everything' for concurrent: use 'full', 'last', 'own', Window(k), "
-        "TokenBudget(n) or a callable state -> list[BaseMessage]",
+        "TokenBudget(n), Summary(model, keep_last=k) or a callable state -> list[BaseMessage]",
         context="everything",
     )
 

@@ -264,7 +264,8 @@ def test_invalid_policy_is_refused(policy: Any) -> None:
         TeamConfigError,
         match=re.escape(
             f"Invalid context {policy!r} for a team: use 'full', 'last', 'own', "
-            "Window(k), TokenBudget(n) or a callable state -> list[BaseMessage]"
+            "Window(k), TokenBudget(n), Summary(model, keep_last=k) or a callable "
+            "state -> list[BaseMessage]"
         ),
     ):
         resolve_context(policy)

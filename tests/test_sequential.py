@@ -416,7 +416,8 @@ class _PartialModel(BaseModel):
         (
             {"agents": [Agent("a", runnable=_echo("a"))], "context": "everything"},
             "Invalid context 'everything' for sequential: use 'full', 'last', 'own', "
-            "Window(k), TokenBudget(n) or a callable state -> list[BaseMessage]",
+            "Window(k), TokenBudget(n), Summary(model, keep_last=k) or a callable "
+            "state -> list[BaseMessage]",
         ),
         (
             {"agents": [Agent("a", runnable=_echo("a"))], "state_schema": _Partial},

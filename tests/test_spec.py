@@ -150,7 +150,7 @@ MALFORMED = {
         [
             "team.yaml: agents[0].instruction: unknown key (did you mean 'instructions'?); "
             "allowed: name, description, model, instructions, tools, approve_tools, approval, "
-            "on_error, context, retry, timeout, handoff_input"
+            "on_error, context, retry, timeout, handoff_input, fallbacks, breaker"
         ],
     ),
     "model without provider": (
@@ -265,7 +265,8 @@ MALFORMED = {
             "team.yaml: options.max_concurrency: expected a whole number >= 1, got 0",
             "team.yaml: options.timeout: expected a positive number of seconds, got 0",
             "team.yaml: options.context: unknown context 'lats' (did you mean 'last'?); "
-            "allowed: full, last, own, {window: K} or {token_budget: N}",
+            "allowed: full, last, own, {window: K}, {token_budget: N} or "
+            "{summary: {model: MODEL, keep_last: K}}",
         ],
     ),
     "synthesizer named like a branch": (
@@ -1571,3 +1572,130 @@ def test_planner_executor_factory_problems(options: str, expected: str) -> None:
     with pytest.raises(SpecError) as caught:
         validate_spec(path)
     assert caught.value.problems == [expected]
+
+
+# -- resilience: fallbacks, breakers, summarized context ----------------------------------
+
+
+def test_fallbacks_breaker_and_summary_in_a_team_file() -> None:
+    from langgraph_orchestra.resilience import reset_circuits
+
+    reset_circuits()
+    spec = load_spec(
+        write(
+            """
+            pattern: group_chat
+            options:
+              max_rounds: 4
+              context: {summary: {model: {scripted: [S1]}, keep_last: 2, words: 50}}
+            agents:
+              - name: writer
+                model: {scripted: [{error: "503 overloaded"}, {error: "503 overloaded"}]}
+                fallbacks: [{scripted: [w1, w2]}]
+                breaker: {failures: 3, window: 60, reset_after: 30}
+              - name: critic
+                model: {scripted: [c1, c2]}
+                breaker: true
+            """
+        )
+    )
+    writer = spec.agents[0]
+    assert writer.breaker is not None and writer.breaker.failures == 3
+    assert spec.agents[1].breaker is not None and spec.agents[1].breaker.reset_after == 30
+    state = build_team(spec).compile().invoke({"messages": [("user", "go")]})
+    # The writer's model fails on both its turns; its fallback answers them.
+    assert state["final"] == "c2"
+    assert [r["detail"]["model"] for r in state["audit"] if r["kind"] == "fallback"] == [
+        "scripted",
+        "scripted",
+    ]
+    # Round 3 drops the task (shown as it is), round 4 the writer's first turn: one call.
+    assert state["summaries"]["last2"]["text"] == "S1"
+    assert state["usage"]["summarizer"]["calls"] == 1
+    reset_circuits()
+
+
+def test_a_manager_model_with_fallbacks_in_a_team_file() -> None:
+    spec = load_spec(
+        write(
+            """
+            pattern: group_chat
+            options:
+              selector: llm
+              max_rounds: 1
+              manager_model:
+                model: {scripted: [{error: down}]}
+                fallbacks: [{scripted: [{speaker: critic, reason: review}]}]
+            agents:
+              - {name: writer, model: {scripted: [unused]}}
+              - {name: critic, model: {scripted: [LGTM]}}
+            """
+        )
+    )
+    state = build_team(spec).compile().invoke({"messages": [("user", "go")]})
+    assert state["final"] == "LGTM"
+    fallback = next(r for r in state["audit"] if r["kind"] == "fallback")
+    assert fallback["agent"] == "manager"
+    assert fallback["detail"]["failed"][0]["error"] == "down"
+
+
+@pytest.mark.parametrize(
+    ("agent", "expected"),
+    [
+        (
+            "fallbacks: openai:gpt-4o",
+            "agents[0].fallbacks: expected a list of models, got 'openai:gpt-4o' (a string)",
+        ),
+        (
+            "fallbacks: [nope]",
+            "agents[0].fallbacks: 'nope' is not a 'provider:model' string; give "
+            "'provider:model' (e.g. 'openai:gpt-4o-mini') or {scripted: [replies]}",
+        ),
+        (
+            "breaker: {failures: 0}",
+            "agents[0].breaker: CircuitBreaker failures must be a whole number >= 1, got 0",
+        ),
+        (
+            "breaker: {falures: 2}",
+            "agents[0].breaker.falures: unknown key (did you mean 'failures'?); allowed: "
+            "failures, window, reset_after",
+        ),
+        (
+            "breaker: 5",
+            "agents[0].breaker: expected true (the defaults) or {failures: N, window: SECONDS, "
+            "reset_after: SECONDS}, got 5",
+        ),
+        (
+            "context: {summary: {keep_last: 2}}",
+            "agents[0].context.summary.model: missing; the summarizer's model: give "
+            "'provider:model' (e.g. 'openai:gpt-4o-mini') or {scripted: [replies]}",
+        ),
+        (
+            "context: {summary: {model: 'openai:gpt-4o-mini', keep_last: 0}}",
+            "agents[0].context.summary: Summary needs a whole number keep_last >= 1, got 0",
+        ),
+        (
+            "context: {summary: {model: 'openai:gpt-4o-mini', keep: 2}}",
+            "agents[0].context.summary.keep: unknown key (did you mean 'keep_last'?); "
+            "allowed: model, keep_last, words",
+        ),
+    ],
+)
+def test_bad_resilience_fields_name_the_field(agent: str, expected: str) -> None:
+    text = (
+        "pattern: sequential\n"
+        f"agents:\n  - name: writer\n    model: {{scripted: [x]}}\n    {agent}\n"
+    )
+    assert problems_of(text) == [f"team.yaml: {expected}"]
+
+
+def test_a_manager_model_mapping_with_an_unknown_key() -> None:
+    text = (
+        "pattern: group_chat\n"
+        "options: {selector: llm, manager_model: {model: {scripted: [x]}, fallback: []}}\n"
+        f"agents: [{GOOD_AGENT}]\n"
+    )
+    assert problems_of(text) == [
+        "team.yaml: options.manager_model.fallback: unknown key (did you mean 'fallbacks'?); "
+        "allowed: model, fallbacks, breaker"
+    ]

@@ -264,6 +264,7 @@ def test_base_schema_channels_and_reducers() -> None:
         "run_usage": add_usage_batch,
         "run": None,
         "round": add_count,
+        "summaries": merge_dict,
         "final": None,
         "stop_reason": None,
     }

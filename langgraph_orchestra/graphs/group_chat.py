@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal, TypeAlias, get_args
 
-from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 
 from langgraph_orchestra.agents import Agent, AgentRunner, check_name, check_team
@@ -21,7 +20,6 @@ from langgraph_orchestra.graphs._common import (
     finish_graph,
     new_builder,
 )
-from langgraph_orchestra.models import chat_model
 from langgraph_orchestra.names import FINALIZE, MANAGER, START_RUN
 from langgraph_orchestra.nodes.completion import Action
 from langgraph_orchestra.nodes.finalize import FinalizeNode
@@ -42,6 +40,7 @@ from langgraph_orchestra.nodes.verdict import Consensus, Verdict, VerdictStop, r
 from langgraph_orchestra.nodes.wiring import add_agents
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.redaction import Redact
+from langgraph_orchestra.resilience import ModelLike, resilient_model
 from langgraph_orchestra.state.schemas import GroupChatState, check_state_schema
 from langgraph_orchestra.tracing import ModelPrice, merge_prices
 
@@ -60,7 +59,7 @@ def create_group_chat(
     agents: Sequence[Agent],
     *,
     selector: SelectorName | SpeakerFn = "round_robin",
-    manager_model: BaseChatModel | str | None = None,
+    manager_model: ModelLike | None = None,
     allowed_transitions: Mapping[str, Sequence[str]] | None = None,
     allow_repeat: bool = False,
     termination: Condition | None = None,
@@ -96,7 +95,7 @@ def create_group_chat(
             is asked again, then the next in turn is taken); or a callable
             `state -> name | None` (`None` ends the chat).
         manager_model: The selector's model, for `selector="llm"` (its calls count in
-            `usage` as `manager`).
+            `usage` as `manager`); a `Resilient` model adds fallbacks and a breaker.
         allowed_transitions: Who may speak after whom, `{"writer": ["critic"], ...}`; a
             participant missing from it may be followed by anyone.
         allow_repeat: Whether a speaker may speak twice in a row.
@@ -292,7 +291,7 @@ def _check_transitions(
 
 def _selector(
     selector: object,
-    manager_model: BaseChatModel | str | None,
+    manager_model: ModelLike | None,
     *,
     team: Sequence[Agent],
     human: str | None,
@@ -309,7 +308,7 @@ def _selector(
         if human is not None:
             descriptions[human] = "a person taking part in the conversation"
         return LLMSelector(
-            chat_model(manager_model, owner="group_chat manager_model"),
+            resilient_model(manager_model, owner="group_chat manager_model"),
             descriptions=descriptions,
             view=resolve_context(context, owner=PATTERN),
             pattern=PATTERN,
@@ -334,7 +333,7 @@ def _group_chat(
     agents: Sequence[Agent],
     *,
     selector: object = "round_robin",
-    manager_model: BaseChatModel | str | None = None,
+    manager_model: ModelLike | None = None,
     allowed_transitions: Mapping[str, Sequence[str]] | None = None,
     allow_repeat: bool = False,
     termination: Condition | None = None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 
 from langgraph_orchestra.agents import Agent, check_team
@@ -21,7 +20,6 @@ from langgraph_orchestra.graphs._common import (
     finish_graph,
     new_builder,
 )
-from langgraph_orchestra.models import chat_model
 from langgraph_orchestra.names import FANOUT, MANAGER, START_RUN
 from langgraph_orchestra.nodes.completion import Action
 from langgraph_orchestra.nodes.delegation import (
@@ -37,6 +35,7 @@ from langgraph_orchestra.nodes.turn import Validator
 from langgraph_orchestra.nodes.wiring import add_agents
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.redaction import Redact
+from langgraph_orchestra.resilience import ModelLike, resilient_model
 from langgraph_orchestra.state.schemas import HierarchicalState, check_state_schema
 from langgraph_orchestra.tracing import ModelPrice, merge_prices
 
@@ -52,7 +51,7 @@ def _delegated(state: Mapping[str, Any]) -> list[str]:
 def create_hierarchical(
     workers: Sequence[Agent],
     *,
-    manager_model: BaseChatModel | str,
+    manager_model: ModelLike,
     brief: str | None = None,
     instructions: str | None = None,
     max_rounds: int = 10,
@@ -84,7 +83,8 @@ def create_hierarchical(
 
     Args:
         workers: The workers (agents or compiled teams wrapped as agents).
-        manager_model: The manager's chat model (or a `"provider:model"` string).
+        manager_model: The manager's chat model (or a `"provider:model"` string, or a
+            `Resilient` model with fallbacks and a circuit breaker).
         brief: Shared context every worker sees before its task.
         instructions: The manager's system prompt (default: `prompts.manager` with the
             team's list).
@@ -142,7 +142,7 @@ def create_hierarchical(
     schema = check_state_schema(state_schema, HierarchicalState, pattern=PATTERN)
     price_table = merge_prices(prices)
     stop = Termination(condition, max_rounds=max_rounds, speakers=[MANAGER, *names])
-    model = chat_model(manager_model, owner="hierarchical manager_model")
+    model = resilient_model(manager_model, owner="hierarchical manager_model")
     view = delegated_view(brief, prompts)
 
     routes = [

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 
 from langgraph_orchestra.agents import Agent, check_team
@@ -21,7 +20,6 @@ from langgraph_orchestra.graphs._common import (
     finish_graph,
     new_builder,
 )
-from langgraph_orchestra.models import chat_model
 from langgraph_orchestra.names import FINALIZE, MANAGER, START_RUN
 from langgraph_orchestra.nodes.completion import Action
 from langgraph_orchestra.nodes.finalize import FinalizeNode
@@ -40,6 +38,7 @@ from langgraph_orchestra.nodes.turn import Validator
 from langgraph_orchestra.nodes.wiring import add_agents
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.redaction import Redact
+from langgraph_orchestra.resilience import ModelLike, resilient_model
 from langgraph_orchestra.state.schemas import MagenticState, check_state_schema
 from langgraph_orchestra.tracing import ModelPrice, merge_prices
 
@@ -51,7 +50,7 @@ PATTERN = "magentic"
 def create_magentic(
     agents: Sequence[Agent],
     *,
-    manager_model: BaseChatModel | str,
+    manager_model: ModelLike,
     max_rounds: int = 20,
     max_stalls: int = 3,
     max_resets: int = 2,
@@ -88,7 +87,8 @@ def create_magentic(
 
     Args:
         agents: The participants.
-        manager_model: The manager's chat model (or a `"provider:model"` string).
+        manager_model: The manager's chat model (or a `"provider:model"` string, or a
+            `Resilient` model with fallbacks and a circuit breaker).
         max_rounds: The hard bound on agent turns.
         max_stalls: Stalled rounds in a row before the manager replans and resets.
         max_resets: Resets allowed before the run ends as `stalled`.
@@ -151,7 +151,7 @@ def create_magentic(
     price_table = merge_prices(prices)
     stop = Termination(condition, max_rounds=max_rounds, speakers=names)
     manager = Manager(
-        chat_model(manager_model, owner="magentic manager_model"),
+        resilient_model(manager_model, owner="magentic manager_model"),
         team={a.name: a.description for a in team},
         view=resolve_context("full", owner=PATTERN),
         pattern=PATTERN,

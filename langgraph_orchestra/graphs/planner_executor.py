@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from langchain_core.language_models import BaseChatModel
 from langgraph.graph import END, START, StateGraph
 
 from langgraph_orchestra.agents import Agent, check_team
@@ -21,7 +20,6 @@ from langgraph_orchestra.graphs._common import (
     finish_graph,
     new_builder,
 )
-from langgraph_orchestra.models import chat_model
 from langgraph_orchestra.names import FANOUT, FINALIZE, PLANNER, START_RUN
 from langgraph_orchestra.nodes.completion import Action
 from langgraph_orchestra.nodes.evaluation import EVALUATE, EvaluateNode, EvaluatorFn
@@ -48,6 +46,7 @@ from langgraph_orchestra.nodes.turn import Validator
 from langgraph_orchestra.nodes.wiring import add_agents
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.redaction import Redact
+from langgraph_orchestra.resilience import ModelLike, resilient_model
 from langgraph_orchestra.state.schemas import PlannerExecutorState, check_state_schema
 from langgraph_orchestra.tracing import ModelPrice, merge_prices
 
@@ -97,7 +96,7 @@ def _check_evaluator(evaluator: object, threshold: object, names: Sequence[str])
 def create_planner_executor(
     agents: Sequence[Agent],
     *,
-    planner_model: BaseChatModel | str,
+    planner_model: ModelLike,
     evaluator: Agent | EvaluatorFn | None = None,
     threshold: float | None = None,
     max_replans: int = 2,
@@ -143,7 +142,8 @@ def create_planner_executor(
 
     Args:
         agents: The agents that carry out steps.
-        planner_model: The planner's chat model (or a `"provider:model"` string).
+        planner_model: The planner's chat model (or a `"provider:model"` string, or a
+            `Resilient` model with fallbacks and a circuit breaker).
         evaluator: An `Agent` whose model answers a `Score` (a runnable returns one),
             or a callable `state -> Score` (reading `state["result"]`). It has no gates
             and a failure raises `AgentError`.
@@ -221,7 +221,7 @@ def create_planner_executor(
     stop = Termination(condition, speakers=own)
     view = step_view(prompts, resolve_context(context, owner=PATTERN) if context else None)
     plan_schema, decision_schema = plan_schemas(names)
-    model = chat_model(planner_model, owner="planner_executor planner_model")
+    model = resilient_model(planner_model, owner="planner_executor planner_model")
 
     routes = [
         Route(

@@ -34,6 +34,7 @@ from langgraph_orchestra.nodes.route import as_mapping
 from langgraph_orchestra.nodes.run import begin_run, counted, in_run, starting
 from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.resilience import Resilient
 from langgraph_orchestra.state.records import (
     AuditRecord,
     BranchTurn,
@@ -122,7 +123,7 @@ class DelegatingManager:
 
     def __init__(
         self,
-        model: BaseChatModel,
+        model: BaseChatModel | Resilient,
         workers: Sequence[Agent],
         *,
         termination: Termination,
@@ -147,11 +148,12 @@ class DelegatingManager:
             )
         )
         self.delegating = ModelCall(
-            model.bind_tools(tools),  # type: ignore[arg-type]
+            model,
             participant=MANAGER,
             pattern=pattern,
             prices=prices,
             instructions=system,
+            tools=tools,
         )
         self.answering = ModelCall(
             model, participant=MANAGER, pattern=pattern, prices=prices, instructions=system
@@ -183,12 +185,12 @@ class DelegatingManager:
         update: dict[str, Any] = {**counted(result.usage), "messages": [reply]}
         if not reply.tool_calls:
             answered = {**state, "messages": [*state["messages"], reply]}
-            update.update(self.termination.stop(answered, "completed"))
+            update.update(self.termination.stop(answered, "completed", before=result.audit))
             return Command(update=starting(update, begin), goto=END)
         delegations, results, audit = self._delegations(reply)
         # Each call's tool result follows the call at once: a refusal, or a placeholder
         # the join replaces with the worker's result.
-        update.update(audit=audit, messages=[reply, *results])
+        update.update(audit=[*result.audit, *audit], messages=[reply, *results])
         if not delegations:
             # Only refused calls: the manager reads the errors and tries again (a round).
             update["round"] = 1

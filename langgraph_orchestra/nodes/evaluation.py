@@ -102,7 +102,7 @@ class EvaluateNode:
 
     def _score(
         self, state: Mapping[str, Any], result: str | None, config: RunnableConfig
-    ) -> tuple[Score, dict[str, Usage]]:
+    ) -> tuple[Score, dict[str, Usage], list[Any]]:
         try:
             if self.runner is not None:
                 cfg = config
@@ -110,12 +110,13 @@ class EvaluateNode:
                     cfg = call_config(config, pattern=self.pattern, agent=self.name)
                 turn = self.runner.invoke(self._view(state, result), cfg)
                 fields = turn.messages[-1].response_metadata[OUTPUT_KEY]
-                return Score.model_validate(fields), turn.usage
+                # The call's fallback and breaker records come with the score.
+                return Score.model_validate(fields), turn.usage, list(turn.audit)
             assert self.fn is not None  # one of the two is set
             answer = self.fn({**state, "result": result})
             if isinstance(answer, Score):
-                return answer, {}
-            return Score.model_validate(answer), {}
+                return answer, {}, []
+            return Score.model_validate(answer), {}, []
         except AgentError:
             raise
         except ValidationError as error:
@@ -133,7 +134,7 @@ class EvaluateNode:
         """Score the result; end, or replan."""
         state = as_mapping(state)
         result = self.result(state)
-        score, usage = self._score(state, result, config)
+        score, usage, calls = self._score(state, result, config)
         evaluation: Evaluation = {
             "score": score.score,
             "reasons": list(score.reasons),
@@ -157,14 +158,15 @@ class EvaluateNode:
         }
         if score.score >= self.threshold:
             return Command(
-                update={**update, **closing(result, "completed", before=[record])}, goto=END
+                update={**update, **closing(result, "completed", before=[*calls, record])},
+                goto=END,
             )
         replans: list[ReplanRecord] = list(state.get("replans") or ())
         low = sum(1 for r in replans if r["reason"] == "below_threshold")
         if low >= self.max_replans:
             best = best_result({"evaluations": evaluations})
             decision = audit_record("routing", PLANNER, decision="best_so_far", replans=low)
-            closed = closing(best, "below_threshold", before=[record, decision])
+            closed = closing(best, "below_threshold", before=[*calls, record, decision])
             return Command(update={**update, **closed}, goto=END)
         replan: ReplanRecord = {
             "reason": "below_threshold",
@@ -173,5 +175,5 @@ class EvaluateNode:
             "plan": list(state.get("plan") or ()),
             "steps": dict(state.get("steps") or {}),
         }
-        update.update(audit=[record], replans=[*replans, replan])
+        update.update(audit=[*calls, record], replans=[*replans, replan])
         return Command(update=update, goto=PLAN)

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from typing_extensions import TypedDict
 
 from langgraph_orchestra.calls import CallResult, ModelCall
-from langgraph_orchestra.context import View, run_task
+from langgraph_orchestra.context import Refreshed, Refreshing, View, run_task
 from langgraph_orchestra.errors import StructuredOutputError
 from langgraph_orchestra.events import gate_opening
 from langgraph_orchestra.names import MANAGER
@@ -42,6 +42,7 @@ from langgraph_orchestra.nodes.route import as_mapping
 from langgraph_orchestra.nodes.run import begin_run, counted, in_run, starting
 from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.resilience import Resilient, audit_of
 from langgraph_orchestra.state.records import AuditRecord, Usage, audit_record
 from langgraph_orchestra.state.reducers import add_usage
 
@@ -165,7 +166,7 @@ class Manager:
 
     def __init__(
         self,
-        model: BaseChatModel,
+        model: BaseChatModel | Resilient,
         *,
         team: Mapping[str, str],
         view: View,
@@ -239,20 +240,51 @@ class Manager:
         return self.call.invoke(self._prompt(state, system), config)
 
 
+def _since_reset(state: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The state as an agent sees it after a reset: the task and what came since."""
+    reset_at = state.get("reset_at")
+    if not reset_at:
+        return state
+    messages: Sequence[BaseMessage] = state["messages"]
+    task = run_task(state)
+    head = [messages[task]] if task is not None and task < reset_at else []
+    run = dict(state.get("run") or {})
+    if head:
+        run["task"] = 0
+    return {**state, "messages": [*head, *messages[reset_at:]], "run": run}
+
+
+class _SinceReset:
+    """A view that needs refreshing (a summary), seen through the reset window."""
+
+    def __init__(self, view: Refreshing) -> None:
+        self.view = view
+
+    def __call__(self, state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
+        return self.view(_since_reset(state), agent)
+
+    def refresh(
+        self, state: Mapping[str, Any], agent: str, config: Any, **options: Any
+    ) -> Refreshed | None:
+        return self.view.refresh(_since_reset(state), agent, config, **options)
+
+    async def arefresh(
+        self, state: Mapping[str, Any], agent: str, config: Any, **options: Any
+    ) -> Refreshed | None:
+        return await self.view.arefresh(_since_reset(state), agent, config, **options)
+
+
 def since_reset(view: View) -> View:
-    """Wrap an agent's `view`: after a reset it sees the task and what came since."""
+    """Wrap an agent's `view`: after a reset it sees the task and what came since.
+
+    A summary (a `Refreshing` view) is kept of that window too: after a reset it starts
+    over from the task and what came since.
+    """
+    if isinstance(view, Refreshing):
+        return _SinceReset(view)
 
     def windowed(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
-        reset_at = state.get("reset_at")
-        if not reset_at:
-            return view(state, agent)
-        messages: Sequence[BaseMessage] = state["messages"]
-        task = run_task(state)
-        head = [messages[task]] if task is not None and task < reset_at else []
-        run = dict(state.get("run") or {})
-        if head:
-            run["task"] = 0
-        return view({**state, "messages": [*head, *messages[reset_at:]], "run": run}, agent)
+        return view(_since_reset(state), agent)
 
     return windowed
 
@@ -262,7 +294,7 @@ def _plan_update(result: CallResult[TaskLedger], kind: str) -> dict[str, Any]:
     _event(kind, ledger=ledger)
     return {
         "task_ledger": ledger,
-        "audit": [audit_record("plan", MANAGER, decision=kind, ledger=ledger)],
+        "audit": [*result.audit, audit_record("plan", MANAGER, decision=kind, ledger=ledger)],
         **counted(result.usage),
     }
 
@@ -305,7 +337,11 @@ class PlanNode:
                 **counted(error.usage),
                 "final": None,
                 "stop_reason": "error",
-                "audit": [record, audit_record("termination", None, reason="error")],
+                "audit": [
+                    *audit_of(error),
+                    record,
+                    audit_record("termination", None, reason="error"),
+                ],
             }
             return Command(update=starting(update, begin), goto=END)
         update = _plan_update(result, "plan" if self.begins else "replan")
@@ -399,11 +435,13 @@ class ProgressNode:
         except StructuredOutputError as error:
             # No valid ledger after the re-asks: count a stall and replan, never crash.
             usage = add_usage(usage, error.usage)
+            audit.extend(audit_of(error))
             audit.append(
                 audit_record("routing", MANAGER, decision="invalid_ledger", error=str(error))
             )
             return self._stalled(state, config, usage, audit, invalid=True)
         usage = add_usage(usage, result.usage)
+        audit.extend(result.audit)
         ledger: Any = result.parsed
         fields = ledger.model_dump()
         _event("progress", ledger=fields, round=state.get("round", 0))
@@ -459,6 +497,7 @@ class ProgressNode:
             plan = self.manager.plan(state, config)
         except StructuredOutputError as error:
             usage = add_usage(usage, error.usage)
+            audit.extend(audit_of(error))
             audit.append(audit_record("plan", MANAGER, decision="failed", error=str(error)))
             return self._end(state, config, "stalled", {"usage": usage, "audit": audit})
         update = _plan_update(plan, "replan")
@@ -488,6 +527,7 @@ class ProgressNode:
             try:
                 answer = self.manager.final(state, config)
             except Exception as error:  # the synthesis failed: keep the real latest answer
+                audit.extend(audit_of(error))
                 audit.append(
                     audit_record(
                         "routing", MANAGER, decision="final_answer_failed", error=str(error)
@@ -495,6 +535,7 @@ class ProgressNode:
                 )
             else:
                 usage = add_usage(usage, answer.usage)
+                audit.extend(answer.audit)
                 final = answer.message.text
                 _event("final", text=final)
                 audit.append(audit_record("routing", MANAGER, decision="final_answer"))

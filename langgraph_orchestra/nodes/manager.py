@@ -82,9 +82,9 @@ class ManagerNode(Runnable[Any, Command[Any]]):
         record = audit_record("routing", MANAGER, **detail)
         update: dict[str, Any] = counted(choice.usage) if choice.usage else {}
         if choice.speaker is None:
-            update.update(self.termination.stop(state, "completed", before=[record]))
+            update.update(self.termination.stop(state, "completed", before=[*choice.audit, record]))
             return Command(update=starting(update, begin), goto=END)
-        update.update(speaker=choice.speaker, audit=[record])
+        update.update(speaker=choice.speaker, audit=[*choice.audit, record])
         return Command(update=starting(update, begin), goto=self.entries[choice.speaker])
 
     def _last(self, state: Mapping[str, Any]) -> str | None:

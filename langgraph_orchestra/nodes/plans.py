@@ -37,6 +37,7 @@ from langgraph_orchestra.nodes.route import as_mapping
 from langgraph_orchestra.nodes.run import begin_run, counted, in_run, starting
 from langgraph_orchestra.nodes.termination import closing
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.resilience import Resilient, audit_of
 from langgraph_orchestra.state.records import (
     Evaluation,
     PlannedStep,
@@ -250,7 +251,7 @@ class PlannerNode:
 
     def __init__(
         self,
-        model: BaseChatModel,
+        model: BaseChatModel | Resilient,
         *,
         team: Mapping[str, str],
         schema: type[Plan],
@@ -347,7 +348,7 @@ class PlannerNode:
             record = audit_record("plan", PLANNER, decision="failed", error=str(error))
             update = {
                 **counted(error.usage),
-                **closing(best_result(state), "error", before=[record]),
+                **closing(best_result(state), "error", before=[*audit_of(error), record]),
             }
             return Command(update=starting(update, begin), goto=END)
         assert result.parsed is not None  # a schema call gives a parsed answer or raises
@@ -359,7 +360,7 @@ class PlannerNode:
             "plan": steps,
             "steps": fresh_steps(steps),
             "result": None,
-            "audit": [audit_record("plan", PLANNER, decision=kind, plan=steps)],
+            "audit": [*result.audit, audit_record("plan", PLANNER, decision=kind, plan=steps)],
         }
         return Command(update=starting(update, begin), goto=self.after)
 

@@ -23,7 +23,8 @@ from langgraph_orchestra.context import View
 from langgraph_orchestra.errors import OrchestraError, StructuredOutputError
 from langgraph_orchestra.names import MANAGER
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
-from langgraph_orchestra.state.records import Usage
+from langgraph_orchestra.resilience import Resilient, audit_of
+from langgraph_orchestra.state.records import AuditRecord, Usage
 from langgraph_orchestra.tracing import ModelPrice
 
 __all__ = [
@@ -51,6 +52,8 @@ class Selection(NamedTuple):
     """The selection's model usage (empty for a rule)."""
     detail: dict[str, Any]
     """More facts for the audit record (a fallback and its cause)."""
+    audit: list[AuditRecord] = []  # noqa: RUF012 - a NamedTuple default, never mutated
+    """The model call's `fallback` and `breaker` records, written before the routing one."""
 
 
 @dataclass(frozen=True)
@@ -156,7 +159,7 @@ class LLMSelector(Selector):
 
     def __init__(
         self,
-        model: BaseChatModel,
+        model: BaseChatModel | Resilient,
         *,
         descriptions: Mapping[str, str],
         view: View,
@@ -216,6 +219,7 @@ class LLMSelector(Selector):
             "no valid choice from the model: next in turn",
             error.usage,
             {"fallback": True, "error": str(error)},
+            audit_of(error),
         )
 
     def select(
@@ -231,7 +235,7 @@ class LLMSelector(Selector):
         except StructuredOutputError as error:
             return self._fallback(floor, last, error)
         choice: Any = result.parsed
-        return Selection(choice.speaker, choice.reason, result.usage, {})
+        return Selection(choice.speaker, choice.reason, result.usage, {}, result.audit)
 
     async def aselect(
         self, state: Mapping[str, Any], floor: Floor, last: str | None, config: RunnableConfig
@@ -246,4 +250,4 @@ class LLMSelector(Selector):
         except StructuredOutputError as error:
             return self._fallback(floor, last, error)
         choice: Any = result.parsed
-        return Selection(choice.speaker, choice.reason, result.usage, {})
+        return Selection(choice.speaker, choice.reason, result.usage, {}, result.audit)

@@ -12,6 +12,7 @@ from langgraph.graph import END
 from langgraph.types import Command
 
 from langgraph_orchestra.agents import OUTPUT_KEY, AgentRunner, TurnResult
+from langgraph_orchestra.context import Refreshed, Refreshing
 from langgraph_orchestra.errors import AgentError, OutputValidationError, StructuredOutputError
 from langgraph_orchestra.nodes.approval import review
 from langgraph_orchestra.nodes.asking import RefusedDecision
@@ -21,6 +22,7 @@ from langgraph_orchestra.nodes.run import begin_run, counted, in_run, starting
 from langgraph_orchestra.nodes.termination import closing
 from langgraph_orchestra.nodes.tool_approval import TOOL_APPROVAL_KEY
 from langgraph_orchestra.nodes.validators import Validator, run_validators
+from langgraph_orchestra.resilience import audit_of
 from langgraph_orchestra.state.records import (
     AuditRecord,
     ExceptionRecord,
@@ -30,9 +32,29 @@ from langgraph_orchestra.state.records import (
     now,
     usage_known,
 )
+from langgraph_orchestra.state.reducers import add_usage
 from langgraph_orchestra.tracing import call_config
 
 __all__ = ["AgentNode", "Validator", "run_validators"]
+
+
+def _is_payload(input: Any) -> bool:
+    """Whether the turn runs on an explicit view (sent by a gate, escalation, fan-out)."""
+    return isinstance(input, Mapping) and "view" in input
+
+
+def _with_summary(command: Command[Any], refreshed: Refreshed | None) -> Command[Any]:
+    """`command` that also stores a refreshed summary and counts the summarizer's usage."""
+    if refreshed is None:
+        return command
+    update = dict(command.update or {})
+    update["summaries"] = refreshed.summaries
+    if refreshed.usage:
+        for key in ("usage", "run_usage"):
+            update[key] = add_usage(update.get(key), refreshed.usage)
+    if refreshed.audit:
+        update["audit"] = [*refreshed.audit, *update.get("audit", ())]
+    return Command(update=update, goto=command.goto)
 
 
 def _retries(input: Any) -> int:
@@ -76,6 +98,8 @@ class AgentNode(Runnable[Any, Command[Any]]):
         self.pattern = pattern
         self.validators = tuple(validators)
         self.agent_name: str = route.agent.name
+        # A view to bring up to date before each turn (a summary); checked once here.
+        self._refreshing = route.view if isinstance(route.view, Refreshing) else None
 
     def _enter(
         self, input: Any
@@ -95,6 +119,24 @@ class AgentNode(Runnable[Any, Command[Any]]):
                 return [], 0, None, Command(update=starting(stop, begin or {}), goto=END)
         return route.view(state, self.agent_name), 0, begin, None
 
+    def _state(self, input: Any) -> Mapping[str, Any]:
+        state = as_mapping(input)
+        begin = begin_run(state) if self.route.begins else None
+        return in_run(state, begin) if begin is not None else state
+
+    def _summarized(
+        self, input: Any, view: list[BaseMessage], refreshed: Refreshed | None
+    ) -> list[BaseMessage]:
+        """The view after a `Summary` policy's refresh (unchanged without one)."""
+        if refreshed is None:
+            return view
+        state = self._state(input)
+        summaries = {**(state.get("summaries") or {}), **refreshed.summaries}
+        return self.route.view({**state, "summaries": summaries}, self.agent_name)
+
+    def _summary(self) -> Refreshing | None:
+        return self._refreshing
+
     def _config(self, config: RunnableConfig | None) -> RunnableConfig:
         if not self.runner.traced:
             return config or {}
@@ -108,7 +150,17 @@ class AgentNode(Runnable[Any, Command[Any]]):
         if stopped is not None:
             return stopped
         result: TurnResult | None = None
+        summary, refreshed = self._summary(), None
         try:
+            if summary is not None and not _is_payload(input):
+                refreshed = summary.refresh(
+                    self._state(input),
+                    self.agent_name,
+                    config,
+                    pattern=self.pattern,
+                    prices=self.runner.prices,
+                )
+                view = self._summarized(input, view, refreshed)
             result = self.runner.invoke(view, self._config(config))
             text = self._check(result.messages)
         except GraphBubbleUp:
@@ -116,8 +168,9 @@ class AgentNode(Runnable[Any, Command[Any]]):
         except RefusedDecision as refused:
             raise refused.error from None  # a malformed answer to a pause inside the turn
         except Exception as error:
-            return self._failed(error, view, result, begin, retries=_retries(input))
-        return self._succeeded(result, text, view, revision, begin)
+            failed = self._failed(error, view, result, begin, retries=_retries(input))
+            return _with_summary(failed, refreshed)
+        return _with_summary(self._succeeded(result, text, view, revision, begin), refreshed)
 
     async def ainvoke(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
@@ -127,7 +180,17 @@ class AgentNode(Runnable[Any, Command[Any]]):
         if stopped is not None:
             return stopped
         result: TurnResult | None = None
+        summary, refreshed = self._summary(), None
         try:
+            if summary is not None and not _is_payload(input):
+                refreshed = await summary.arefresh(
+                    self._state(input),
+                    self.agent_name,
+                    config,
+                    pattern=self.pattern,
+                    prices=self.runner.prices,
+                )
+                view = self._summarized(input, view, refreshed)
             result = await self.runner.ainvoke(view, self._config(config))
             text = self._check(result.messages)
         except GraphBubbleUp:
@@ -135,8 +198,9 @@ class AgentNode(Runnable[Any, Command[Any]]):
         except RefusedDecision as refused:
             raise refused.error from None  # a malformed answer to a pause inside the turn
         except Exception as error:
-            return self._failed(error, view, result, begin, retries=_retries(input))
-        return self._succeeded(result, text, view, revision, begin)
+            failed = self._failed(error, view, result, begin, retries=_retries(input))
+            return _with_summary(failed, refreshed)
+        return _with_summary(self._succeeded(result, text, view, revision, begin), refreshed)
 
     def _check(self, messages: list[BaseMessage]) -> str:
         text = messages[-1].text
@@ -234,6 +298,7 @@ class AgentNode(Runnable[Any, Command[Any]]):
         update: dict[str, Any] = {
             "exceptions": [record],
             "audit": [
+                *audit_of(error),  # the failed call's fallback and breaker records
                 audit_record(
                     "exception",
                     self.agent_name,
@@ -241,7 +306,7 @@ class AgentNode(Runnable[Any, Command[Any]]):
                     error_type=type(error).__name__,
                     status=status,
                     exception_id=record["id"],
-                )
+                ),
             ],
         }
         if refused is not None:

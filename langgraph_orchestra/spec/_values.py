@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from langchain_core.messages import BaseMessage
-from pydantic import PlainValidator
+from pydantic import PlainValidator, ValidationInfo
 
 from langgraph_orchestra.agents import Agent
 from langgraph_orchestra.conditions import (
@@ -24,10 +25,11 @@ from langgraph_orchestra.conditions import (
     Timeout,
     TokenBudget,
 )
-from langgraph_orchestra.context import CONTEXT_NAMES, ContextPolicy, Window
+from langgraph_orchestra.context import CONTEXT_NAMES, ContextPolicy, Summary, Window
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.models import MODEL_FORMAT, check_model_name
 from langgraph_orchestra.redaction import Redactor
+from langgraph_orchestra.resilience import CircuitBreaker
 from langgraph_orchestra.spec._problems import (
     allowed,
     did_you_mean,
@@ -39,12 +41,15 @@ from langgraph_orchestra.spec._problems import (
 __all__ = [
     "MODEL_ALLOWED",
     "UNNAMED",
+    "Breaker",
     "Context",
     "Quorum",
     "Redaction",
     "Seconds",
+    "SummaryOption",
     "Termination",
     "check_model_string",
+    "parse_breaker",
     "parse_context",
     "parse_redact",
     "parse_termination",
@@ -62,7 +67,57 @@ _CONTEXT_SHAPES: Mapping[str, Callable[[Any], Window | TokenBudget]] = {
     "window": Window,
     "token_budget": TokenBudget,
 }
-_CONTEXT_ALLOWED = f"{allowed(CONTEXT_NAMES)}, {{window: K}} or {{token_budget: N}}"
+_CONTEXT_ALLOWED = (
+    f"{allowed(CONTEXT_NAMES)}, {{window: K}}, {{token_budget: N}} or "
+    "{summary: {model: MODEL, keep_last: K}}"
+)
+_SUMMARY_KEYS = ("model", "keep_last", "words")
+_BREAKER_KEYS = ("failures", "window", "reset_after")
+_BREAKER_ALLOWED = "true (the defaults) or {failures: N, window: SECONDS, reset_after: SECONDS}"
+
+
+@dataclass(frozen=True)
+class SummaryOption:
+    """A `{summary: {...}}` context of a team file: the build makes its model."""
+
+    model: Any
+    """The summarizer's model as the file gives it (`provider:model` or scripted)."""
+    keep_last: int
+    """The latest messages shown as they are."""
+    words: int
+    """The summary's length bound, in words."""
+
+
+def _summary(value: Any, info: Any) -> SummaryOption:
+    from langgraph_orchestra.spec.agent import parse_model  # the agent module imports this one
+
+    if not isinstance(value, Mapping):
+        raise problem(
+            f"expected {{model: MODEL, keep_last: K}}, got {type_name(value)}",
+            loc=("summary",),
+            value=value,
+        )
+    unknown = [k for k in value if k not in _SUMMARY_KEYS]
+    if unknown:
+        key = str(unknown[0])
+        raise problem(
+            f"unknown key{did_you_mean(key, _SUMMARY_KEYS)}; allowed: {allowed(_SUMMARY_KEYS)}",
+            loc=("summary", key),
+            value=value[unknown[0]],
+        )
+    if value.get("model") is None:
+        raise problem(f"missing; the summarizer's model: {MODEL_ALLOWED}", loc=("summary", "model"))
+    try:
+        model = parse_model(value["model"], info)
+    except ValueError as error:
+        shown = error.errors()[0]["msg"] if hasattr(error, "errors") else str(error)
+        raise problem(shown, loc=("summary", "model"), value=value["model"]) from None
+    numbers = {k: value[k] for k in ("keep_last", "words") if value.get(k) is not None}
+    try:
+        checked = Summary("stand-in:model", **numbers)
+    except TeamConfigError as error:
+        raise problem(str(error), loc=("summary",), value=value) from None
+    return SummaryOption(model, checked.keep_last, checked.words)
 
 
 def _no_op(messages: list[BaseMessage]) -> str:
@@ -86,8 +141,11 @@ def check_model_string(value: str) -> str:
         raise ValueError(str(error)) from None
 
 
-def parse_context(value: Any) -> ContextPolicy:
-    """Turn a YAML context (`last`, `{window: K}`, `{token_budget: N}`) into a policy."""
+def parse_context(value: Any, info: Any = None) -> ContextPolicy | SummaryOption:
+    """Turn a YAML context (`last`, `{window: K}`, `{summary: {...}}`, ...) into a policy.
+
+    A summary's model is made when the team is built (a `SummaryOption` until then).
+    """
     if isinstance(value, str):
         if value in CONTEXT_NAMES:
             return value  # type: ignore[return-value]  # one of the Literal's names
@@ -97,6 +155,8 @@ def parse_context(value: Any) -> ContextPolicy:
         )
     if isinstance(value, Mapping) and len(value) == 1:
         ((key, amount),) = value.items()
+        if key == "summary":
+            return _summary(amount, info)
         if key in _CONTEXT_SHAPES:
             try:
                 return _CONTEXT_SHAPES[key](amount)
@@ -191,8 +251,39 @@ Seconds = Annotated[float, PlainValidator(_seconds)]
 Quorum = Annotated[float, PlainValidator(_quorum)]
 """The type of a quorum: a count of branches or a fraction."""
 
-Context = Annotated[ContextPolicy, PlainValidator(parse_context)]
+
+def _parse_context(value: Any, info: ValidationInfo) -> ContextPolicy | SummaryOption:
+    return parse_context(value, info)
+
+
+Context = Annotated[ContextPolicy, PlainValidator(_parse_context)]
 """The type of a context policy."""
+
+
+def parse_breaker(value: Any) -> CircuitBreaker | None:
+    """Turn a YAML breaker (`true`, `false`, or `{failures, window, reset_after}`) into one."""
+    if value is True:
+        return CircuitBreaker()
+    if value is False:
+        return None
+    if not isinstance(value, Mapping):
+        raise ValueError(f"expected {_BREAKER_ALLOWED}, got {type_name(value)}")
+    unknown = [k for k in value if k not in _BREAKER_KEYS]
+    if unknown:
+        key = str(unknown[0])
+        raise problem(
+            f"unknown key{did_you_mean(key, _BREAKER_KEYS)}; allowed: {allowed(_BREAKER_KEYS)}",
+            loc=(key,),
+            value=value[unknown[0]],
+        )
+    try:
+        return CircuitBreaker(**{str(k): v for k, v in value.items()})
+    except TeamConfigError as error:
+        raise ValueError(str(error)) from None
+
+
+Breaker = Annotated[CircuitBreaker | None, PlainValidator(parse_breaker)]
+"""The type of a circuit breaker setting."""
 
 Termination = Annotated[Condition, PlainValidator(parse_termination)]
 """The type of a termination: conditions by key, any of which stops the run."""

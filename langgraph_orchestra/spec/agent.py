@@ -35,6 +35,7 @@ from pydantic import (
 )
 
 from langgraph_orchestra.agents import Approval, OnError
+from langgraph_orchestra.resilience import CircuitBreaker
 from langgraph_orchestra.spec._problems import (
     Loc,
     SpecModel,
@@ -46,8 +47,10 @@ from langgraph_orchestra.spec._problems import (
 from langgraph_orchestra.spec._values import (
     MODEL_ALLOWED,
     UNNAMED,
+    Breaker,
     Context,
     check_model_string,
+    parse_breaker,
     refused_by_agent,
 )
 
@@ -186,6 +189,42 @@ class ModelOption:
     """The name its calls are counted under in `usage` (and its scripted replies used)."""
     model: str | ScriptedSpec
     """The model: a `"provider:model"` string or a scripted model."""
+    fallbacks: tuple[str | ScriptedSpec, ...] = ()
+    """Models tried in turn when a call fails (`{model: ..., fallbacks: [...]}`)."""
+    breaker: CircuitBreaker | None = None
+    """A circuit breaker on the models (`{model: ..., breaker: {...}}`)."""
+
+
+_RESILIENT_KEYS = ("model", "fallbacks", "breaker")
+
+
+def _resilient(value: Mapping[str, Any], info: ValidationInfo) -> ModelOption:
+    """A manager's `{model: MODEL, fallbacks: [MODEL, ...], breaker: {...}}`."""
+    found: list[tuple[Loc, str, Any]] = []
+    for key in value:
+        if key not in _RESILIENT_KEYS:
+            message = f"unknown key{did_you_mean(str(key), _RESILIENT_KEYS)}; allowed: "
+            found.append(((key,), message + allowed(_RESILIENT_KEYS), value[key]))
+    if found:
+        raise problems(found)
+    model = _at(("model",), value["model"], lambda v: parse_model(v, info))
+    fallbacks = _at(("fallbacks",), value.get("fallbacks") or [], lambda v: _models(v, info))
+    breaker = _at(("breaker",), value.get("breaker", False), parse_breaker)
+    return ModelOption("", model, tuple(fallbacks), breaker)
+
+
+def _at(loc: Loc, value: Any, parse: Callable[[Any], Any]) -> Any:
+    """`parse(value)`, its refusal reported at `loc`."""
+    try:
+        return parse(value)
+    except ValueError as error:
+        shown = error.errors()[0]["msg"] if hasattr(error, "errors") else str(error)
+        raise problems([(loc, shown, value)]) from None
+
+
+def _models(value: Any, info: ValidationInfo) -> list[str | ScriptedSpec]:
+    """A list of models (fallbacks), each written as an agent's `model:`."""
+    return [parse_model(item, info) for item in _a_list(value, "a list of models")]
 
 
 def model_of(participant: str) -> Any:
@@ -198,7 +237,12 @@ def model_of(participant: str) -> Any:
     """
 
     def check(value: Any, info: ValidationInfo) -> ModelOption:
-        model = parse_model(value, info)
+        if isinstance(value, Mapping) and "model" in value:
+            option = _resilient(value, info)
+            model = option.model
+        else:
+            model = parse_model(value, info)
+            option = ModelOption(participant, model)
         replies = model.replies if isinstance(model, ScriptedSpec) else ()
         context = info.context or {}
         gives = context.get("gives_manager_tool")
@@ -217,7 +261,7 @@ def model_of(participant: str) -> Any:
                     call["id"] = f"call_{participant}_{i}_{j}"  # as an agent's (see AgentSpec)
         if found:
             raise problems(found)
-        return ModelOption(participant, model)
+        return ModelOption(participant, model, option.fallbacks, option.breaker)
 
     return Annotated[ModelOption, PlainValidator(check)]
 
@@ -366,6 +410,15 @@ class AgentSpec(SpecModel):
     handoff_input: Annotated[type[BaseModel], PlainValidator(_import_model)] | None = None
     """In a handoff team, the payload of a transfer to this agent: the import path of a
     pydantic model class."""
+    fallbacks: tuple[str | ScriptedSpec, ...] = ()
+    """Models tried in turn when a call to `model` fails, each written like `model`."""
+    breaker: Breaker = None
+    """A circuit breaker on its models: `true` or `{failures, window, reset_after}`."""
+
+    @field_validator("fallbacks", mode="before")
+    @classmethod
+    def _fallbacks(cls, value: Any, info: ValidationInfo) -> list[str | ScriptedSpec]:
+        return _models(value, info)
 
     @field_validator("name", mode="after")
     @classmethod

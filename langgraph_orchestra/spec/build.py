@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +12,12 @@ from langgraph.graph import StateGraph
 
 from langgraph_orchestra.agents import Agent
 from langgraph_orchestra.checkpoint import _redact
+from langgraph_orchestra.context import SUMMARIZER, Summary
 from langgraph_orchestra.errors import SpecError, TeamConfigError
 from langgraph_orchestra.models import chat_model, check_model_name
+from langgraph_orchestra.resilience import Resilient
 from langgraph_orchestra.spec._problems import SPEC_HINT, allowed, did_you_mean
+from langgraph_orchestra.spec._values import SummaryOption
 from langgraph_orchestra.spec.agent import AgentSpec, ModelOption, ScriptedSpec
 from langgraph_orchestra.spec.patterns import PATTERNS
 from langgraph_orchestra.spec.team import TeamSpec, load_spec
@@ -23,34 +26,52 @@ from langgraph_orchestra.tracing import ModelPrice
 __all__ = ["build_team", "example_path", "examples_dir", "sample_team", "validate_spec"]
 
 
-def _to_agent(spec: AgentSpec, model: BaseChatModel) -> Agent:
+ModelFor = Callable[[str, str | ScriptedSpec], BaseChatModel]
+"""Makes the chat model of a participant (its name, its model in the file)."""
+
+
+def _fallbacks(name: str, models: Sequence[str | ScriptedSpec], model_for: ModelFor) -> list[Any]:
+    """The fallback models of participant `name` (scripted ones named `name/fallbackN`)."""
+    return [model_for(f"{name}/fallback{i + 1}", m) for i, m in enumerate(models)]
+
+
+def _context(value: Any, model_for: ModelFor) -> Any:
+    """A context policy, with a summary's model made."""
+    if isinstance(value, SummaryOption):
+        return Summary(model_for(SUMMARIZER, value.model), value.keep_last, value.words)
+    return value
+
+
+def _to_agent(spec: AgentSpec, model_for: ModelFor) -> Agent:
     return Agent(
         spec.name,
         spec.description,
-        model=model,
+        model=model_for(spec.name, spec.model),
         instructions=spec.instructions,
         tools=[t.tool for t in spec.tools],
         approve_tools=spec.approve_tools,
         approval=spec.approval,
         on_error=spec.on_error,
-        context=spec.context,
+        context=_context(spec.context, model_for),
         retry=spec.retry,
         timeout=spec.timeout,
         handoff_input=spec.handoff_input,
+        fallbacks=_fallbacks(spec.name, spec.fallbacks, model_for),
+        breaker=spec.breaker,
     )
-
-
-ModelFor = Callable[[str, str | ScriptedSpec], BaseChatModel]
-"""Makes the chat model of a participant (its name, its model in the file)."""
 
 
 def _option(value: Any, model_for: ModelFor) -> Any:
     """An option's factory argument: agents and models made, other values as they are."""
     if isinstance(value, AgentSpec):
-        return _to_agent(value, model_for(value.name, value.model))
+        return _to_agent(value, model_for)
     if isinstance(value, ModelOption):
-        return model_for(value.participant, value.model)
-    return value
+        model = model_for(value.participant, value.model)
+        if not value.fallbacks and value.breaker is None:
+            return model
+        fallbacks = _fallbacks(value.participant, value.fallbacks, model_for)
+        return Resilient(model, fallbacks, value.breaker)
+    return _context(value, model_for)
 
 
 def _build(
@@ -62,7 +83,7 @@ def _build(
 ) -> StateGraph[Any, Any, Any, Any]:
     """Create the agents (model errors propagate), then call the pattern's factory."""
     pattern = PATTERNS[spec.pattern]
-    agents = [_to_agent(a, model_for(a.name, a.model)) for a in spec.agents]
+    agents = [_to_agent(a, model_for) for a in spec.agents]
     options = {key: _option(value, model_for) for key, value in spec.options.items()}
     table = {**spec.prices, **(prices or {})}
     try:

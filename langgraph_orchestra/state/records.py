@@ -30,6 +30,7 @@ __all__ = [
     "StepOutcome",
     "StepStatus",
     "StopReason",
+    "SummaryRecord",
     "Usage",
     "audit_record",
     "cost_known",
@@ -42,9 +43,20 @@ __all__ = [
 ]
 
 AuditKind = Literal[
-    "turn", "routing", "handoff", "approval", "exception", "plan", "termination", "completion"
+    "turn",
+    "routing",
+    "handoff",
+    "approval",
+    "exception",
+    "plan",
+    "termination",
+    "completion",
+    "fallback",
+    "breaker",
 ]
-"""What an audit record describes."""
+"""What an audit record describes (`fallback`: a call answered by a fallback model, or by
+none; `breaker`: a model's circuit breaker opened, let a trial through, or closed;
+`completion`: an `on_end` action ran)."""
 
 ExceptionStatus = Literal["open", "continued", "retried", "skipped", "supplied", "aborted"]
 """Where an exception stands: `open` waits for a human; the others are resolutions."""
@@ -143,6 +155,19 @@ class Usage(TypedDict):
     """Calls with known tokens whose model the price table does not list: cost unknown."""
     unpriced_models: NotRequired[list[str]]
     """The names of those models (what to give a price for)."""
+
+
+class SummaryRecord(TypedDict):
+    """A running summary of the transcript (the `Summary` context policy), kept in state."""
+
+    text: str
+    """The summary of `messages[:upto]` (the run's task left out: it is shown as it is)."""
+    upto: int
+    """How many messages it covers, from the start of the transcript."""
+    last_id: str | None
+    """Id of the last message it covers, to tell a stale record from a good one."""
+    calls: int
+    """Summarizer calls that built it (each extended the previous summary)."""
 
 
 class RunStart(TypedDict):

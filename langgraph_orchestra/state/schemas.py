@@ -24,6 +24,7 @@ from langgraph_orchestra.state.records import (
     ReplanRecord,
     RunStart,
     StepOutcome,
+    SummaryRecord,
     Usage,
 )
 from langgraph_orchestra.state.reducers import (
@@ -41,6 +42,7 @@ __all__ = [
     "INTERNAL_CHANNELS",
     "LIBRARY_FIELDS",
     "LIBRARY_RECORDS",
+    "OPTIONAL_KEYS",
     "SNAPSHOT_EVERY",
     "ConcurrentState",
     "GroupChatState",
@@ -88,6 +90,10 @@ INTERNAL_CHANNELS = (
 They are neither input nor output of a graph (`invoke`, a server's runs and schemas show
 only the users' fields); a thread's state (`get_state`) still holds them."""
 
+OPTIONAL_KEYS = frozenset({"summaries"})
+"""Keys of `OrchestraState` a custom `state_schema` may leave out: only a feature that is
+not used without them writes them (`summaries`: the `Summary` context policy)."""
+
 
 class OrchestraState(TypedDict):
     """The state every pattern shares.
@@ -130,6 +136,10 @@ class OrchestraState(TypedDict):
     """The current run's start: id, time and the index of its input."""
     round: NotRequired[Annotated[int, add_count]]
     """Agent turns taken in the current run (a round is one speaker turn)."""
+    summaries: NotRequired[Annotated[dict[str, SummaryRecord] | None, merge_dict]]
+    """Running summaries of the transcript by `Summary` context policy (see `context`):
+    each is extended with the turns that leave its window, never recomputed. Absent
+    until a summary is written (the `| None` keeps the channel from defaulting to `{}`)."""
     final: NotRequired[str | None]
     """The answer: the real last (or partial) output when the run ended."""
     stop_reason: NotRequired[str | None]
@@ -287,7 +297,7 @@ def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: st
         )
     fields = getattr(schema, "model_fields", None)
     declared = set(fields) if isinstance(fields, dict) else set(get_type_hints(schema))
-    missing = sorted(set(get_type_hints(base)) - declared)
+    missing = sorted(set(get_type_hints(base)) - declared - OPTIONAL_KEYS)
     if missing:
         raise TeamConfigError(
             f"{pattern} state_schema {schema.__name__} lacks the keys {missing}: extend "
