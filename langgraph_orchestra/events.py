@@ -43,6 +43,9 @@ EventName = Literal[
     "plan",
     "turn",
     "termination",
+    "fallback",
+    "breaker",
+    "completion",
 ]
 """The name of a custom stream event."""
 
@@ -57,6 +60,9 @@ _BY_KIND: Mapping[str, EventName] = {
     "exception": "exception",
     "plan": "plan",
     "termination": "termination",
+    "fallback": "fallback",
+    "breaker": "breaker",
+    "completion": "completion",
 }
 """The event of each audit record kind (a routing record that names a speaker is
 `speaker_selected`)."""

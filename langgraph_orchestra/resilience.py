@@ -12,7 +12,8 @@
   the agent's `on_error`) instead of each caller waiting out its own timeouts. After
   `reset_after` seconds one trial call goes through (*half-open*): its success closes
   the breaker, its failure opens it again. Openings, trials and closings are `breaker`
-  audit records and `custom` stream events (`{"type": "breaker.open", ...}`).
+  audit records and `custom` stream events (`{"type": "orchestra.breaker", "detail":
+{"state": "open", ...}}`).
 
 A breaker's memory is **per process**: one breaker per model identity (its provider, its
 model name and its server's URL), shared by every agent, manager and thread of the
@@ -44,7 +45,6 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias
 
 from langchain_core.language_models import BaseChatModel
-from langgraph.config import get_stream_writer
 
 from langgraph_orchestra.errors import CircuitOpenError, TeamConfigError
 from langgraph_orchestra.models import chat_model
@@ -241,15 +241,6 @@ def reset_circuits() -> None:
         _CIRCUITS.clear()
 
 
-def _emit(event: dict[str, Any]) -> None:
-    """Emit a `custom` stream event; a no-op outside a graph run."""
-    try:
-        writer = get_stream_writer()
-    except (RuntimeError, KeyError):
-        return
-    writer(event)
-
-
 class Guard:
     """One caller's breaker on one model: lets calls through and records their outcome.
 
@@ -285,8 +276,7 @@ class Guard:
                 window_s=self.settings.window,
                 reset_after_s=self.settings.reset_after,
             )
-        records.append(audit_record("breaker", self.who, **detail))
-        _emit({"type": f"breaker.{state}", "agent": self.who, **detail})
+        records.append(audit_record("breaker", self.who, **detail))  # streamed as it is made
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,15 @@ def bullets(text: str) -> str:
 
 
 def pattern_rows(text: str) -> list[str]:
-    return [line for line in text.splitlines() if re.match(r"\| `[a-z_]+` ", line)]
+    """The rows of the patterns table: the first run of rows starting with `sequential`."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("| `sequential` "))
+    rows = []
+    for line in lines[start:]:
+        if not re.match(r"\| `[a-z_]+` ", line):
+            break
+        rows.append(line)
+    return rows
 
 
 def test_the_one_agent_team_keeps_the_governance(capsys: pytest.CaptureFixture[str]) -> None:

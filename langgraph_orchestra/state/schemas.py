@@ -80,6 +80,8 @@ INTERNAL_CHANNELS = (
     "plan_revision",
     "plan_feedback",
     "reset_at",
+    # summarized context (`context.Summary`)
+    "summaries",
     # network
     "inbox",
     "last_sent",
