@@ -43,6 +43,9 @@ __all__ = [
     "PLAN_STEP_OUTPUT",
     "PLAN_SYNTHESIS",
     "REASK",
+    "RECORD_ITEM",
+    "RECORD_OUTPUT",
+    "RECORD_VIEW",
     "REVISION_BY_CHECKER",
     "REVISION_REQUEST",
     "SPEAKER_SELECTION",
@@ -324,6 +327,18 @@ and give your reasons, each specific:
 """Sent to a planner-executor's evaluator (structured `Score`). Field: result."""
 
 
+RECORD_VIEW = "The record so far:\n{fields}"
+"""The record fields an agent reads (`Agent(reads=...)`), shown at the top of its context
+(`fields`: one `RECORD_ITEM` per field)."""
+
+RECORD_ITEM = "- {field}: {value}"
+"""One field of a rendered record or typed output (`field`, `value`)."""
+
+RECORD_OUTPUT = "{name} recorded:\n{fields}"
+"""The transcript's rendering of an agent's typed output (`Agent(output=...)`), so agents
+that read text see it (`name`, `fields`)."""
+
+
 @dataclass(frozen=True)
 class Prompts:
     """The prompt templates a team uses; override any field."""
@@ -412,6 +427,10 @@ class Prompts:
     """The synthesizer's request (`outputs`)."""
     evaluation: str = EVALUATION_REQUEST
     """The evaluator's request for a score (`result`)."""
+    record_output: str = RECORD_OUTPUT
+    """The transcript's rendering of a typed output (`name`, `fields`)."""
+    record_item: str = RECORD_ITEM
+    """One field of a typed output's rendering (`field`, `value`)."""
 
 
 DEFAULT_PROMPTS = Prompts()

@@ -7,9 +7,11 @@ from typing import Any
 
 from langgraph.graph import StateGraph
 
+from langgraph_orchestra.agents import Agent
 from langgraph_orchestra.conditions import Condition
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.nodes.turn import Validator
+from langgraph_orchestra.records import check_records
 from langgraph_orchestra.state.schemas import input_schema
 
 __all__ = [
@@ -22,8 +24,22 @@ __all__ = [
 ]
 
 
-def new_builder(schema: type[Any]) -> StateGraph[Any, Any, Any, Any]:
-    """Return a pattern's builder over `schema`; its input cannot write the library's records."""
+def new_builder(
+    schema: type[Any],
+    *,
+    agents: Iterable[Agent] = (),
+    pattern: str = "team",
+    shared: bool = False,
+    outputs: bool = True,
+) -> StateGraph[Any, Any, Any, Any]:
+    """Return a pattern's builder over `schema`; its input cannot write the library's records.
+
+    The team's record contracts (`agents`' `writes`, `reads`, `requires`) are checked
+    against `schema` here, before any model call (`check_records`; `shared`: a fan-out
+    whose branches may write one field, settled by its `on_conflict`; `outputs=False`: a
+    pattern that runs its agents its own way refuses typed outputs).
+    """
+    check_records(agents, schema, pattern=pattern, shared=shared, outputs=outputs)
     return StateGraph(schema, input_schema=input_schema(schema))
 
 

@@ -397,7 +397,7 @@ def _group_chat(
     if human is not None:
         entries[human] = human
     by_name = {a.name: a for a in team}
-    builder = new_builder(schema)
+    builder = new_builder(schema, agents=team, pattern=pattern)
     for begins in (True, False):
         builder.add_node(
             START_RUN if begins else MANAGER,

@@ -21,6 +21,14 @@ from langgraph_orchestra.nodes.approval import (
     review,
 )
 from langgraph_orchestra.nodes.batch import BatchNode
+from langgraph_orchestra.nodes.conflicts import (
+    ConflictDecision,
+    ConflictRequest,
+    SplitDecision,
+    SplitRequest,
+    settle_conflicts,
+    settle_split,
+)
 from langgraph_orchestra.nodes.delegation import (
     DelegatingManager,
     DelegationJoin,
@@ -43,6 +51,7 @@ from langgraph_orchestra.nodes.fanout import (
     FANOUT,
     FanOutNode,
     branch_outcomes,
+    held_fields,
     hold_turn,
     release_turns,
 )
@@ -138,6 +147,8 @@ __all__ = [
     "ApprovalNode",
     "ApprovalRequest",
     "BatchNode",
+    "ConflictDecision",
+    "ConflictRequest",
     "Consensus",
     "DelegatingManager",
     "DelegationJoin",
@@ -184,6 +195,8 @@ __all__ = [
     "Selection",
     "Selector",
     "SpeakerFn",
+    "SplitDecision",
+    "SplitRequest",
     "StepJoin",
     "StepScheduler",
     "TaskLedger",
@@ -211,6 +224,7 @@ __all__ = [
     "escalation",
     "follow_up",
     "handoff_view",
+    "held_fields",
     "hold_turn",
     "in_run",
     "latest_output",
@@ -226,6 +240,8 @@ __all__ = [
     "render_verdict",
     "review",
     "run_validators",
+    "settle_conflicts",
+    "settle_split",
     "since_reset",
     "starting",
     "step_view",

@@ -13,6 +13,7 @@ from langgraph_orchestra.nodes.batch import batchable, chunk_sends
 from langgraph_orchestra.nodes.route import Route, Turn, as_mapping
 from langgraph_orchestra.nodes.run import begin_run, in_run, starting
 from langgraph_orchestra.nodes.termination import Termination
+from langgraph_orchestra.records import provenance
 from langgraph_orchestra.state.records import BranchTurn, Usage, audit_record
 from langgraph_orchestra.state.reducers import add_usage
 
@@ -22,6 +23,7 @@ __all__ = [
     "FANOUT",
     "FanOutNode",
     "branch_outcomes",
+    "held_fields",
     "hold_turn",
     "release_turns",
 ]
@@ -46,17 +48,46 @@ def hold_turn(turn: Turn) -> dict[str, Any]:
         "usage": turn.usage,
         "audit": [*turn.before, turn.record],
     }
+    if turn.fields:
+        held["fields"] = turn.fields
     return {"outbox": {turn.agent: held}}
 
 
-def release_turns(outbox: Mapping[str, BranchTurn], order: Sequence[str]) -> dict[str, Any]:
+def held_fields(
+    outbox: Mapping[str, BranchTurn], order: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The record fields the held turns write: by field, each writer's value in `order`."""
+    writers: dict[str, dict[str, Any]] = {}
+    for name in order:
+        turn = outbox.get(name)
+        for field, value in (turn.get("fields") or {} if turn is not None else {}).items():
+            writers.setdefault(field, {})[name] = value
+    return writers
+
+
+def release_turns(
+    outbox: Mapping[str, BranchTurn],
+    order: Sequence[str],
+    *,
+    record: Mapping[str, Any] | None = None,
+    settled: Mapping[str, tuple[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Return the update moving held turns into the transcript, usage, audit and round.
 
     The turns are taken in `order` (branch names); each branch's output is also written
-    to `results`, and the outbox is emptied.
+    to `results`, and the outbox is emptied. The record fields they write are written
+    too, each with its `write` audit record (`record`: the values before): `settled`
+    gives a field's writer and value where several branches wrote it (else the last
+    writer in `order` is taken).
     """
     if not outbox:
         return {}
+    written: dict[str, Any] = {}
+    provenance_records: list[Any] = []
+    for field, writers in held_fields(outbox, order).items():
+        agent, value = (settled or {}).get(field) or list(writers.items())[-1]
+        written[field] = value
+        provenance_records.extend(provenance(agent, {field: value}, record))
     messages: list[Any] = []
     audit: list[Any] = []
     usage: dict[str, Usage] = {}
@@ -69,8 +100,9 @@ def release_turns(outbox: Mapping[str, BranchTurn], order: Sequence[str]) -> dic
             usage = add_usage(usage, turn["usage"])
             results[name] = turn["text"]
     return {
+        **written,
         "messages": messages,
-        "audit": audit,
+        "audit": [*audit, *provenance_records],
         "usage": usage,
         "run_usage": usage,
         "round": len(results),
@@ -196,5 +228,5 @@ class FanOutNode:
             if self.batch_size > 1 and batchable(route.agent):
                 chunked.append((route.agent.name, view))
             else:
-                sends.append(route.start(view))
+                sends.append(route.start(view, route.snapshot(state)))
         return sends + chunk_sends(chunked, self.batch_size, BATCH)

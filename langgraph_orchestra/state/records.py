@@ -37,8 +37,10 @@ __all__ = [
     "now",
 ]
 
-AuditKind = Literal["turn", "routing", "handoff", "approval", "exception", "plan", "termination"]
-"""What an audit record describes."""
+AuditKind = Literal[
+    "turn", "routing", "handoff", "approval", "exception", "plan", "termination", "write"
+]
+"""What an audit record describes (`write`: one record field written, old and new value)."""
 
 ExceptionStatus = Literal["open", "continued", "retried", "skipped", "supplied", "aborted"]
 """Where an exception stands: `open` waits for a human; the others are resolutions."""
@@ -104,6 +106,12 @@ class ExceptionRecord(TypedDict):
     """Where the exception stands."""
     resolution: NotRequired[dict[str, Any]]
     """How a human resolved it: action, reviewer, supplied content."""
+    missing: NotRequired[list[str]]
+    """The required record fields that were absent (the agent did not run)."""
+    field: NotRequired[str]
+    """The record field in conflict (two fan-out branches wrote it)."""
+    values: NotRequired[dict[str, Any]]
+    """The values in question, by agent: a conflict's, or writes refused to an agent."""
 
 
 class Usage(TypedDict):
@@ -145,6 +153,8 @@ class BranchTurn(TypedDict):
     """The branch's usage by participant."""
     audit: list[AuditRecord]
     """The branch's audit records."""
+    fields: NotRequired[dict[str, Any]]
+    """The record fields the branch writes (applied when the fan-out closes)."""
 
 
 StepStatus = Literal["pending", "running", "done", "failed", "skipped"]

@@ -37,6 +37,7 @@ from langgraph_orchestra.state.reducers import (
 )
 
 __all__ = [
+    "LIBRARY_KEYS",
     "LIBRARY_RECORDS",
     "SNAPSHOT_EVERY",
     "ConcurrentState",
@@ -213,6 +214,23 @@ class NetworkState(ConcurrentState):
     """Rounds in a row without a message."""
     mark: NotRequired[int]
     """Index in `messages` where the current round's own writes begin."""
+
+
+LIBRARY_KEYS = frozenset(
+    key
+    for schema in (
+        SequentialState,
+        ConcurrentState,
+        GroupChatState,
+        HandoffState,
+        MagenticState,
+        HierarchicalState,
+        PlannerExecutorState,
+        NetworkState,
+    )
+    for key in get_type_hints(schema)
+)
+"""Every key of the library's state schemas; the others are a team's record fields."""
 
 
 def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: str) -> type[Any]:

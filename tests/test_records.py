@@ -1,0 +1,572 @@
+"""Records as contracts: typed outputs, permissions, preconditions, conflicts, provenance."""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Annotated, Any, NotRequired
+
+import pytest
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
+from langchain_core.tools import InjectedToolCallId, tool
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
+from pydantic import BaseModel, ValidationError
+
+from langgraph_orchestra import (
+    Agent,
+    ConcurrentState,
+    GroupChatState,
+    SequentialState,
+    create_concurrent,
+    create_group_chat,
+    create_sequential,
+)
+from langgraph_orchestra.errors import RecordWriteError, TeamConfigError
+from langgraph_orchestra.prompts import RECORD_ITEM, RECORD_OUTPUT, RECORD_VIEW
+from langgraph_orchestra.records import RECORD
+from langgraph_orchestra.testing import ScriptedModel
+
+
+class Lead(BaseModel):
+    """A qualified lead."""
+
+    score: int
+    reason: str
+    owner: str | None = None
+
+
+class LeadState(SequentialState):
+    score: NotRequired[int]
+    reason: NotRequired[str]
+    owner: NotRequired[str | None]
+    booking: NotRequired[str]
+
+
+class Opinion(BaseModel):
+    """An answer with how sure its author is."""
+
+    answer: str
+    confidence: float
+    reason: str
+
+
+class Owner(BaseModel):
+    """Who owns the lead."""
+
+    owner: str
+
+
+class Branches(ConcurrentState):
+    owner: NotRequired[str]
+    tags: NotRequired[Annotated[list[str], operator.add]]
+
+
+class Tags(BaseModel):
+    """Tags for the lead."""
+
+    tags: list[str]
+
+
+def _config(thread: str = "t") -> Any:
+    return {"configurable": {"thread_id": thread}}
+
+
+def _seen(log: list[list[BaseMessage]], answer: str = "booked") -> Callable[..., str]:
+    def run(messages: list[BaseMessage]) -> str:
+        log.append(list(messages))
+        return answer
+
+    return run
+
+
+def _writes(state: dict[str, Any]) -> list[tuple[str | None, Any, Any, Any]]:
+    return [
+        (r["agent"], r["detail"]["field"], r["detail"]["old"], r["detail"]["new"])
+        for r in state["audit"]
+        if r["kind"] == "write"
+    ]
+
+
+def _qualifier(owner: str | None = "ana", **kwargs: Any) -> Agent:
+    model = ScriptedModel([{"score": 8, "reason": "budget approved", "owner": owner}])
+    return Agent("qualifier", model=model, output=Lead, **kwargs)
+
+
+# -- typed outputs, reads, provenance ---------------------------------------------------
+
+
+def test_typed_output_writes_its_fields_with_provenance_in_order() -> None:
+    seen: list[list[BaseMessage]] = []
+    booker = Agent(
+        "booker", runnable=_seen(seen), requires=["score", "reason", "owner"], reads=["owner"]
+    )
+    team = create_sequential([_qualifier(), booker], state_schema=LeadState)
+    state = team.compile().invoke({"messages": [("user", "Lead: ACME, 40 seats")]})
+
+    assert (state["score"], state["reason"], state["owner"]) == (8, "budget approved", "ana")
+    rendered = RECORD_OUTPUT.format(
+        name="qualifier",
+        fields="\n".join(
+            RECORD_ITEM.format(field=f, value=v)
+            for f, v in (("score", 8), ("reason", "budget approved"), ("owner", "ana"))
+        ),
+    )
+    assert state["messages"][1].text == rendered
+    assert state["messages"][1].name == "qualifier"
+    assert _writes(state) == [
+        ("qualifier", "score", None, 8),
+        ("qualifier", "reason", None, "budget approved"),
+        ("qualifier", "owner", None, "ana"),
+    ]
+    kinds = [(r["kind"], r["agent"]) for r in state["audit"]]
+    assert kinds.index(("turn", "qualifier")) < kinds.index(("write", "qualifier"))
+    assert kinds.index(("write", "qualifier")) < kinds.index(("turn", "booker"))
+    # reads: the booker sees the owner rendered at the top of its context.
+    first = seen[0][0]
+    assert isinstance(first, HumanMessage) and first.name == RECORD
+    assert first.text == RECORD_VIEW.format(fields=RECORD_ITEM.format(field="owner", value="ana"))
+    assert state["final"] == "booked"
+
+
+def test_a_second_write_records_the_old_value() -> None:
+    class Reowner(BaseModel):
+        owner: str
+
+    class OneOwner(SequentialState):
+        owner: NotRequired[Annotated[str, lambda old, new: new]]
+
+    first = Agent("first", model=ScriptedModel([{"owner": "ana"}]), output=Reowner)
+    second = Agent("second", model=ScriptedModel([{"owner": "bo"}]), output=Reowner)
+    state = (
+        create_sequential([first, second], state_schema=OneOwner)
+        .compile()
+        .invoke({"messages": [("user", "x")]})
+    )
+    assert state["owner"] == "bo"
+    # A reducer's channel starts from the type's empty value: that is the old value.
+    assert _writes(state) == [("first", "owner", "", "ana"), ("second", "owner", "ana", "bo")]
+    stamps = [r["ts"] for r in state["audit"] if r["kind"] == "write"]
+    assert stamps == sorted(stamps)
+
+
+# -- permissions ----------------------------------------------------------------------
+
+
+def test_structured_write_outside_writes_raises_and_applies_nothing() -> None:
+    agent = _qualifier(writes=["score"])
+    team = create_sequential([agent], state_schema=LeadState).compile(checkpointer=InMemorySaver())
+    with pytest.raises(RecordWriteError) as caught:
+        team.invoke({"messages": [("user", "x")]}, _config())
+    assert str(caught.value) == (
+        "Agent 'qualifier' wrote the fields ['owner', 'reason'] outside its writes "
+        "['score']: refused, nothing of the turn applied"
+    )
+    values = team.get_state(_config()).values
+    assert "score" not in values and "owner" not in values
+    assert [m.type for m in values["messages"]] == ["human"]
+
+
+def test_nested_team_write_outside_writes_is_an_exception_and_state_unchanged() -> None:
+    inner = create_sequential(
+        [Agent("assigner", model=ScriptedModel([{"owner": "eve"}]), output=Owner)],
+        state_schema=LeadState,
+    ).compile()
+    meddler = Agent("meddler", runnable=inner, writes=["score"], on_error="continue")
+    after = Agent("after", runnable=lambda m: "done")
+    state = (
+        create_sequential([meddler, after], state_schema=LeadState)
+        .compile()
+        .invoke({"messages": [("user", "x")]})
+    )
+    assert "owner" not in state
+    assert [m.name for m in state["messages"]] == [None, "after"]
+    (failure,) = state["exceptions"]
+    assert failure["agent"] == "meddler"
+    assert failure["error_type"] == "RecordWriteError"
+    assert failure["status"] == "continued"
+    assert failure["values"] == {"meddler": {"owner": "eve"}}
+    assert _writes(state) == []
+
+
+def test_tool_write_through_command_outside_writes_is_refused() -> None:
+    @tool
+    def assign(owner: str, tool_call_id: Annotated[str, InjectedToolCallId]) -> Command[Any]:
+        """Assign the lead."""
+        message = ToolMessage("assigned", tool_call_id=tool_call_id)
+        return Command(update={"owner": owner, "messages": [message]})
+
+    call = {"name": "assign", "args": {"owner": "mallory"}, "id": "c1"}
+    model = ScriptedModel([AIMessage("", tool_calls=[call]), AIMessage("assigned it")])
+    agent = Agent("tooler", model=model, tools=[assign], writes=["score"], on_error="continue")
+    state = (
+        create_sequential([agent], state_schema=LeadState)
+        .compile()
+        .invoke({"messages": [("user", "x")]})
+    )
+    assert "owner" not in state
+    (failure,) = state["exceptions"]
+    assert failure["values"] == {"tooler": {"owner": "mallory"}}
+    assert failure["error"] == (
+        "Agent 'tooler' wrote the fields ['owner'] outside its writes ['score']: refused, "
+        "nothing of the turn applied"
+    )
+
+
+def test_tool_write_within_writes_is_applied() -> None:
+    @tool
+    def assign(owner: str, tool_call_id: Annotated[str, InjectedToolCallId]) -> Command[Any]:
+        """Assign the lead."""
+        message = ToolMessage("assigned", tool_call_id=tool_call_id)
+        return Command(update={"owner": owner, "messages": [message]})
+
+    call = {"name": "assign", "args": {"owner": "ana"}, "id": "c1"}
+    model = ScriptedModel([AIMessage("", tool_calls=[call]), AIMessage("assigned it")])
+    agent = Agent("tooler", model=model, tools=[assign], writes=["owner"])
+    state = (
+        create_sequential([agent], state_schema=LeadState)
+        .compile()
+        .invoke({"messages": [("user", "x")]})
+    )
+    assert state["owner"] == "ana"
+    assert _writes(state) == [("tooler", "owner", None, "ana")]
+
+
+# -- preconditions --------------------------------------------------------------------
+
+
+def _pipeline(booker_log: list[list[BaseMessage]], **booker: Any) -> Any:
+    book = Agent(
+        "booker",
+        runnable=_seen(booker_log),
+        requires=["score", "reason", "owner"],
+        reads=["owner"],
+        on_error="escalate",
+        **booker,
+    )
+    team = create_sequential([_qualifier(owner=None), book], state_schema=LeadState)
+    return team.compile(checkpointer=InMemorySaver())
+
+
+def test_missing_fields_go_to_the_exception_queue_and_supplied_fields_let_the_agent_run() -> None:
+    seen: list[list[BaseMessage]] = []
+    team = _pipeline(seen)
+    state = team.invoke({"messages": [("user", "Lead: ACME?")]}, _config())
+    assert seen == []
+    (failure,) = state["exceptions"]
+    assert failure["agent"] == "booker"
+    assert failure["status"] == "open"
+    assert failure["missing"] == ["owner"]
+    assert failure["error"] == (
+        "Agent 'booker' requires the fields ['owner'], missing from the record: supply "
+        "them or skip the agent"
+    )
+    (pause,) = state["__interrupt__"]
+    assert pause.value["missing"] == ["owner"]
+    assert pause.value["error_type"] == "PreconditionError"
+
+    # A value of the wrong type is refused by the decision's schema; nothing changes.
+    with pytest.raises(ValidationError):
+        team.invoke(
+            Command(resume={"action": "supply", "fields": {"owner": ["a", "b"]}}), _config()
+        )
+    assert team.get_state(_config()).values.get("owner") is None
+
+    state = team.invoke(
+        Command(resume={"action": "supply", "fields": {"owner": "ana"}, "reviewer": "sam"}),
+        _config(),
+    )
+    assert state["owner"] == "ana"
+    assert state["final"] == "booked" and state["stop_reason"] == "completed"
+    assert len(seen) == 1
+    assert seen[0][0].text == RECORD_VIEW.format(
+        fields=RECORD_ITEM.format(field="owner", value="ana")
+    )
+    assert _writes(state)[-1] == ("booker", "owner", None, "ana")
+    supplied = [r for r in state["audit"] if r["kind"] == "write"][-1]
+    assert supplied["detail"]["by"] == "sam"
+    assert state["exceptions"][-1]["status"] == "supplied"
+
+
+def test_skip_leaves_the_agent_unrun() -> None:
+    seen: list[list[BaseMessage]] = []
+    team = _pipeline(seen)
+    team.invoke({"messages": [("user", "Lead: ACME?")]}, _config())
+    state = team.invoke(Command(resume={"action": "skip"}), _config())
+    assert seen == []
+    assert state["exceptions"][-1]["status"] == "skipped"
+    assert state.get("booking") is None
+
+
+def test_predicate_precondition() -> None:
+    def hot(record: Any) -> bool:
+        return bool(record.get("score", 0) >= 9)
+
+    book = Agent("booker", runnable=lambda m: "booked", requires=hot, on_error="continue")
+    state = (
+        create_sequential([_qualifier(), book], state_schema=LeadState)
+        .compile()
+        .invoke({"messages": [("user", "x")]})
+    )
+    (failure,) = state["exceptions"]
+    assert failure["missing"] == []
+    assert failure["error"] == (
+        "Agent 'booker' requires a record that hot accepts; it refused ['owner', 'reason', 'score']"
+    )
+    assert [m.name for m in state["messages"]] == [None, "qualifier"]
+
+
+# -- build-time checks ----------------------------------------------------------------
+
+
+def test_a_field_the_schema_lacks_is_refused() -> None:
+    class Bare(SequentialState):
+        score: NotRequired[int]
+        reason: NotRequired[str]
+
+    with pytest.raises(TeamConfigError) as caught:
+        create_sequential([_qualifier()], state_schema=Bare)
+    assert str(caught.value) == (
+        "sequential: agent 'qualifier' writes field 'owner', which state_schema Bare lacks: "
+        "declare 'owner: str | None' in a schema extending the pattern's state and pass it "
+        "as state_schema="
+    )
+
+
+def test_a_field_of_another_type_is_refused() -> None:
+    class Wrong(SequentialState):
+        score: NotRequired[str]
+        reason: NotRequired[str]
+        owner: NotRequired[str | None]
+
+    with pytest.raises(TeamConfigError) as caught:
+        create_sequential([_qualifier()], state_schema=Wrong)
+    assert str(caught.value) == (
+        "sequential: agent 'qualifier' writes field 'score' as int (its output Lead), but "
+        "state_schema Wrong declares it as str: make the types agree"
+    )
+
+
+def test_two_owners_need_a_reducer() -> None:
+    a = Agent("a", model=ScriptedModel([]), output=Owner)
+    b = Agent("b", model=ScriptedModel([]), output=Owner)
+    with pytest.raises(TeamConfigError) as caught:
+        create_sequential([a, b], state_schema=LeadState)
+    assert str(caught.value) == (
+        "sequential: field 'owner' is written by agents ['a', 'b']: a field has one owner "
+        "unless state_schema LeadState gives it a reducer (Annotated[..., reducer]) saying "
+        "how writes combine"
+    )
+
+    class Reduced(SequentialState):
+        owner: NotRequired[Annotated[str, lambda old, new: new]]
+
+    create_sequential([a, b], state_schema=Reduced)  # the reducer says how writes combine
+
+
+def test_reads_and_requires_are_checked_and_agent_arguments_validated() -> None:
+    with pytest.raises(TeamConfigError) as caught:
+        create_sequential(
+            [Agent("b", runnable=lambda m: "x", requires=["budget"])], state_schema=LeadState
+        )
+    assert "agent 'b' requires field 'budget', which state_schema LeadState lacks" in str(
+        caught.value
+    )
+    with pytest.raises(TeamConfigError, match="output must be a pydantic model class"):
+        Agent("a", runnable=lambda m: "x", output=dict)  # type: ignore[arg-type]
+    with pytest.raises(TeamConfigError, match="writes must be a list of field names"):
+        Agent("a", runnable=lambda m: "x", writes="score")
+    with pytest.raises(TeamConfigError, match="names 'messages', a field the library keeps"):
+        Agent("a", runnable=lambda m: "x", reads=["messages"])
+    with pytest.raises(TeamConfigError, match="approval gates on a record agent"):
+        Agent("a", runnable=lambda m: "x", requires=["score"], approval="after")
+
+
+# -- conflicts in a fan-out -----------------------------------------------------------
+
+
+def _owners(on_conflict: Any) -> Any:
+    a = Agent("a", model=ScriptedModel([{"owner": "ana"}]), output=Owner)
+    b = Agent("b", model=ScriptedModel([{"owner": "bo"}]), output=Owner)
+    return create_concurrent([a, b], state_schema=Branches, on_conflict=on_conflict).compile(
+        checkpointer=InMemorySaver()
+    )
+
+
+@pytest.mark.parametrize(("mode", "winner"), [("first", "a"), ("last", "b")])
+def test_conflict_by_team_order(mode: str, winner: str) -> None:
+    state = _owners(mode).invoke({"messages": [("user", "who owns it?")]}, _config())
+    value = {"a": "ana", "b": "bo"}[winner]
+    assert state["owner"] == value
+    (conflict,) = state["exceptions"]
+    assert conflict["error_type"] == "RecordConflict"
+    assert conflict["field"] == "owner"
+    assert conflict["values"] == {"a": "ana", "b": "bo"}
+    assert conflict["resolution"] == {"action": mode, "agent": winner}
+    assert conflict["status"] == "continued"
+    assert _writes(state) == [(winner, "owner", None, value)]
+
+
+def test_conflict_escalates_to_a_person_who_picks() -> None:
+    team = _owners("escalate")
+    state = team.invoke({"messages": [("user", "who owns it?")]}, _config())
+    (pause,) = state["__interrupt__"]
+    assert pause.value["type"] == "conflict"
+    assert pause.value["values"] == {"a": "ana", "b": "bo"}
+    assert "owner" not in state
+    with pytest.raises(ValidationError):
+        team.invoke(Command(resume={"action": "pick", "agent": "zed"}), _config())
+    state = team.invoke(Command(resume={"action": "pick", "agent": "b"}), _config())
+    assert state["owner"] == "bo"
+    (conflict,) = state["exceptions"]
+    assert conflict["id"] == pause.value["exception_id"]
+    assert conflict["status"] == "supplied"
+    assert conflict["resolution"] == {"action": "pick", "agent": "b", "reviewer": "human"}
+    assert _writes(state) == [("b", "owner", None, "bo")]
+
+
+def test_conflict_escalated_value_of_a_persons_own() -> None:
+    team = _owners("escalate")
+    team.invoke({"messages": [("user", "who owns it?")]}, _config())
+    state = team.invoke(Command(resume={"action": "supply", "value": "cy"}), _config())
+    assert state["owner"] == "cy"
+    assert _writes(state) == [("human", "owner", None, "cy")]
+
+
+def test_a_reducer_combines_branch_writes_without_conflict() -> None:
+    a = Agent("a", model=ScriptedModel([{"tags": ["hot"]}]), output=Tags)
+    b = Agent("b", model=ScriptedModel([{"tags": ["smb"]}]), output=Tags)
+    state = (
+        create_concurrent([a, b], state_schema=Branches)
+        .compile()
+        .invoke({"messages": [("user", "tag it")]})
+    )
+    assert state["tags"] == ["hot", "smb"]
+    assert state.get("exceptions", []) == []
+
+
+def test_equal_values_are_no_conflict() -> None:
+    a = Agent("a", model=ScriptedModel([{"owner": "ana"}]), output=Owner)
+    b = Agent("b", model=ScriptedModel([{"owner": "ana"}]), output=Owner)
+    state = (
+        create_concurrent([a, b], state_schema=Branches)
+        .compile()
+        .invoke({"messages": [("user", "who?")]})
+    )
+    assert state["owner"] == "ana"
+    assert state.get("exceptions", []) == []
+
+
+# -- aggregation by confidence ----------------------------------------------------------
+
+
+def _opinions(*answers: tuple[str, float], **options: Any) -> Any:
+    agents = [
+        Agent(
+            f"r{i}",
+            model=ScriptedModel([{"answer": a, "confidence": c, "reason": f"because {i}"}]),
+            output=Opinion,
+            writes=(),
+        )
+        for i, (a, c) in enumerate(answers)
+    ]
+    return create_concurrent(agents, **options).compile(checkpointer=InMemorySaver())
+
+
+def _text(name: str, answer: str, confidence: float, reason: str) -> str:
+    items = (("answer", answer), ("confidence", confidence), ("reason", reason))
+    fields = "\n".join(RECORD_ITEM.format(field=f, value=v) for f, v in items)
+    return RECORD_OUTPUT.format(name=name, fields=fields)
+
+
+def test_confidence_takes_the_most_confident_answer() -> None:
+    team = _opinions(("yes", 0.4), ("no", 0.9), ("yes", 0.3), aggregator="confidence")
+    state = team.invoke({"messages": [("user", "ship?")]}, _config())
+    assert state["final"] == _text("r1", "no", 0.9, "because 1")
+    record = [r for r in state["audit"] if r["detail"].get("decision") == "aggregate"][-1]
+    assert record["detail"]["winner"] == "r1"
+    assert record["detail"]["share"] == pytest.approx(0.9 / 1.6, abs=1e-6)
+
+
+def test_vote_weighs_by_confidence() -> None:
+    # Two weak "yes" (0.2 + 0.3) lose to one sure "no" (0.9); unweighted, "yes" would win.
+    team = _opinions(("yes", 0.2), ("no", 0.9), ("yes", 0.3), aggregator="vote")
+    state = team.invoke({"messages": [("user", "ship?")]}, _config())
+    assert state["final"] == _text("r1", "no", 0.9, "because 1")
+
+
+def test_disagreement_escalates_with_every_answer_and_reason() -> None:
+    team = _opinions(("yes", 0.6), ("no", 0.5), aggregator="vote", on_disagreement="escalate")
+    state = team.invoke({"messages": [("user", "ship?")]}, _config())
+    (pause,) = state["__interrupt__"]
+    assert pause.value["type"] == "disagreement"
+    assert pause.value["leader"] == "r0"
+    assert pause.value["answers"] == [
+        {
+            "agent": "r0",
+            "answer": _text("r0", "yes", 0.6, "because 0"),
+            "confidence": 0.6,
+            "reason": "because 0",
+        },
+        {
+            "agent": "r1",
+            "answer": _text("r1", "no", 0.5, "because 1"),
+            "confidence": 0.5,
+            "reason": "because 1",
+        },
+    ]
+    state = team.invoke(Command(resume={"action": "pick", "agent": "r1"}), _config())
+    assert state["final"] == _text("r1", "no", 0.5, "because 1")
+    assert state["stop_reason"] == "completed"
+    record = [r for r in state["audit"] if r["detail"].get("decision") == "disagreement"][-1]
+    assert (record["detail"]["action"], record["detail"]["picked"]) == ("pick", "r1")
+
+
+def test_disagreement_threshold() -> None:
+    # The leader's share is 0.9 / 1.0: above a 0.8 threshold nobody is asked.
+    calm = _opinions(("yes", 0.9), ("no", 0.1), aggregator="confidence", on_disagreement=0.8)
+    state = calm.invoke({"messages": [("user", "ship?")]}, _config())
+    assert "__interrupt__" not in state and state["final"] == _text("r0", "yes", 0.9, "because 0")
+    # 0.6 / 1.1 is below 0.8: a person decides, and may answer themselves.
+    split = _opinions(("yes", 0.6), ("no", 0.5), aggregator="confidence", on_disagreement=0.8)
+    state = split.invoke({"messages": [("user", "ship?")]}, _config())
+    assert state["__interrupt__"][0].value["share"] == pytest.approx(0.6 / 1.1, abs=1e-6)
+    state = split.invoke(Command(resume={"action": "supply", "content": "wait"}), _config())
+    assert state["final"] == "wait"
+
+
+def test_confidence_aggregation_arguments_are_checked() -> None:
+    plain = Agent("p", runnable=lambda m: "x")
+    with pytest.raises(TeamConfigError) as caught:
+        create_concurrent([plain], aggregator="confidence")
+    assert str(caught.value) == (
+        "aggregator='confidence' needs every branch to answer in a typed output with a "
+        "'confidence' field; these do not: ['p']"
+    )
+    with pytest.raises(TeamConfigError, match="on_disagreement needs aggregator='vote'"):
+        create_concurrent([plain], on_disagreement="escalate")
+    with pytest.raises(TeamConfigError, match=r"on_disagreement=1.5: give 'escalate'"):
+        create_concurrent([plain], aggregator="vote", on_disagreement=1.5)
+    with pytest.raises(TeamConfigError, match=r"on_conflict='random': allowed"):
+        create_concurrent([plain], on_conflict="random")  # type: ignore[arg-type]
+
+
+# -- group chat -----------------------------------------------------------------------
+
+
+def test_group_chat_agents_write_and_require_fields() -> None:
+    class ChatLead(GroupChatState):
+        score: NotRequired[int]
+        reason: NotRequired[str]
+        owner: NotRequired[str | None]
+
+    seen: list[list[BaseMessage]] = []
+    booker = Agent("booker", runnable=_seen(seen), requires=["owner"], reads=["score"])
+    team = create_group_chat(
+        [_qualifier(), booker], selector="round_robin", max_rounds=2, state_schema=ChatLead
+    )
+    state = team.compile().invoke({"messages": [("user", "Lead: ACME")]})
+    assert (state["score"], state["owner"]) == (8, "ana")
+    assert seen[0][0].name == RECORD
+    assert _writes(state)[0] == ("qualifier", "score", None, 8)
+    assert state["final"] == "booked"
