@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import operator
+import os
+import re
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, NotRequired
+from unittest.mock import ANY
 
 import pytest
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
@@ -21,11 +29,14 @@ from langgraph_orchestra import (
     create_concurrent,
     create_group_chat,
     create_sequential,
+    open_checkpointer,
 )
-from langgraph_orchestra.errors import RecordWriteError, TeamConfigError
+from langgraph_orchestra.errors import RecordWriteError, SpecError, TeamConfigError
 from langgraph_orchestra.prompts import RECORD_ITEM, RECORD_OUTPUT, RECORD_VIEW
 from langgraph_orchestra.records import RECORD
+from langgraph_orchestra.spec import build_team, load_spec
 from langgraph_orchestra.testing import ScriptedModel
+from langgraph_orchestra.threads import field_history, read_thread
 
 
 class Lead(BaseModel):
@@ -570,3 +581,114 @@ def test_group_chat_agents_write_and_require_fields() -> None:
     assert seen[0][0].name == RECORD
     assert _writes(state)[0] == ("qualifier", "score", None, 8)
     assert state["final"] == "booked"
+
+
+# -- team files, the CLI, resume in another process ------------------------------------
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "records.yaml"
+
+
+def test_team_file_declares_outputs_writes_reads_and_requires() -> None:
+    spec = load_spec(EXAMPLE)
+    qualifier = spec.agents[1]
+    assert qualifier.output is not None
+    assert {n: f.annotation for n, f in qualifier.output.model_fields.items()} == {
+        "score": int,
+        "reason": str,
+        "owner": str | None,
+    }
+    assert qualifier.reads == ("contact",)
+    assert spec.agents[2].requires == ("score", "reason", "owner")
+    assert spec.example_fields == {"owner": "dana"}
+
+
+def test_team_file_field_types_are_checked(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text().replace("output: {meeting: str}", "output: {meeting: text}")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(text)
+    with pytest.raises(SpecError) as caught:
+        load_spec(bad)
+    assert str(caught.value) == (
+        f"{bad}: agents[2].output: field 'meeting': 'text' is not a type; allowed: str, "
+        "int, float, bool, list[str], each optionally '| None'"
+    )
+
+
+def test_lead_pipeline_example_resumes_in_another_process(tmp_path: Path) -> None:
+    db = tmp_path / "state.db"
+    config: Any = {"configurable": {"thread_id": "lead-1"}}
+    spec = load_spec(EXAMPLE)
+    with open_checkpointer(f"sqlite:///{db}") as saver:
+        team = build_team(spec).compile(checkpointer=saver)
+        paused = team.invoke({"messages": [("user", str(spec.example_input))]}, config)
+    (pause,) = paused["__interrupt__"]
+    assert (pause.value["agent"], pause.value["missing"]) == ("booker", ["owner"])
+    assert paused["owner"] is None and paused["score"] == 72
+
+    script = textwrap.dedent(
+        f"""
+        import json
+        from langgraph.types import Command
+        from langgraph_orchestra import open_checkpointer
+        from langgraph_orchestra.spec import build_team, load_spec
+        from langgraph_orchestra.threads import used_replies
+
+        spec = load_spec({str(EXAMPLE)!r})
+        config = {{"configurable": {{"thread_id": "lead-1"}}}}
+        with open_checkpointer({f"sqlite:///{db}"!r}) as saver:
+            team = build_team(spec, consumed=used_replies(saver, "lead-1"))
+            app = team.compile(checkpointer=saver)
+            decision = {{"action": "supply", "fields": {{"owner": "dana"}}, "reviewer": "kim"}}
+            state = app.invoke(Command(resume=decision), config)
+        print(json.dumps({{k: state.get(k) for k in ("owner", "meeting", "stop_reason")}}))
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("LANGSMITH_", "LANGCHAIN_"))}
+    env["LANGSMITH_TRACING"] = "false"
+    env["PYTHONPATH"] = str(ROOT)
+    done = subprocess.run(
+        [sys.executable, "-W", "error", "-c", script],
+        capture_output=True,
+        text=True,
+        timeout=90,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {
+        "owner": "dana",
+        "meeting": "Tuesday 10:00, Jo (jo@acme.example) with dana",
+        "stop_reason": "completed",
+    }
+    with open_checkpointer(f"sqlite:///{db}") as saver:
+        info = read_thread(saver, "lead-1")
+    assert field_history(info.audit, "owner") == [
+        {"ts": ANY, "agent": "qualifier", "old": None, "new": None, "by": "qualifier"},
+        {"ts": ANY, "agent": "booker", "old": None, "new": "dana", "by": "kim"},
+    ]
+
+
+def test_orchestra_demo_records_and_show_record(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from langgraph_orchestra.cli.app import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ORCHESTRA_STORE", raising=False)
+    runner = CliRunner()
+    demo = runner.invoke(app, ["demo", "records"])
+    assert demo.exit_code == 0, demo.output
+    assert "auto-supplying the missing fields {'owner': 'dana'}" in demo.output
+    assert "run ended: completed" in demo.output
+    thread = re.search(r"orchestra show (\S+) --audit", demo.output)
+    assert thread is not None
+    shown = runner.invoke(app, ["show", thread.group(1), "--record", "owner"], terminal_width=200)
+    assert shown.exit_code == 0, shown.output
+    rows = [line for line in shown.output.splitlines() if line.startswith("│ ")]
+    assert [[cell.strip() for cell in row.strip("│").split("│")][2:] for row in rows[-2:]] == [
+        ["qualifier", "null", "null"],
+        ["demo", "null", '"dana"'],
+    ]

@@ -419,8 +419,13 @@ def _text(console: Console, label: str) -> str:
             return text
 
 
-def auto_decision(console: Console, pending: PendingInterrupt) -> dict[str, Any]:
+def auto_decision(
+    console: Console, pending: PendingInterrupt, *, fields: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Decide without a human (the demo): skip a failure, end at a limit, approve the rest.
+
+    A failure for missing record fields that `fields` has (the team file's
+    `example_fields`) is completed with them instead of skipped.
 
     Raises:
         DecisionError: The interrupt waits for a person's message, which only a person
@@ -431,6 +436,12 @@ def auto_decision(console: Console, pending: PendingInterrupt) -> dict[str, Any]
             f"'{pending.agent}' waits for a person's message: the demo can't speak for them",
             hint="run it with --interactive in a terminal",
         )
+    missing = list(pending.value.get("missing") or ()) if pending.kind == "exception" else []
+    if missing and fields and all(f in fields for f in missing):
+        supplied = {f: fields[f] for f in missing}
+        console.print(f"[yellow]auto-supplying the missing fields {supplied}[/yellow]")
+        decision = EscalationDecision(action="supply", fields=supplied, reviewer="demo")
+        return decision.model_dump(exclude_none=True)
     if pending.kind == "exception":
         console.print("[yellow]auto-skipping the failed agent (non-interactive)[/yellow]")
         return EscalationDecision(action="skip", reviewer="demo").model_dump(exclude_none=True)

@@ -17,9 +17,20 @@ from langgraph_orchestra.spec._problems import SPEC_HINT, allowed, did_you_mean
 from langgraph_orchestra.spec._values import check_model_string
 from langgraph_orchestra.spec.agent import AgentSpec, ModelOption, ScriptedSpec
 from langgraph_orchestra.spec.patterns import PATTERNS
+from langgraph_orchestra.spec.records import record_schema
 from langgraph_orchestra.spec.team import TeamSpec, load_spec
 
-__all__ = ["build_team", "example_path", "examples_dir", "sample_team", "validate_spec"]
+__all__ = [
+    "FEATURE_EXAMPLES",
+    "build_team",
+    "example_path",
+    "examples_dir",
+    "sample_team",
+    "validate_spec",
+]
+
+FEATURE_EXAMPLES = {"records": "records.yaml"}
+"""Example teams that show a feature rather than a pattern (`orchestra demo records`)."""
 
 
 def _to_agent(spec: AgentSpec, model: BaseChatModel) -> Agent:
@@ -36,6 +47,10 @@ def _to_agent(spec: AgentSpec, model: BaseChatModel) -> Agent:
         retry=spec.retry,
         timeout=spec.timeout,
         handoff_input=spec.handoff_input,
+        output=spec.output,
+        writes=spec.writes,
+        reads=spec.reads,
+        requires=spec.requires,
     )
 
 
@@ -58,7 +73,11 @@ def _build(spec: TeamSpec, model_for: ModelFor, *, source: str) -> StateGraph[An
     agents = [_to_agent(a, model_for(a.name, a.model)) for a in spec.agents]
     options = {key: _option(value, model_for) for key, value in spec.options.items()}
     try:
-        return pattern.factory(agents, **pattern.arguments([a.name for a in agents], options))
+        arguments = dict(pattern.arguments([a.name for a in agents], options))
+        schema = record_schema(spec.pattern, agents)
+        if schema is not None:
+            arguments["state_schema"] = schema
+        return pattern.factory(agents, **arguments)
     except TeamConfigError as error:
         raise SpecError(
             [f"{source}: {spec.pattern}: {error}"], hint=SPEC_HINT.format(source=source)
@@ -168,7 +187,7 @@ def example_path(pattern: str) -> Path:
     Raises:
         SpecError: The pattern is unknown, or the examples are not installed.
     """
-    if pattern not in PATTERNS:
+    if pattern not in PATTERNS and pattern not in FEATURE_EXAMPLES:
         raise _unknown_pattern(pattern, "list the patterns with: orchestra demo --help")
     folder = examples_dir()
     if folder is None:
@@ -176,6 +195,8 @@ def example_path(pattern: str) -> Path:
             ["the example teams are not installed (no examples/ folder next to the package)"],
             hint="run from a clone of the repository: pip install -e .",
         )
+    if pattern in FEATURE_EXAMPLES:
+        return folder / FEATURE_EXAMPLES[pattern]
     return folder / PATTERNS[pattern].example
 
 

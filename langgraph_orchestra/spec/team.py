@@ -54,6 +54,9 @@ class TeamSpec(SpecModel):
     """The model of the agents that set none."""
     example_input: str | None = None
     """A sample task, used by `orchestra demo` and the tests."""
+    example_fields: dict[str, Any] = Field(default_factory=dict)
+    """Record fields `orchestra demo` supplies when an agent's `requires` is not met (what
+    a person would type)."""
     agents: tuple[AgentSpec, ...]
     """The participants, in order."""
 
