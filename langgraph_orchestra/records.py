@@ -208,6 +208,7 @@ def check_records(
     pattern: str,
     shared: bool = False,
     outputs: bool = True,
+    one_owner: bool = False,
 ) -> None:
     """Check the team's record contracts against the state schema, before any model call.
 
@@ -215,7 +216,8 @@ def check_records(
     output's fields with the type the schema gives them; a field two agents write needs a
     reducer in the schema, unless `shared` (a fan-out, which settles such writes by its
     `on_conflict`). `outputs=False`: the pattern runs its agents its own way and takes
-    no typed `output`.
+    no typed `output`; `one_owner=True`: a pattern whose parallel rounds settle no
+    conflict allows one owner per field, reducer or not.
 
     Raises:
         TeamConfigError: naming the field, the agent, the expected and the found type.
@@ -250,6 +252,12 @@ def check_records(
                     "the types agree"
                 )
     for field, names in owners.items():
+        if len(names) > 1 and one_owner:
+            raise TeamConfigError(
+                f"{pattern}: field '{field}' is written by agents {names}: in a {pattern} "
+                "team a field has one owner (its parallel rounds settle no conflict; a "
+                "concurrent team does, with on_conflict)"
+            )
         if len(names) > 1 and not shared and not has_reducer(schema, field):
             raise TeamConfigError(
                 f"{pattern}: field '{field}' is written by agents {names}: a field has one "

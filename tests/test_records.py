@@ -9,12 +9,14 @@ import re
 import subprocess
 import sys
 import textwrap
+import types
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, NotRequired
 from unittest.mock import ANY
 
 import pytest
+from conformance.registry import CASES, PatternCase
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, ToolMessage
 from langchain_core.tools import InjectedToolCallId, tool
 from langgraph.checkpoint.memory import InMemorySaver
@@ -25,9 +27,13 @@ from langgraph_orchestra import (
     Agent,
     ConcurrentState,
     GroupChatState,
+    HandoffState,
+    PlannerExecutorState,
     SequentialState,
     create_concurrent,
     create_group_chat,
+    create_handoff,
+    create_planner_executor,
     create_sequential,
     open_checkpointer,
 )
@@ -692,3 +698,66 @@ def test_orchestra_demo_records_and_show_record(
         ["qualifier", "null", "null"],
         ["demo", "null", '"dana"'],
     ]
+
+
+# -- every pattern --------------------------------------------------------------------
+
+
+def _writer(text: str, **fields: Any) -> Callable[[list[BaseMessage]], dict[str, Any]]:
+    """A runnable agent answering `text` and setting record `fields` (as a nested team would)."""
+
+    def run(messages: list[BaseMessage]) -> dict[str, Any]:
+        return {"messages": [*messages, AIMessage(text)], **fields}
+
+    return run
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_every_pattern_writes_fields_with_provenance(case: PatternCase) -> None:
+    hints = {"score": NotRequired[int], "owner": NotRequired[str]}
+    schema = types.new_class(
+        f"{case.state.__name__}Record",
+        (case.state,),
+        {},
+        lambda ns: ns.update({"__annotations__": hints}),
+    )
+    agents = [
+        Agent("a", runnable=_writer("A", score=7), writes=["score"]),
+        Agent("b", runnable=_writer("B", owner="ana"), writes=["owner"]),
+    ]
+    team = case.build(agents, state_schema=schema).compile(checkpointer=InMemorySaver())
+    state = team.invoke({"messages": [("user", "task")]}, _config())
+    assert state["stop_reason"] == case.stop_reason
+    assert (state["score"], state["owner"]) == (7, "ana")
+    assert sorted(_writes(state)) == [("a", "score", None, 7), ("b", "owner", None, "ana")]
+    refused = [
+        Agent("a", runnable=_writer("A", owner="eve"), writes=["score"]),
+        Agent("b", runnable=_writer("B")),
+    ]
+    with pytest.raises(RecordWriteError, match=r"wrote the fields \['owner'\] outside"):
+        case.build(refused, state_schema=schema).compile().invoke({"messages": [("user", "task")]})
+
+
+def test_patterns_without_conflict_settling_allow_one_owner_and_some_no_typed_output() -> None:
+    class Shared(PlannerExecutorState):
+        owner: NotRequired[Annotated[str, lambda old, new: new]]
+
+    class SharedHandoff(HandoffState):
+        owner: NotRequired[str]
+
+    a = Agent("a", runnable=_writer("A"), writes=["owner"])
+    b = Agent("b", runnable=_writer("B"), writes=["owner"])
+    with pytest.raises(TeamConfigError) as caught:
+        create_planner_executor([a, b], planner_model=ScriptedModel([]), state_schema=Shared)
+    assert str(caught.value) == (
+        "planner_executor: field 'owner' is written by agents ['a', 'b']: in a "
+        "planner_executor team a field has one owner (its parallel rounds settle no "
+        "conflict; a concurrent team does, with on_conflict)"
+    )
+    typed_agent = Agent("t", model=ScriptedModel([]), output=Owner)
+    with pytest.raises(TeamConfigError) as caught:
+        create_handoff([typed_agent], entry="t", state_schema=SharedHandoff)
+    assert str(caught.value) == (
+        "handoff does not take agents with a typed output yet: ['t']; use a sequential, "
+        "concurrent or group chat team for them"
+    )

@@ -113,7 +113,7 @@ MALFORMED = {
         f"pattern: sequential\nagent: [{GOOD_AGENT}]\n",
         [
             "team.yaml: agent: unknown key (did you mean 'agents'?); allowed: name, "
-            "description, pattern, options, model, example_input, agents",
+            "description, pattern, options, model, example_input, example_fields, agents",
             "team.yaml: agents: missing; give a list of at least one agent",
         ],
     ),
@@ -149,7 +149,7 @@ MALFORMED = {
         [
             "team.yaml: agents[0].instruction: unknown key (did you mean 'instructions'?); "
             "allowed: name, description, model, instructions, tools, approve_tools, approval, "
-            "on_error, context, retry, timeout, handoff_input"
+            "on_error, context, retry, timeout, handoff_input, output, writes, reads, requires"
         ],
     ),
     "model without provider": (
@@ -258,6 +258,7 @@ MALFORMED = {
         f"agents: [{GOOD_AGENT}]\n",
         [
             "team.yaml: options.aggregator: unknown aggregator 'best'; allowed: concat, vote, "
+            "confidence, "
             "or an agent (a mapping with name, model, instructions, ...)",
             "team.yaml: options.quorum: expected a count of branches (1, 2, ...) or a "
             "fraction (0 < q <= 1), got 'half' (a string)",
@@ -610,7 +611,7 @@ def test_unknown_option_of_a_pattern_suggests_the_close_one() -> None:
     ) == [
         "team.yaml: options.quorom: not an option of pattern 'concurrent' (did you mean "
         "'quorum'?); allowed: aggregator, quorum, max_concurrency, timeout, context, "
-        "max_revisions, termination"
+        "max_revisions, termination, on_conflict, on_disagreement"
     ]
 
 

@@ -31,15 +31,19 @@ def new_builder(
     pattern: str = "team",
     shared: bool = False,
     outputs: bool = True,
+    one_owner: bool = False,
 ) -> StateGraph[Any, Any, Any, Any]:
     """Return a pattern's builder over `schema`; its input cannot write the library's records.
 
     The team's record contracts (`agents`' `writes`, `reads`, `requires`) are checked
     against `schema` here, before any model call (`check_records`; `shared`: a fan-out
     whose branches may write one field, settled by its `on_conflict`; `outputs=False`: a
-    pattern that runs its agents its own way refuses typed outputs).
+    pattern that runs its agents its own way refuses typed outputs; `one_owner`: a
+    pattern whose parallel rounds settle no conflict allows one owner per field).
     """
-    check_records(agents, schema, pattern=pattern, shared=shared, outputs=outputs)
+    check_records(
+        agents, schema, pattern=pattern, shared=shared, outputs=outputs, one_owner=one_owner
+    )
     return StateGraph(schema, input_schema=input_schema(schema))
 
 

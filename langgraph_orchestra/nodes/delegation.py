@@ -26,11 +26,12 @@ from langgraph_orchestra.agents import Agent
 from langgraph_orchestra.calls import CallResult, ModelCall
 from langgraph_orchestra.context import View, run_task
 from langgraph_orchestra.names import FANOUT, MANAGER
-from langgraph_orchestra.nodes.fanout import branch_outcomes
+from langgraph_orchestra.nodes.fanout import branch_outcomes, release_fields
 from langgraph_orchestra.nodes.route import as_mapping
 from langgraph_orchestra.nodes.run import begin_run, counted, in_run, starting
 from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.records import record_of
 from langgraph_orchestra.state.records import AuditRecord, BranchTurn, Usage, audit_record
 from langgraph_orchestra.state.reducers import add_usage
 
@@ -272,7 +273,10 @@ class DelegationJoin:
                     status="success" if text is not None else "error",
                 )
             )
+        fields, writes = release_fields(outbox, list(outbox), record=record_of(state))
+        audit.extend(writes)
         update: dict[str, Any] = {
+            **fields,
             # The manager's tool results right after its calls (a valid history), then
             # what the workers said, for the record (the manager's view leaves it out).
             "messages": [*results, *said],

@@ -14,7 +14,7 @@ from langgraph_orchestra.nodes.route import Route, Turn, as_mapping
 from langgraph_orchestra.nodes.run import begin_run, in_run, starting
 from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.records import provenance
-from langgraph_orchestra.state.records import BranchTurn, Usage, audit_record
+from langgraph_orchestra.state.records import AuditRecord, BranchTurn, Usage, audit_record
 from langgraph_orchestra.state.reducers import add_usage
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "branch_outcomes",
     "held_fields",
     "hold_turn",
+    "release_fields",
     "release_turns",
 ]
 
@@ -65,6 +66,28 @@ def held_fields(
     return writers
 
 
+def release_fields(
+    outbox: Mapping[str, BranchTurn],
+    order: Sequence[str],
+    *,
+    record: Mapping[str, Any] | None = None,
+    settled: Mapping[str, tuple[str, Any]] | None = None,
+) -> tuple[dict[str, Any], list[AuditRecord]]:
+    """The record fields the held turns write, and one `write` audit record per field.
+
+    `record`: the values before; `settled`: a field's writer and value where several
+    branches wrote it (`settle_conflicts`; the build check leaves one owner per field in
+    the patterns that settle none, so there a field has one writer).
+    """
+    written: dict[str, Any] = {}
+    records: list[AuditRecord] = []
+    for field, writers in held_fields(outbox, order).items():
+        agent, value = (settled or {}).get(field) or list(writers.items())[-1]
+        written[field] = value
+        records.extend(provenance(agent, {field: value}, record))
+    return written, records
+
+
 def release_turns(
     outbox: Mapping[str, BranchTurn],
     order: Sequence[str],
@@ -82,12 +105,7 @@ def release_turns(
     """
     if not outbox:
         return {}
-    written: dict[str, Any] = {}
-    provenance_records: list[Any] = []
-    for field, writers in held_fields(outbox, order).items():
-        agent, value = (settled or {}).get(field) or list(writers.items())[-1]
-        written[field] = value
-        provenance_records.extend(provenance(agent, {field: value}, record))
+    written, provenance_records = release_fields(outbox, order, record=record, settled=settled)
     messages: list[Any] = []
     audit: list[Any] = []
     usage: dict[str, Usage] = {}
