@@ -761,3 +761,27 @@ def test_patterns_without_conflict_settling_allow_one_owner_and_some_no_typed_ou
         "handoff does not take agents with a typed output yet: ['t']; use a sequential, "
         "concurrent or group chat team for them"
     )
+
+
+def test_an_invalid_typed_answer_is_asked_again_then_fails_into_on_error() -> None:
+    bad = {"score": "high", "reason": "r", "owner": "ana"}
+    good = {"score": 8, "reason": "r", "owner": "ana"}
+    fixed = Agent("qualifier", model=ScriptedModel([bad, good]), output=Lead)
+    state = (
+        create_sequential([fixed], state_schema=LeadState)
+        .compile()
+        .invoke({"messages": [("user", "x")]})
+    )
+    assert state["score"] == 8
+    assert state["usage"]["qualifier"]["calls"] == 2
+
+    stubborn = Agent("qualifier", model=ScriptedModel([bad] * 3), output=Lead, on_error="continue")
+    state = (
+        create_sequential([stubborn], state_schema=LeadState)
+        .compile()
+        .invoke({"messages": [("user", "x")]})
+    )
+    assert "score" not in state
+    (failure,) = state["exceptions"]
+    assert failure["error_type"] == "StructuredOutputError"
+    assert state["usage"]["qualifier"]["calls"] == 3
