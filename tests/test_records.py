@@ -785,3 +785,37 @@ def test_an_invalid_typed_answer_is_asked_again_then_fails_into_on_error() -> No
     (failure,) = state["exceptions"]
     assert failure["error_type"] == "StructuredOutputError"
     assert state["usage"]["qualifier"]["calls"] == 3
+
+
+def test_a_person_supplies_a_failed_agents_fields_and_the_run_goes_on() -> None:
+    failing = Agent(
+        "qualifier",
+        model=ScriptedModel([RuntimeError("model down")]),
+        output=Lead,
+        on_error="escalate",
+    )
+    seen: list[list[BaseMessage]] = []
+    book = Agent("booker", runnable=_seen(seen), requires=["score", "reason", "owner"])
+    team = create_sequential([failing, book], state_schema=LeadState).compile(
+        checkpointer=InMemorySaver()
+    )
+    team.invoke({"messages": [("user", "Lead: ACME")]}, _config())
+    with pytest.raises(ValidationError, match="fields \\['booking'\\] are not for agent"):
+        team.invoke(Command(resume={"action": "supply", "fields": {"booking": "x"}}), _config())
+    fields = {"score": 5, "reason": "by hand", "owner": "ana"}
+    state = team.invoke(Command(resume={"action": "supply", "fields": fields}), _config())
+    assert (state["score"], state["reason"], state["owner"]) == (5, "by hand", "ana")
+    assert state["final"] == "booked" and len(seen) == 1
+    assert [w[1:] for w in _writes(state)] == [
+        ("score", None, 5),
+        ("reason", None, "by hand"),
+        ("owner", None, "ana"),
+    ]
+    qualifier_said = [m for m in state["messages"] if m.name == "qualifier"]
+    items = (("score", 5), ("reason", "by hand"), ("owner", "ana"))
+    assert [m.text for m in qualifier_said] == [
+        RECORD_OUTPUT.format(
+            name="qualifier",
+            fields="\n".join(RECORD_ITEM.format(field=f, value=v) for f, v in items),
+        )
+    ]

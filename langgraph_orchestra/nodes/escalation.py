@@ -14,6 +14,7 @@ from langgraph_orchestra.errors import DecisionError, OrchestraError
 from langgraph_orchestra.names import ESCALATE
 from langgraph_orchestra.nodes.route import Route
 from langgraph_orchestra.nodes.validators import Validator, checked_decision
+from langgraph_orchestra.prompts import RECORD_OUTPUT
 from langgraph_orchestra.records import provenance, record_view, render_fields, typed
 from langgraph_orchestra.state.records import ExceptionRecord, audit_record
 
@@ -115,8 +116,18 @@ def typed_decision(
     if not (route.agent.writes or route.agent.requires):
         return schema
 
+    agent = route.agent
+    # A failed agent's own output fields; any record field may complete a precondition.
+    allowed = set(types) if agent.requires else set(agent.writes or ())
+
     def _fields(decision: Any) -> Any:
         if decision.fields:
+            outside = sorted(set(decision.fields) - allowed)
+            if outside:
+                raise ValueError(
+                    f"fields {outside} are not for agent '{agent.name}' to write; allowed: "
+                    f"{sorted(allowed)}"
+                )
             typed(types, decision.fields)
         return decision
 
@@ -267,7 +278,9 @@ class EscalationNode:
             return Command(
                 update=update, goto=route.run(again, retries=retries + 1, record=completed)
             )
-        content = decision.content or render_fields(fields)
+        content = decision.content or RECORD_OUTPUT.format(
+            name=agent.name, fields=render_fields(fields)
+        )
         update["messages"] = [AIMessage(content, name=agent.name)]
         return Command(update={**update, **route.done(content), "round": 1}, goto=route.next)
 
