@@ -819,3 +819,29 @@ def test_a_person_supplies_a_failed_agents_fields_and_the_run_goes_on() -> None:
             fields="\n".join(RECORD_ITEM.format(field=f, value=v) for f, v in items),
         )
     ]
+
+
+async def test_records_run_async_too() -> None:
+    seen: list[list[BaseMessage]] = []
+    book = Agent(
+        "booker",
+        runnable=_seen(seen),
+        requires=["score", "reason", "owner"],
+        reads=["owner"],
+        on_error="escalate",
+    )
+    team = create_sequential([_qualifier(owner=None), book], state_schema=LeadState).compile(
+        checkpointer=InMemorySaver()
+    )
+    state = await team.ainvoke({"messages": [("user", "Lead: ACME?")]}, _config())
+    assert state["__interrupt__"][0].value["missing"] == ["owner"]
+    state = await team.ainvoke(
+        Command(resume={"action": "supply", "fields": {"owner": "ana"}}), _config()
+    )
+    assert (state["owner"], state["final"]) == ("ana", "booked")
+    assert [w[:2] for w in _writes(state)] == [
+        ("qualifier", "score"),
+        ("qualifier", "reason"),
+        ("qualifier", "owner"),
+        ("booker", "owner"),
+    ]
