@@ -20,6 +20,7 @@ __all__ = [
     "RESERVED_PREFIXES",
     "REVIEWER",
     "REVIEW_PREFIX",
+    "SETTLE",
     "START_RUN",
     "authorize_node",
     "review_node",
@@ -37,6 +38,8 @@ BATCH = "batch"
 """The node that runs a chunk of fan-out branches in one task."""
 ESCALATE = "escalate"
 """The node where a human resolves an agent's failure."""
+SETTLE = "settle"
+"""The node where a person settles a fan-out's record conflict."""
 MANAGER = "manager"
 """The node (and usage participant) of a loop pattern's manager."""
 PLANNER = "planner"
@@ -69,6 +72,7 @@ RESERVED_NAMES = frozenset(
         AGGREGATE,
         BATCH,
         ESCALATE,
+        SETTLE,
         MANAGER,
         HANDOFF,
         START_RUN,

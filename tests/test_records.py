@@ -431,6 +431,12 @@ def test_conflict_escalates_to_a_person_who_picks() -> None:
     assert pause.value["type"] == "conflict"
     assert pause.value["values"] == {"a": "ana", "b": "bo"}
     assert "owner" not in state
+    # The conflict waits in the exception queue with both values.
+    (waiting,) = state["exceptions"]
+    assert (waiting["id"], waiting["status"]) == (pause.value["exception_id"], "open")
+    assert (waiting["field"], waiting["values"]) == ("owner", {"a": "ana", "b": "bo"})
+    assert waiting["error"] == "Branches ['a', 'b'] wrote different values to field 'owner'"
+    assert team.get_state(_config()).next == ("settle",)
     with pytest.raises(ValidationError):
         team.invoke(Command(resume={"action": "pick", "agent": "zed"}), _config())
     state = team.invoke(Command(resume={"action": "pick", "agent": "b"}), _config())

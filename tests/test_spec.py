@@ -140,7 +140,8 @@ MALFORMED = {
         [  # the Agent's own refusal
             "team.yaml: agents[0].name: Agent name 'approve_it' is reserved: pick another name "
             "(reserved: ['aggregate', 'assistant', 'batch', 'dispatch', 'escalate', 'fanout', "
-            "'finalize', 'handoff', 'human', 'manager', 'orchestra', 'reviewer', 'start', "
+            "'finalize', 'handoff', 'human', 'manager', 'orchestra', 'reviewer', 'settle', "
+            "'start', "
             "'system', 'tool', 'user'] and names starting with ['approve_', 'authorize_', '__'])"
         ],
     ),

@@ -27,7 +27,7 @@ from langgraph_orchestra.graphs._common import (
     check_whole,
     new_builder,
 )
-from langgraph_orchestra.names import AGGREGATE, BATCH, DISPATCH, FANOUT, FINALIZE
+from langgraph_orchestra.names import AGGREGATE, BATCH, DISPATCH, FANOUT, FINALIZE, SETTLE
 from langgraph_orchestra.nodes.aggregate import (
     AggregateNode,
     AggregatorFn,
@@ -37,7 +37,7 @@ from langgraph_orchestra.nodes.aggregate import (
 )
 from langgraph_orchestra.nodes.batch import BatchNode, batchable
 from langgraph_orchestra.nodes.batch import batch_size as batch_size_of
-from langgraph_orchestra.nodes.conflicts import Disagreement
+from langgraph_orchestra.nodes.conflicts import Disagreement, SettleNode
 from langgraph_orchestra.nodes.fanout import FanOutNode, hold_turn
 from langgraph_orchestra.nodes.finalize import FinalizeNode
 from langgraph_orchestra.nodes.route import Route
@@ -275,6 +275,9 @@ def create_concurrent(
         shared=True,
     )
     fields = record_fields(schema)
+    # A person settles conflicts only where two branches may write one field.
+    writes = [f for a in team for f in a.writes or ()]
+    settles = on_conflict == "escalate" and len(writes) > len(set(writes))
     builder.add_node(
         FANOUT,
         FanOutNode(routes, first=True, begins=True, **fan_out),
@@ -343,8 +346,19 @@ def create_concurrent(
         ),
         defer=True,
         metadata={"pattern": PATTERN},
-        destinations=(END, *([synth_route.entry] if synth_route else [])),
+        destinations=(
+            END,
+            *([synth_route.entry] if synth_route else []),
+            *([SETTLE] if settles else []),
+        ),
     )
+    if settles:
+        builder.add_node(
+            SETTLE,
+            SettleNode({f: t for f, t in field_types(schema).items() if f in fields}),
+            metadata={"pattern": PATTERN},
+            destinations=(AGGREGATE,),
+        )
     if synthesizer is not None and (synthesizer.approval or synthesizer.on_error != "raise"):
         # Only a gate, an escalation or a failure that goes on leads here: the synthesizer's
         # own turn ends the run (an unreachable node would also spoil the drawing).

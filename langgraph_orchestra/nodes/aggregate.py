@@ -20,6 +20,7 @@ from langgraph_orchestra.nodes.conflicts import (
     SplitDecision,
     answer_key,
     branch_answers,
+    settle,
     settle_conflicts,
     settle_split,
 )
@@ -138,7 +139,8 @@ class AggregateNode:
             termination: Asked when the branches are done (before aggregating or the
                 synthesizer's turn): a stop ends the run with the outputs joined.
             on_conflict: How two branches writing one record field differently are
-                settled (see `settle_conflicts`).
+                settled (see `settle_conflicts`; `"escalate"` sends each open conflict to
+                the `settle` node, which the pattern adds).
             reducers: The record fields whose writes the state schema's reducer combines.
             field_types: The record fields' declared types (a person's value is checked).
             on_disagreement: When split answers of `"vote"`/`"confidence"` go to a person.
@@ -161,13 +163,21 @@ class AggregateNode:
         if any(name not in results for name in state.get("dispatched") or ()):
             return Command(goto=())
         outbox = state.get("outbox") or {}
-        settled, conflicts, conflict_audit = settle_conflicts(
+        settled, conflicts, conflict_audit, waiting = settle_conflicts(
             held_fields(outbox, self.order),
             on_conflict=self.on_conflict,
             reducers=self.reducers,
             types=self.types,
             run_id=str((state.get("run") or {}).get("id", "")),
+            queue=state.get("exceptions") or (),
         )
+        if waiting:
+            # Conflicts wait for a person: open ones go to the queue and the settle node;
+            # the turns stay held until every conflict is settled.
+            if not conflicts:
+                return Command(goto=())
+            opened: dict[str, Any] = {"exceptions": conflicts, "audit": conflict_audit}
+            return Command(update=opened, goto=[settle(c) for c in conflicts])
         update = release_turns(outbox, self.order, record=record_of(state), settled=settled)
         if conflicts:
             update["exceptions"] = conflicts

@@ -3,9 +3,10 @@
 Two branches writing different values to one record field is a conflict, never a silent
 last-writer-wins: it is an `ExceptionRecord` with every value, settled by the team's
 `on_conflict` (`"first"`/`"last"` by team order, or `"escalate"`: a person picks with a
-typed `ConflictDecision`) unless the state schema's reducer combines the writes. Branch
-answers that disagree (their votes split, or the winner's share is under a threshold)
-go to a person with every branch's answer, confidence and reason (`SplitDecision`).
+typed `ConflictDecision` at the `settle` node) unless the state schema's reducer
+combines the writes. Branch answers that disagree (their votes split, or the winner's
+share is under a threshold) go to a person with every branch's answer, confidence and
+reason (`SplitDecision`).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, TypeAlias
 
 from langchain_core.messages import BaseMessage
-from langgraph.types import interrupt
+from langgraph.types import Command, Send, interrupt
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from pydantic_core import to_jsonable_python
 from typing_extensions import TypedDict
 
 from langgraph_orchestra.agents import OUTPUT_KEY
+from langgraph_orchestra.errors import OrchestraError
+from langgraph_orchestra.names import AGGREGATE, SETTLE
 from langgraph_orchestra.records import CONFIDENCE, REASON, OnConflict, typed
 from langgraph_orchestra.state.records import (
     AuditRecord,
@@ -34,17 +37,24 @@ from langgraph_orchestra.state.records import (
 )
 
 __all__ = [
+    "CONFLICT",
+    "SETTLE",
     "Answer",
     "ConflictDecision",
     "ConflictRequest",
     "Disagreement",
+    "SettleNode",
     "SplitDecision",
     "SplitRequest",
     "answer_key",
     "branch_answers",
+    "settle",
     "settle_conflicts",
     "settle_split",
 ]
+
+CONFLICT = "RecordConflict"
+"""The `error_type` of a conflict's exception record."""
 
 Disagreement: TypeAlias = Literal["escalate"] | float
 """When split branch answers go to a person: `"escalate"` on any disagreement, or a
@@ -160,17 +170,26 @@ def settle_conflicts(
     reducers: Mapping[str, Callable[[Any, Any], Any]],
     types: Mapping[str, Any],
     run_id: str,
-) -> tuple[dict[str, tuple[str, Any]], list[ExceptionRecord], list[AuditRecord]]:
+    queue: Sequence[ExceptionRecord] = (),
+) -> tuple[dict[str, tuple[str, Any]], list[ExceptionRecord], list[AuditRecord], int]:
     """Settle the fields several branches wrote: the winner and value of each, and records.
 
     `writers` is, by field, each branch's value in team order. A field with a reducer is
-    combined (in team order); equal values are no conflict; different values are one
-    `ExceptionRecord` each with every value, settled by `on_conflict` (`"escalate"`
-    interrupts with a `ConflictRequest`). Returns `(settled, exceptions, audit)`.
+    combined (in team order); equal values are no conflict; different values are an
+    `ExceptionRecord` each, with every value, settled by `on_conflict`. With
+    `"escalate"` a conflict is recorded `open` and left to a person (the `settle` node);
+    `queue` (the state's exceptions) holds their resolutions once given.
+
+    Returns:
+        `(settled, exceptions, audit, waiting)`: the settled fields (writer, value), the
+        exception records and audit records to write, and how many conflicts wait for a
+        person (the fan-out closes only when none does).
     """
+    known = {record["id"]: record for record in queue}
     settled: dict[str, tuple[str, Any]] = {}
     exceptions: list[ExceptionRecord] = []
     audit: list[AuditRecord] = []
+    waiting = 0
     for field, values in writers.items():
         if len(values) < 2:
             continue
@@ -184,42 +203,39 @@ def settle_conflicts(
             settled[field] = (names[0], values[names[0]])
             continue
         conflict_id = _stable_id(run_id, field)
-        status: ExceptionStatus = "continued"
-        if on_conflict == "escalate":
-            request: ConflictRequest = {
-                "type": "conflict",
-                "exception_id": conflict_id,
-                "field": field,
-                "values": shown,
-                "actions": ["pick", "supply"],
-            }
-            decision = interrupt(request, response_schema=_conflict_schema(field, names, types))
-            if decision.action == "pick":
-                winner = str(decision.agent)
-                settled[field] = (winner, values[winner])
-            else:
-                winner = decision.reviewer
-                settled[field] = (winner, typed(types, {field: decision.value})[field])
-            resolution = decision.model_dump(exclude_none=True, mode="json")
-            status = "supplied"
-        else:
-            winner = names[0] if on_conflict == "first" else names[-1]
-            settled[field] = (winner, values[winner])
-            resolution = {"action": on_conflict, "agent": winner}
         error = f"Branches {names} wrote different values to field '{field}'"
+        if on_conflict == "escalate":
+            found = known.get(conflict_id)
+            if found is None:
+                waiting += 1
+                exceptions.append(_conflict(conflict_id, field, names, shown, error, "open", None))
+                audit.append(
+                    audit_record(
+                        "exception",
+                        names[0],
+                        exception_id=conflict_id,
+                        error=error,
+                        error_type=CONFLICT,
+                        status="open",
+                        field=field,
+                    )
+                )
+            elif found["status"] == "open":
+                waiting += 1
+            else:
+                resolution = found.get("resolution") or {}
+                if resolution.get("action") == "pick":
+                    winner = str(resolution["agent"])
+                    settled[field] = (winner, values[winner])
+                else:
+                    winner = str(resolution.get("reviewer", "human"))
+                    settled[field] = (winner, typed(types, {field: resolution["value"]})[field])
+            continue
+        winner = names[0] if on_conflict == "first" else names[-1]
+        settled[field] = (winner, values[winner])
+        resolution = {"action": on_conflict, "agent": winner}
         exceptions.append(
-            {
-                "id": conflict_id,
-                "ts": now(),
-                "agent": names[0],
-                "error": error,
-                "error_type": "RecordConflict",
-                "input": "",
-                "status": status,
-                "resolution": resolution,
-                "field": field,
-                "values": shown,
-            }
+            _conflict(conflict_id, field, names, shown, error, "continued", resolution)
         )
         audit.append(
             audit_record(
@@ -227,13 +243,91 @@ def settle_conflicts(
                 names[0],
                 exception_id=conflict_id,
                 error=error,
-                error_type="RecordConflict",
-                status=status,
+                error_type=CONFLICT,
+                status="continued",
                 field=field,
                 winner=winner,
             )
         )
-    return settled, exceptions, audit
+    return settled, exceptions, audit, waiting
+
+
+def _conflict(
+    conflict_id: str,
+    field: str,
+    names: Sequence[str],
+    values: dict[str, Any],
+    error: str,
+    status: ExceptionStatus,
+    resolution: dict[str, Any] | None,
+) -> ExceptionRecord:
+    record: ExceptionRecord = {
+        "id": conflict_id,
+        "ts": now(),
+        "agent": names[0],
+        "error": error,
+        "error_type": CONFLICT,
+        "input": "",
+        "status": status,
+        "field": field,
+        "values": values,
+    }
+    if resolution is not None:
+        record["resolution"] = resolution
+    return record
+
+
+def settle(record: ExceptionRecord) -> Send:
+    """Send one open conflict to the `settle` node (each is its own task and interrupt)."""
+    return Send(SETTLE, {"conflict": record})
+
+
+class SettleNode:
+    """Interrupts with one open conflict's `ConflictRequest` and records the decision.
+
+    The decision is checked against the conflict (a writer's name, a value of the field's
+    declared type); the resolved exception record carries it, and the run goes back to
+    the fan-out's join, which writes the settled value.
+    """
+
+    __name__ = SETTLE
+
+    def __init__(self, types: Mapping[str, Any], *, join: str = AGGREGATE) -> None:
+        """Build the node; `types`: the record fields' declared types."""
+        self.types = dict(types)
+        self.join = join
+
+    def __call__(self, state: Any) -> Command[Any]:
+        """Ask a person to settle the conflict, record the decision, go back to the join."""
+        if not isinstance(state, Mapping) or "conflict" not in state:
+            raise OrchestraError(
+                "The settle node takes a conflict sent by the fan-out's join; route to it "
+                "with settle(record)"
+            )
+        record: ExceptionRecord = state["conflict"]
+        field = str(record.get("field"))
+        values = dict(record.get("values") or {})
+        request: ConflictRequest = {
+            "type": "conflict",
+            "exception_id": record["id"],
+            "field": field,
+            "values": values,
+            "actions": ["pick", "supply"],
+        }
+        schema = _conflict_schema(field, list(values), self.types)
+        decision = interrupt(request, response_schema=schema)
+        resolution = decision.model_dump(exclude_none=True, mode="json")
+        resolved: ExceptionRecord = {**record, "status": "supplied", "resolution": resolution}
+        entry = audit_record(
+            "exception",
+            record["agent"],
+            exception_id=record["id"],
+            status="supplied",
+            reviewer=decision.reviewer,
+            field=field,
+            winner=decision.agent if decision.action == "pick" else decision.reviewer,
+        )
+        return Command(update={"exceptions": [resolved], "audit": [entry]}, goto=self.join)
 
 
 def branch_answers(
