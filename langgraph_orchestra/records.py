@@ -129,11 +129,12 @@ def check_contract(agent: Agent) -> None:
     if not callable(requires):
         requires = _names(requires, "requires", name)
         object.__setattr__(agent, "requires", requires)
-    if (writes or requires) and agent.approval is not None:
+    if writes and agent.approves_after:
         raise TeamConfigError(
-            f"Agent '{name}' writes or requires record fields and has approval="
-            f"{agent.approval!r}: approval gates on a record agent are not supported; gate "
-            "the agent that acts on the record instead"
+            f"Agent '{name}' writes record fields and has approval={agent.approval!r}: a "
+            "review after the turn of a record writer is not supported (its fields are "
+            "written with its turn); use approval='before', or gate the agent that acts "
+            "on the record"
         )
 
 

@@ -395,8 +395,8 @@ def test_reads_and_requires_are_checked_and_agent_arguments_validated() -> None:
         Agent("a", runnable=lambda m: "x", writes="score")
     with pytest.raises(TeamConfigError, match="names 'messages', a field the library keeps"):
         Agent("a", runnable=lambda m: "x", reads=["messages"])
-    with pytest.raises(TeamConfigError, match="approval gates on a record agent"):
-        Agent("a", runnable=lambda m: "x", requires=["score"], approval="after")
+    with pytest.raises(TeamConfigError, match="a review after the turn of a record writer"):
+        Agent("a", runnable=lambda m: "x", writes=["score"], approval="after")
 
 
 # -- conflicts in a fan-out -----------------------------------------------------------
@@ -850,4 +850,35 @@ async def test_records_run_async_too() -> None:
         ("qualifier", "reason"),
         ("qualifier", "owner"),
         ("booker", "owner"),
+    ]
+
+
+def test_record_agents_behind_approval_gates() -> None:
+    seen: list[list[BaseMessage]] = []
+    qualifier = _qualifier(approval="before")
+    booker = Agent(
+        "booker",
+        runnable=_seen(seen),
+        requires=["score", "owner"],
+        reads=["owner"],
+        approval="after",
+    )
+    team = create_sequential([qualifier, booker], state_schema=LeadState).compile(
+        checkpointer=InMemorySaver()
+    )
+    state = team.invoke({"messages": [("user", "Lead: ACME")]}, _config())
+    assert state["__interrupt__"][0].value["when"] == "before"
+    state = team.invoke(Command(resume={"action": "approve"}), _config())
+    assert state["owner"] == "ana"
+    assert state["__interrupt__"][0].value["when"] == "after"
+    # Sent back, the booker runs again: its requires holds on the record it started from.
+    state = team.invoke(Command(resume={"action": "reject", "feedback": "later"}), _config())
+    assert len(seen) == 2 and seen[1][0].name == RECORD
+    state = team.invoke(Command(resume={"action": "approve"}), _config())
+    assert state["final"] == "booked" and state["stop_reason"] == "completed"
+    assert state.get("exceptions", []) == []
+    assert _writes(state) == [
+        ("qualifier", "score", None, 8),
+        ("qualifier", "reason", None, "budget approved"),
+        ("qualifier", "owner", None, "ana"),
     ]

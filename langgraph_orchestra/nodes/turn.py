@@ -217,7 +217,7 @@ class AgentNode(Runnable[Any, Command[Any]]):
             if not isinstance(draft, AIMessage):
                 draft = AIMessage(text, name=self.agent_name)
             update = starting(record_turn(turn), begin or {})
-            return Command(update=update, goto=review(route.review, view, draft, revision))
+            return Command(update=update, goto=review(route.review, view, draft, revision, record))
         update = starting(route.accept(turn), begin or {})
         target = route.after(turn)
         if target == FINALIZE:
