@@ -882,3 +882,14 @@ def test_record_agents_behind_approval_gates() -> None:
         ("qualifier", "reason", None, "budget approved"),
         ("qualifier", "owner", None, "ana"),
     ]
+
+
+def test_verdict_givers_take_no_output_schema() -> None:
+    maker = Agent("maker", runnable=lambda m: "draft")
+    checker = Agent("checker", model=ScriptedModel([]), output=Owner)
+    with pytest.raises(TeamConfigError) as caught:
+        create_group_chat([maker, checker], approvers=["checker"])
+    assert str(caught.value) == (
+        "group_chat: ['checker'] answer with a verdict (approvers, checkers): give them no "
+        "output schema"
+    )
