@@ -893,3 +893,26 @@ def test_verdict_givers_take_no_output_schema() -> None:
         "group_chat: ['checker'] answer with a verdict (approvers, checkers): give them no "
         "output schema"
     )
+
+
+def test_orchestra_run_then_resume_supplying_the_missing_fields(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from langgraph_orchestra.cli.app import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ORCHESTRA_STORE", raising=False)
+    runner = CliRunner()
+    ran = runner.invoke(app, ["run", str(EXAMPLE), "-i", "Lead: Jo at ACME"], terminal_width=200)
+    assert ran.exit_code == 3, ran.output  # the run waits for a decision
+    hint = re.search(r"orchestra resume (\S+) --supply '(.*)'", ran.output)
+    assert hint is not None and hint.group(2) == '{"owner": "..."}'
+    bad = runner.invoke(app, ["resume", hint.group(1), "--supply", "dana"])
+    assert bad.exit_code != 0
+    assert "--supply: 'dana' is not the missing fields as a JSON object" in bad.output
+    done = runner.invoke(app, ["resume", hint.group(1), "--supply", '{"owner": "dana"}'])
+    assert done.exit_code == 0, done.output
+    assert "run ended: completed" in done.output
+    assert "meeting: Tuesday 10:00, Jo (jo@acme.example) with dana" in done.output

@@ -183,6 +183,20 @@ def _plan_steps(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def _record_fields(text: str) -> dict[str, Any]:
+    """The record fields a person supplies: a JSON object `{"field": value}`."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict) or not value:
+        raise DecisionError(
+            f"--supply: {text!r} is not the missing fields as a JSON object",
+            hint='give them as JSON, e.g. --supply \'{"owner": "dana"}\'',
+        )
+    return value
+
+
 def _decision(
     kind: str, action: str, text: str | None, reviewer: str, pending: Sequence[PendingInterrupt]
 ) -> Decision:
@@ -221,6 +235,10 @@ def _decision(
         elif action == "edit":
             fields["plan"] = _plan_json(text or "")
         return PlanApprovalDecision.model_validate(fields)
+    if kind == "exception" and action == "supply" and any(p.value.get("missing") for p in pending):
+        # An agent whose `requires` failed: the text is the missing fields, as JSON.
+        fields["fields"] = _record_fields(text or "")
+        return EscalationDecision.model_validate(fields)
     if text is not None:
         fields["feedback" if action == "reject" else "content"] = text
     model = ApprovalDecision if kind == "approval" else EscalationDecision
@@ -341,8 +359,13 @@ def resume_commands(
         for action in _ACTIONS[kind]:
             text = _text_of(kind, action)
             example: list[str] = []
+            missing = [
+                f for i in interrupts if i.kind == kind for f in i.value.get("missing") or ()
+            ]
             if action == "continue":
                 example = [next(str(i.value.get("target")) for i in interrupts if i.kind == kind)]
+            elif action == "supply" and missing:
+                example = [json.dumps(dict.fromkeys(missing, "..."))]
             elif text is not None:
                 example = [text.example]
             line = [*base, _flag(action), *example]
