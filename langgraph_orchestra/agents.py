@@ -7,7 +7,7 @@ import inspect
 import math
 import re
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass
 from typing import Any, Literal, NamedTuple, Protocol, TypeAlias, get_args
 
@@ -30,6 +30,7 @@ from langgraph_orchestra.context import ContextPolicy, resolve_context
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.models import chat_model, check_model_name
 from langgraph_orchestra.names import MANAGER, RESERVED_NAMES, RESERVED_PREFIXES
+from langgraph_orchestra.records import Requires, check_contract
 from langgraph_orchestra.resilience import (
     CircuitBreaker,
     Guard,
@@ -121,6 +122,20 @@ class Agent:
     """A circuit breaker on the agent's models, shared in the process with every caller
     of the same model (see `resilience`): while open, calls fail fast into the next
     fallback or `on_error`."""
+    output: type[BaseModel] | None = None
+    """A typed output (a pydantic model): the agent answers by structured output (an
+    invalid answer is asked again, then fails into `on_error`); its fields are written to
+    the state fields of the same names, and the transcript gets a short rendering."""
+    writes: Sequence[str] | None = None
+    """The record fields this agent may write (default: its output's fields). A write
+    outside them, by its output, a tool or a nested team, is refused (`RecordWriteError`)
+    and nothing of the turn is applied."""
+    reads: Sequence[str] = ()
+    """The record fields shown to this agent, rendered at the top of its context."""
+    requires: Requires = ()
+    """Fields that must be set (or a predicate over the record) before the agent acts;
+    otherwise it does not run and a `PreconditionError` goes to its `on_error` (escalated,
+    a person may supply the fields, then it runs)."""
 
     def __post_init__(self) -> None:
         name = self.name
@@ -226,6 +241,7 @@ class Agent:
                 f"Agent '{name}' handoff_input must be a pydantic model class, "
                 f"got {handoff_input!r}"
             )
+        check_contract(self)
 
     def _check_resilience(self) -> None:
         name = self.name
@@ -365,6 +381,9 @@ class TurnResult(NamedTuple):
     """Usage by participant (a nested team reports its members as `team/member`)."""
     audit: list[dict[str, Any]] = []  # noqa: RUF012 - a NamedTuple default, never mutated
     """A nested team's audit records of this run, named by path (`team/member`)."""
+    fields: dict[str, Any] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
+    """The record fields the turn writes: its typed output's, or those a tool or a nested
+    team set (the turn node checks them against the agent's `writes`)."""
 
 
 class AgentRunner:
@@ -384,6 +403,7 @@ class AgentRunner:
         render: Callable[[Any], str] = str,
         middleware: Sequence[Any] = (),
         answers: ToolAnswers | None = None,
+        record: Collection[str] = (),
     ) -> None:
         """Prepare `agent` for calls; raise `TeamConfigError` if its model can't be built.
 
@@ -404,7 +424,11 @@ class AgentRunner:
             answers: Tools the pattern answers itself; used instead of `middleware` when
                 the agent has no tools of its own and no tool approval (the model is
                 then called directly, which costs far less than an agent subgraph).
+            record: The team's record fields: those a tool or a nested team sets in its
+                result, or the agent's own typed output (`agent.output`) has, are the
+                turn's `fields` (its writes).
         """
+        self.record = tuple(record)
         self.agent = agent
         self.prices = prices
         self.retry = retry_policy(agent.retry)
@@ -618,7 +642,11 @@ class AgentRunner:
         message = AIMessage(**fields)
         if usage is None:
             usage = {name: usage_of([message], 0.0, self.prices)}
-        return TurnResult([message], usage)
+        written: dict[str, Any] = {}
+        if self.agent.output is not None and self.output is self.agent.output:
+            # Fields the team's state declares are writes; the others are only the answer.
+            written = {k: getattr(answer, k) for k in self.output.model_fields if k in self.record}
+        return TurnResult([message], usage, [], written)
 
     def _result(self, raw: Any, view_len: int, latency: float) -> TurnResult:
         name = self.agent.name
@@ -627,7 +655,7 @@ class AgentRunner:
         if self.output is not None and not isinstance(raw, str | BaseMessage):
             turn = self._answer(raw, None, None)
             own = turn.usage[name]
-            return TurnResult(turn.messages, {name: {**own, "latency_s": latency}})
+            return TurnResult(turn.messages, {name: {**own, "latency_s": latency}}, [], turn.fields)
         if isinstance(raw, str):
             messages: list[BaseMessage] = [AIMessage(raw, name=name)]
         elif isinstance(raw, BaseMessage):
@@ -661,7 +689,11 @@ class AgentRunner:
         ]
         if usage is None:
             usage = {name: usage_of(named, latency, self.prices)}
-        return TurnResult(named, usage, audit)
+        written: dict[str, Any] = {}
+        if isinstance(raw, Mapping):
+            # A tool's `Command(update=...)` or a nested team set these record fields.
+            written = {k: raw[k] for k in self.record if raw.get(k) is not None}
+        return TurnResult(named, usage, audit, written)
 
 
 def _audited(turn: TurnResult, records: Sequence[AuditRecord]) -> TurnResult:

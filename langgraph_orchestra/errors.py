@@ -19,6 +19,8 @@ __all__ = [
     "ModelSetupError",
     "OrchestraError",
     "OutputValidationError",
+    "PreconditionError",
+    "RecordWriteError",
     "ScriptError",
     "SpecError",
     "StructuredOutputError",
@@ -104,6 +106,38 @@ class OutputValidationError(AgentError):
 
     def _fields(self) -> dict[str, Any]:
         return {"agent": self.agent, "output": self.output}
+
+
+class RecordWriteError(AgentError):
+    """An agent wrote record fields outside its `writes`; nothing of the turn was applied.
+
+    The write may come from its typed output, a tool or a nested team.
+
+    Attributes:
+        fields: The refused fields and the values the agent tried to write.
+    """
+
+    def __init__(self, message: str, *, agent: str, fields: dict[str, Any]) -> None:
+        super().__init__(message, agent=agent)
+        self.fields = fields
+
+    def _fields(self) -> dict[str, Any]:
+        return {"agent": self.agent, "fields": self.fields}
+
+
+class PreconditionError(AgentError):
+    """An agent's `requires` did not hold: the agent did not run.
+
+    Attributes:
+        missing: The required fields that are absent (empty when a predicate refused).
+    """
+
+    def __init__(self, message: str, *, agent: str, missing: list[str]) -> None:
+        super().__init__(message, agent=agent)
+        self.missing = missing
+
+    def _fields(self) -> dict[str, Any]:
+        return {"agent": self.agent, "missing": self.missing}
 
 
 class StructuredOutputError(AgentError):

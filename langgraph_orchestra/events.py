@@ -46,6 +46,7 @@ EventName = Literal[
     "fallback",
     "breaker",
     "completion",
+    "write",
 ]
 """The name of a custom stream event."""
 
@@ -63,6 +64,7 @@ _BY_KIND: Mapping[str, EventName] = {
     "fallback": "fallback",
     "breaker": "breaker",
     "completion": "completion",
+    "write": "write",
 }
 """The event of each audit record kind (a routing record that names a speaker is
 `speaker_selected`)."""

@@ -21,6 +21,7 @@ __all__ = [
     "RESERVED_PREFIXES",
     "REVIEWER",
     "REVIEW_PREFIX",
+    "SETTLE",
     "START_RUN",
     "authorize_node",
     "review_node",
@@ -38,6 +39,8 @@ BATCH = "batch"
 """The node that runs a chunk of fan-out branches in one task."""
 ESCALATE = "escalate"
 """The node where a human resolves an agent's failure."""
+SETTLE = "settle"
+"""The node where a person settles a fan-out's record conflict."""
 MANAGER = "manager"
 """The node (and usage participant) of a loop pattern's manager."""
 PLANNER = "planner"
@@ -72,6 +75,7 @@ RESERVED_NAMES = frozenset(
         AGGREGATE,
         BATCH,
         ESCALATE,
+        SETTLE,
         MANAGER,
         HANDOFF,
         START_RUN,

@@ -45,6 +45,9 @@ __all__ = [
     "PLAN_STEP_OUTPUT",
     "PLAN_SYNTHESIS",
     "REASK",
+    "RECORD_ITEM",
+    "RECORD_OUTPUT",
+    "RECORD_VIEW",
     "REDACTED",
     "REVISION_BY_CHECKER",
     "REVISION_REQUEST",
@@ -363,6 +366,17 @@ SUMMARY_VIEW = "Summary of the earlier conversation:\n{summary}"
 """How an agent with a `Summary` context sees the summary, before the latest turns.
 Field: summary."""
 
+RECORD_VIEW = "The record so far:\n{fields}"
+"""The record fields an agent reads (`Agent(reads=...)`), shown at the top of its context
+(`fields`: one `RECORD_ITEM` per field)."""
+
+RECORD_ITEM = "- {field}: {value}"
+"""One field of a rendered record or typed output (`field`, `value`)."""
+
+RECORD_OUTPUT = "{name} recorded:\n{fields}"
+"""The transcript's rendering of an agent's typed output (`Agent(output=...)`), so agents
+that read text see it (`name`, `fields`)."""
+
 
 @dataclass(frozen=True)
 class Prompts:
@@ -464,6 +478,10 @@ class Prompts:
     """One message in the summarizer's request (`name`, `text`)."""
     summary_view: str = SUMMARY_VIEW
     """The summary as agents see it (`summary`)."""
+    record_output: str = RECORD_OUTPUT
+    """The transcript's rendering of a typed output (`name`, `fields`)."""
+    record_item: str = RECORD_ITEM
+    """One field of a typed output's rendering (`field`, `value`)."""
 
 
 DEFAULT_PROMPTS = Prompts()

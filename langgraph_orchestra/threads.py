@@ -72,6 +72,7 @@ __all__ = [
     "describe_audit",
     "describe_step",
     "drive",
+    "field_history",
     "list_threads",
     "new_thread_id",
     "read_thread",
@@ -771,12 +772,17 @@ async def adrive(
         return await aread_thread(saver, thread_id, graph=graph)
 
 
+_NO_CALL = frozenset({"PreconditionError", "RecordConflict"})
+"""Exceptions recorded without a model call."""
+
+
 def consumed_replies(values: Mapping[str, Any]) -> dict[str, int]:
     """Count the model calls each agent has made in a thread (scripted replies used).
 
     Each successful call leaves one AI message, counted in `usage` (or in a paused
     fan-out's `outbox`); each failure that was recorded (not retried) is an exception
-    record.
+    record (but an agent stopped by its `requires`, or a fan-out's record conflict, made
+    no call).
     """
     used: dict[str, int] = {}
     held = [turn["usage"] for turn in (values.get("outbox") or {}).values()]
@@ -785,6 +791,8 @@ def consumed_replies(values: Mapping[str, Any]) -> dict[str, int]:
             used[name] = used.get(name, 0) + int(usage.get("calls", 0))
     seen: set[str] = set()
     for record in values.get("exceptions") or ():
+        if record.get("error_type") in _NO_CALL:
+            continue
         if record.get("id") not in seen:
             seen.add(str(record.get("id")))
             used[record["agent"]] = used.get(record["agent"], 0) + 1
@@ -1102,6 +1110,25 @@ def usage_rows(usage: Mapping[str, Usage]) -> list[UsageRow]:
     return rows
 
 
+def field_history(audit: Sequence[Mapping[str, Any]], field: str) -> list[dict[str, Any]]:
+    """The writes of one record field, in order: time, agent, old and new value, by whom.
+
+    Read from the `write` audit records (see `records.provenance`).
+    """
+    return [
+        {
+            "ts": record.get("ts"),
+            "agent": record.get("agent"),
+            "old": detail.get("old"),
+            "new": detail.get("new"),
+            "by": detail.get("by") or record.get("agent"),
+        }
+        for record in audit
+        if record.get("kind") == "write"
+        and (detail := record.get("detail") or {}).get("field") == field
+    ]
+
+
 def describe_audit(record: Mapping[str, Any]) -> str:
     """Summarize an audit record's detail in a few words."""
     kind = record.get("kind")
@@ -1128,6 +1155,9 @@ def describe_audit(record: Mapping[str, Any]) -> str:
         if "error" in detail:
             return f"failed ({status}): {detail['error']}"
         return f"escalation {status} by {detail.get('reviewer', '?')}"
+    if kind == "write":
+        by = f" (by {detail['by']})" if detail.get("by") else ""
+        return f"{detail.get('field')}: {detail.get('old')!r} -> {detail.get('new')!r}{by}"
     if kind == "termination":
         return f"stopped: {detail.get('reason')}"
     if kind == "plan":

@@ -888,8 +888,8 @@ def _raises(message: str, agents: Sequence[Agent] | None = None, **kwargs: Any) 
 
 def test_unknown_aggregator_is_refused() -> None:
     _raises(
-        "Unknown aggregator 'mean': use 'concat', 'vote', an Agent, or a callable "
-        "{agent: output} -> str",
+        "Unknown aggregator 'mean': use 'concat', 'vote', 'confidence', an Agent, or a "
+        "callable {agent: output} -> str",
         aggregator="mean",
     )
 

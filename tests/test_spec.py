@@ -113,7 +113,7 @@ MALFORMED = {
         f"pattern: sequential\nagent: [{GOOD_AGENT}]\n",
         [
             "team.yaml: agent: unknown key (did you mean 'agents'?); allowed: name, "
-            "description, pattern, options, model, example_input, prices, agents",
+            "description, pattern, options, model, example_input, prices, example_fields, agents",
             "team.yaml: agents: missing; give a list of at least one agent",
         ],
     ),
@@ -141,8 +141,8 @@ MALFORMED = {
             "team.yaml: agents[0].name: Agent name 'approve_it' is reserved: pick another name "
             "(reserved: ['aggregate', 'assistant', 'batch', 'dispatch', 'escalate', 'fanout', "
             "'finalize', 'handoff', 'human', 'manager', 'on_end', 'orchestra', 'reviewer', "
-            "'start', 'system', 'tool', 'user'] and names starting with ['approve_', 'authorize_', "
-            "'__'])"
+            "'settle', 'start', 'system', 'tool', 'user'] and names starting with ['approve_', "
+            "'authorize_', '__'])"
         ],
     ),
     "unknown agent key": (
@@ -150,7 +150,8 @@ MALFORMED = {
         [
             "team.yaml: agents[0].instruction: unknown key (did you mean 'instructions'?); "
             "allowed: name, description, model, instructions, tools, approve_tools, approval, "
-            "on_error, context, retry, timeout, handoff_input, fallbacks, breaker"
+            "on_error, context, retry, timeout, handoff_input, fallbacks, breaker, output, "
+            "writes, reads, requires"
         ],
     ),
     "model without provider": (
@@ -259,6 +260,7 @@ MALFORMED = {
         f"agents: [{GOOD_AGENT}]\n",
         [
             "team.yaml: options.aggregator: unknown aggregator 'best'; allowed: concat, vote, "
+            "confidence, "
             "or an agent (a mapping with name, model, instructions, ...)",
             "team.yaml: options.quorum: expected a count of branches (1, 2, ...) or a "
             "fraction (0 < q <= 1), got 'half' (a string)",
@@ -612,7 +614,7 @@ def test_unknown_option_of_a_pattern_suggests_the_close_one() -> None:
     ) == [
         "team.yaml: options.quorom: not an option of pattern 'concurrent' (did you mean "
         "'quorum'?); allowed: aggregator, quorum, max_concurrency, timeout, context, "
-        "max_revisions, termination, redact, redact_agents"
+        "max_revisions, termination, redact, redact_agents, on_conflict, on_disagreement"
     ]
 
 
@@ -1602,7 +1604,10 @@ def test_fallbacks_breaker_and_summary_in_a_team_file() -> None:
     writer = spec.agents[0]
     assert writer.breaker is not None and writer.breaker.failures == 3
     assert spec.agents[1].breaker is not None and spec.agents[1].breaker.reset_after == 30
-    state = build_team(spec).compile().invoke({"messages": [("user", "go")]})
+    app = build_team(spec).compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t"}}
+    app.invoke({"messages": [("user", "go")]}, config)
+    state = app.get_state(config).values  # summaries are plumbing: not in the output
     # The writer's model fails on both its turns; its fallback answers them.
     assert state["final"] == "c2"
     assert [r["detail"]["model"] for r in state["audit"] if r["kind"] == "fallback"] == [
@@ -1632,7 +1637,10 @@ def test_a_manager_model_with_fallbacks_in_a_team_file() -> None:
             """
         )
     )
-    state = build_team(spec).compile().invoke({"messages": [("user", "go")]})
+    app = build_team(spec).compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t"}}
+    app.invoke({"messages": [("user", "go")]}, config)
+    state = app.get_state(config).values  # summaries are plumbing: not in the output
     assert state["final"] == "LGTM"
     fallback = next(r for r in state["audit"] if r["kind"] == "fallback")
     assert fallback["agent"] == "manager"

@@ -54,6 +54,7 @@ from langgraph_orchestra.cli.rendering import (
     print_final,
     print_thread,
     print_waiting,
+    record_table,
     show_interrupts,
     threads_table,
     usage_table,
@@ -72,6 +73,7 @@ from langgraph_orchestra.spec import (
     sample_team,
     validate_spec,
 )
+from langgraph_orchestra.spec.build import FEATURE_EXAMPLES
 from langgraph_orchestra.threads import (
     PendingInterrupt,
     RunInfo,
@@ -969,9 +971,18 @@ def show(
             "team file sets no redact:.",
         ),
     ] = False,
+    record: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--record",
+            help="Print a record field's history: every write, who made it, old and new "
+            "value (repeat for several fields).",
+            show_default=False,
+        ),
+    ] = None,
     store: StoreOption = DEFAULT_STORE,
 ) -> None:
-    """Show a thread: status, final answer, pending decisions; audit and usage on request.
+    """Show a thread: status, final answer, pending decisions; audit, usage, record on request.
 
     A thread whose team file sets `redact:` is shown redacted (text, JSON and tables).
     """
@@ -987,6 +998,8 @@ def show(
         console.print(audit_table(info), soft_wrap=False)
     if usage:
         console.print(usage_table(info), soft_wrap=False)
+    for field in record or ():
+        console.print(record_table(info, field), soft_wrap=False)
 
 
 @app.command()
@@ -1128,7 +1141,8 @@ def demo(
     pattern: Annotated[
         str,
         typer.Argument(
-            help=f"Which example to run: {', '.join(sorted(PATTERNS))}.",
+            help=f"Which example to run: {', '.join(sorted(PATTERNS))}; or "
+            f"{', '.join(FEATURE_EXAMPLES)} (typed fields a person completes).",
         ),
     ] = "handoff",
     store: StoreOption = DEFAULT_STORE,
@@ -1203,7 +1217,7 @@ def demo(
             decisions = {
                 p.id: ask_decision(console, p, reviewer_name())
                 if ask
-                else auto_decision(console, p)
+                else auto_decision(console, p, fields=spec.example_fields)
                 for p in info.interrupts
             }
         # Resume as another process would: reopen the store, rebuild the graph.
@@ -1227,7 +1241,7 @@ def demo(
     console.print(audit_table(info), soft_wrap=False)
     console.print(usage_table(info), soft_wrap=False)
     names = list(PATTERNS)
-    following = names[(names.index(pattern) + 1) % len(names)]
+    following = names[(names.index(pattern) + 1) % len(names)] if pattern in names else names[0]
     console.print(
         f"[dim]next: orchestra show {thread_id} --audit --usage · orchestra threads · "
         f"orchestra demo {following}[/dim]"

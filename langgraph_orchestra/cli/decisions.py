@@ -183,6 +183,20 @@ def _plan_steps(text: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
+def _record_fields(text: str) -> dict[str, Any]:
+    """The record fields a person supplies: a JSON object `{"field": value}`."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        value = None
+    if not isinstance(value, dict) or not value:
+        raise DecisionError(
+            f"--supply: {text!r} is not the missing fields as a JSON object",
+            hint='give them as JSON, e.g. --supply \'{"owner": "dana"}\'',
+        )
+    return value
+
+
 def _decision(
     kind: str, action: str, text: str | None, reviewer: str, pending: Sequence[PendingInterrupt]
 ) -> Decision:
@@ -221,6 +235,10 @@ def _decision(
         elif action == "edit":
             fields["plan"] = _plan_json(text or "")
         return PlanApprovalDecision.model_validate(fields)
+    if kind == "exception" and action == "supply" and any(p.value.get("missing") for p in pending):
+        # An agent whose `requires` failed: the text is the missing fields, as JSON.
+        fields["fields"] = _record_fields(text or "")
+        return EscalationDecision.model_validate(fields)
     if text is not None:
         fields["feedback" if action == "reject" else "content"] = text
     model = ApprovalDecision if kind == "approval" else EscalationDecision
@@ -341,8 +359,13 @@ def resume_commands(
         for action in _ACTIONS[kind]:
             text = _text_of(kind, action)
             example: list[str] = []
+            missing = [
+                f for i in interrupts if i.kind == kind for f in i.value.get("missing") or ()
+            ]
             if action == "continue":
                 example = [next(str(i.value.get("target")) for i in interrupts if i.kind == kind)]
+            elif action == "supply" and missing:
+                example = [json.dumps(dict.fromkeys(missing, "..."))]
             elif text is not None:
                 example = [text.example]
             line = [*base, _flag(action), *example]
@@ -419,8 +442,13 @@ def _text(console: Console, label: str) -> str:
             return text
 
 
-def auto_decision(console: Console, pending: PendingInterrupt) -> dict[str, Any]:
+def auto_decision(
+    console: Console, pending: PendingInterrupt, *, fields: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
     """Decide without a human (the demo): skip a failure, end at a limit, approve the rest.
+
+    A failure for missing record fields that `fields` has (the team file's
+    `example_fields`) is completed with them instead of skipped.
 
     Raises:
         DecisionError: The interrupt waits for a person's message, which only a person
@@ -431,6 +459,12 @@ def auto_decision(console: Console, pending: PendingInterrupt) -> dict[str, Any]
             f"'{pending.agent}' waits for a person's message: the demo can't speak for them",
             hint="run it with --interactive in a terminal",
         )
+    missing = list(pending.value.get("missing") or ()) if pending.kind == "exception" else []
+    if missing and fields and all(f in fields for f in missing):
+        supplied = {f: fields[f] for f in missing}
+        console.print(f"[yellow]auto-supplying the missing fields {supplied}[/yellow]")
+        decision = EscalationDecision(action="supply", fields=supplied, reviewer="demo")
+        return decision.model_dump(exclude_none=True)
     if pending.kind == "exception":
         console.print("[yellow]auto-skipping the failed agent (non-interactive)[/yellow]")
         return EscalationDecision(action="skip", reviewer="demo").model_dump(exclude_none=True)

@@ -22,6 +22,7 @@ from langgraph_orchestra.threads import (
     UsageRow,
     describe_audit,
     describe_step,
+    field_history,
     usage_rows,
 )
 
@@ -38,6 +39,7 @@ __all__ = [
     "print_final",
     "print_thread",
     "print_waiting",
+    "record_table",
     "show_interrupts",
     "threads_table",
     "usage_notes",
@@ -288,6 +290,23 @@ def audit_table(info: ThreadInfo) -> Table:
             str(record.get("kind", "")),
             escape(str(record.get("agent") or "")),
             escape(describe_audit(record)),
+        )
+    return table
+
+
+def record_table(info: ThreadInfo, field: str) -> Table:
+    """A table of one record field's history: every write, in order, old and new value."""
+    table = Table(title=f"record field '{field}' · {info.thread_id}", title_justify="left")
+    for column in ("#", "time", "written by", "old", "new"):
+        table.add_column(column, overflow="fold")
+    for i, write in enumerate(field_history(info.audit, field), start=1):
+        ts = str(write["ts"] or "")
+        table.add_row(
+            str(i),
+            ts[11:19] if len(ts) >= 19 else ts,
+            escape(str(write["by"] or "")),
+            escape(json.dumps(write["old"], default=str)),
+            escape(json.dumps(write["new"], default=str)),
         )
     return table
 

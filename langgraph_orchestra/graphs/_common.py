@@ -7,11 +7,13 @@ from typing import Any
 
 from langgraph.graph import StateGraph
 
+from langgraph_orchestra.agents import Agent
 from langgraph_orchestra.conditions import Condition
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.names import ON_END
 from langgraph_orchestra.nodes.completion import Action, add_completion, check_on_end
 from langgraph_orchestra.nodes.turn import Validator
+from langgraph_orchestra.records import check_records
 from langgraph_orchestra.redaction import Redact, add_redaction, check_redact
 from langgraph_orchestra.state.schemas import input_schema, output_schema
 
@@ -26,13 +28,30 @@ __all__ = [
 ]
 
 
-def new_builder(schema: type[Any]) -> StateGraph[Any, Any, Any, Any]:
+def new_builder(
+    schema: type[Any],
+    *,
+    agents: Iterable[Agent] = (),
+    pattern: str = "team",
+    shared: bool = False,
+    outputs: bool = True,
+    one_owner: bool = False,
+) -> StateGraph[Any, Any, Any, Any]:
     """Return a pattern's builder over `schema`.
 
     Its input cannot write the library's records nor its plumbing, and its output (what
     `invoke` and a server return) holds the users' fields only (see `input_schema` and
     `output_schema`).
+
+    The team's record contracts (`agents`' `writes`, `reads`, `requires`) are checked
+    against `schema` here, before any model call (`check_records`; `shared`: a fan-out
+    whose branches may write one field, settled by its `on_conflict`; `outputs=False`: a
+    pattern that runs its agents its own way refuses typed outputs; `one_owner`: a
+    pattern whose parallel rounds settle no conflict allows one owner per field).
     """
+    check_records(
+        agents, schema, pattern=pattern, shared=shared, outputs=outputs, one_owner=one_owner
+    )
     return StateGraph(
         schema, input_schema=input_schema(schema), output_schema=output_schema(schema)
     )

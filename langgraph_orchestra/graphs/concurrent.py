@@ -28,7 +28,7 @@ from langgraph_orchestra.graphs._common import (
     finish_graph,
     new_builder,
 )
-from langgraph_orchestra.names import AGGREGATE, BATCH, DISPATCH, FANOUT, FINALIZE
+from langgraph_orchestra.names import AGGREGATE, BATCH, DISPATCH, FANOUT, FINALIZE, SETTLE
 from langgraph_orchestra.nodes.aggregate import (
     AggregateNode,
     AggregatorFn,
@@ -39,6 +39,7 @@ from langgraph_orchestra.nodes.aggregate import (
 from langgraph_orchestra.nodes.batch import BatchNode, batchable
 from langgraph_orchestra.nodes.batch import batch_size as batch_size_of
 from langgraph_orchestra.nodes.completion import Action
+from langgraph_orchestra.nodes.conflicts import Disagreement, SettleNode
 from langgraph_orchestra.nodes.fanout import FanOutNode, hold_turn
 from langgraph_orchestra.nodes.finalize import FinalizeNode
 from langgraph_orchestra.nodes.route import Route
@@ -46,6 +47,14 @@ from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.nodes.turn import Validator
 from langgraph_orchestra.nodes.wiring import add_agent, add_escalation, agent_node
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.records import (
+    CONFIDENCE,
+    ON_CONFLICT,
+    OnConflict,
+    field_types,
+    record_fields,
+    reducer_of,
+)
 from langgraph_orchestra.redaction import Redact
 from langgraph_orchestra.state.schemas import ConcurrentState, check_state_schema
 from langgraph_orchestra.tracing import ModelPrice, merge_prices
@@ -72,11 +81,48 @@ def _task_view(view: View) -> View:
     return branch_view
 
 
+def _check_aggregation(
+    team: Sequence[Agent],
+    aggregator: object,
+    on_conflict: object,
+    on_disagreement: object,
+) -> None:
+    """Check `on_conflict`, `on_disagreement` and what `"confidence"` needs of the branches."""
+    if on_conflict not in ON_CONFLICT:
+        raise TeamConfigError(f"on_conflict={on_conflict!r}: allowed {list(ON_CONFLICT)}")
+    if on_disagreement is not None:
+        if aggregator not in ("vote", "confidence"):
+            raise TeamConfigError(
+                "on_disagreement needs aggregator='vote' or 'confidence', got "
+                f"aggregator={aggregator!r}"
+            )
+        if on_disagreement != "escalate" and (
+            isinstance(on_disagreement, bool)
+            or not isinstance(on_disagreement, int | float)
+            or not 0 < on_disagreement <= 1
+        ):
+            raise TeamConfigError(
+                f"on_disagreement={on_disagreement!r}: give 'escalate' or a share of "
+                "agreement 0 < t <= 1"
+            )
+    if aggregator == "confidence":
+        lacking = [
+            a.name for a in team if a.output is None or CONFIDENCE not in a.output.model_fields
+        ]
+        if lacking:
+            raise TeamConfigError(
+                f"aggregator='confidence' needs every branch to answer in a typed output "
+                f"with a '{CONFIDENCE}' field; these do not: {lacking}"
+            )
+
+
 def create_concurrent(
     agents: Sequence[Agent],
     *,
     aggregator: BuiltIn | Agent | AggregatorFn = "concat",
     quorum: int | float | None = None,
+    on_conflict: OnConflict = "escalate",
+    on_disagreement: Disagreement | None = None,
     max_concurrency: int | None = None,
     batch_size: int | None = None,
     timeout: float | None = None,
@@ -108,7 +154,19 @@ def create_concurrent(
             case- and space-insensitive), an `Agent` that synthesizes one answer (its
             calls count in `usage`; when it gives none, being rejected, skipped or
             failing with `on_error="continue"`, `final` is the outputs joined), or a
-            callable `{agent: output} -> str`.
+            callable `{agent: output} -> str`; with typed outputs (`Agent(output=...)`)
+            carrying a `confidence` field, `"confidence"` takes the most confident
+            answer and `"vote"` weighs each vote by its confidence (typed answers are
+            compared on their fields but `confidence` and `reason`).
+        on_conflict: Two branches writing different values to one record field are a
+            conflict, recorded in the exception queue with both values: `"escalate"`
+            (default) asks a person to pick (`ConflictDecision`), `"first"`/`"last"`
+            take the first/last writer in team order. A field the state schema gives a
+            reducer is combined by it instead.
+        on_disagreement: With `"vote"` or `"confidence"`: `"escalate"` sends any split
+            decision to a person with every branch's answer, confidence and reason
+            (`SplitDecision`); a number sends it when the winning answer's
+            (confidence-weighted) share is below it; `None` keeps the aggregator's pick.
         quorum: Successful branches needed: a count, a fraction of the branches, or
             `None` for at least one.
         max_concurrency: Most branches running at once; `None` for all.
@@ -160,11 +218,14 @@ def create_concurrent(
     team = check_team(agents, pattern=PATTERN)
     synthesizer = aggregator if isinstance(aggregator, Agent) else None
     check_team([*team, *([synthesizer] if synthesizer else [])], pattern=PATTERN)
-    if synthesizer is None and not (aggregator in ("concat", "vote") or callable(aggregator)):
+    if synthesizer is None and not (
+        aggregator in ("concat", "vote", "confidence") or callable(aggregator)
+    ):
         raise TeamConfigError(
-            f"Unknown aggregator {aggregator!r}: use 'concat', 'vote', an Agent, or a "
-            "callable {agent: output} -> str"
+            f"Unknown aggregator {aggregator!r}: use 'concat', 'vote', 'confidence', an "
+            "Agent, or a callable {agent: output} -> str"
         )
+    _check_aggregation(team, aggregator, on_conflict, on_disagreement)
     if max_concurrency is not None and (
         isinstance(max_concurrency, bool)
         or not isinstance(max_concurrency, int)
@@ -219,7 +280,16 @@ def create_concurrent(
         "termination": stop,
         "batch_size": chunk,
     }
-    builder = new_builder(schema)
+    builder = new_builder(
+        schema,
+        agents=[*team, *([synthesizer] if synthesizer else [])],
+        pattern=PATTERN,
+        shared=True,
+    )
+    fields = record_fields(schema)
+    # A person settles conflicts only where two branches may write one field.
+    writes = [f for a in team for f in a.writes or ()]
+    settles = on_conflict == "escalate" and len(writes) > len(set(writes))
     builder.add_node(
         FANOUT,
         FanOutNode(routes, first=True, begins=True, **fan_out),
@@ -281,11 +351,26 @@ def create_concurrent(
             synthesizer=synth_route,
             prompts=prompts,
             termination=stop,
+            on_conflict=on_conflict,
+            on_disagreement=on_disagreement,
+            reducers={f: r for f in fields if (r := reducer_of(schema, f)) is not None},
+            field_types={f: t for f, t in field_types(schema).items() if f in fields},
         ),
         defer=True,
         metadata={"pattern": PATTERN},
-        destinations=(END, *([synth_route.entry] if synth_route else [])),
+        destinations=(
+            END,
+            *([synth_route.entry] if synth_route else []),
+            *([SETTLE] if settles else []),
+        ),
     )
+    if settles:
+        builder.add_node(
+            SETTLE,
+            SettleNode({f: t for f, t in field_types(schema).items() if f in fields}),
+            metadata={"pattern": PATTERN},
+            destinations=(AGGREGATE,),
+        )
     if synthesizer is not None and (synthesizer.approval or synthesizer.on_error != "raise"):
         # Only a gate, an escalation or a failure that goes on leads here: the synthesizer's
         # own turn ends the run (an unreachable node would also spoil the drawing).

@@ -389,6 +389,12 @@ def _group_chat(
             verdict_requests[name] = prompts.approval
     if final_from is not None and final_from not in names:
         raise TeamConfigError(f"final_from names unknown agent '{final_from}'; agents: {names}")
+    typed = [a.name for a in team if a.name in verdict_requests and a.output is not None]
+    if typed:
+        raise TeamConfigError(
+            f"{pattern}: {typed} answer with a verdict (approvers, checkers): give them no "
+            "output schema"
+        )
     checks = check_validators(validators, participants)
     check_max_revisions(max_revisions)
     check_flag(validate_human, "validate_human")
@@ -426,7 +432,7 @@ def _group_chat(
     if human is not None:
         entries[human] = human
     by_name = {a.name: a for a in team}
-    builder = new_builder(schema)
+    builder = new_builder(schema, agents=team, pattern=pattern)
     for begins in (True, False):
         builder.add_node(
             START_RUN if begins else MANAGER,

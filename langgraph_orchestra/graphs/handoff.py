@@ -223,7 +223,7 @@ def create_handoff(
         for agent in team
     ]
     entries = {r.agent.name: r.entry for r in routes}
-    builder = new_builder(schema)
+    builder = new_builder(schema, agents=team, pattern=PATTERN, outputs=False)
     for begins in (True, False):
         builder.add_node(
             START_RUN if begins else HANDOFF,

@@ -159,7 +159,7 @@ def create_hierarchical(
         )
         for agent in team
     ]
-    builder = new_builder(schema)
+    builder = new_builder(schema, agents=team, pattern=PATTERN, one_owner=True)
     for begins in (True, False):
         builder.add_node(
             START_RUN if begins else MANAGER,

@@ -171,7 +171,7 @@ def create_magentic(
     ]
     entries = {r.agent.name: r.entry for r in routes}
     after_plan = REVIEW_PLAN if plan_review else MANAGER
-    builder = new_builder(schema)
+    builder = new_builder(schema, agents=team, pattern=PATTERN)
     builder.add_node(
         START_RUN,
         PlanNode(manager, begins=True, after=after_plan),

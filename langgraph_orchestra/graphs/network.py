@@ -194,7 +194,7 @@ def create_network(
         )
         for agent in team
     ]
-    builder = new_builder(schema)
+    builder = new_builder(schema, agents=team, pattern=PATTERN, outputs=False, one_owner=True)
     builder.add_node(
         START_RUN,
         NetworkStart(first, stop),

@@ -251,7 +251,7 @@ def create_planner_executor(
             results=True,
         )
     after_plan = REVIEW_PLAN if plan_approval else FANOUT
-    builder = new_builder(schema)
+    builder = new_builder(schema, agents=team, pattern=PATTERN, one_owner=True)
     # The planner plans again after a rejected plan or a low score.
     replans = plan_approval or evaluator is not None
     for begins in (True, False) if replans else (True,):

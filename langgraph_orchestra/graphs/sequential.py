@@ -131,7 +131,7 @@ def create_sequential(
         )
         for i, agent in enumerate(team)
     ]
-    builder = new_builder(schema)
+    builder = new_builder(schema, agents=team, pattern=PATTERN)
     add_agents(
         builder,
         routes,

@@ -22,6 +22,14 @@ from langgraph_orchestra.nodes.approval import (
 )
 from langgraph_orchestra.nodes.batch import BatchNode
 from langgraph_orchestra.nodes.completion import CompletionNode, add_completion, check_on_end
+from langgraph_orchestra.nodes.conflicts import (
+    ConflictDecision,
+    ConflictRequest,
+    SplitDecision,
+    SplitRequest,
+    settle_conflicts,
+    settle_split,
+)
 from langgraph_orchestra.nodes.delegation import (
     DelegatingManager,
     DelegationJoin,
@@ -44,6 +52,7 @@ from langgraph_orchestra.nodes.fanout import (
     FANOUT,
     FanOutNode,
     branch_outcomes,
+    held_fields,
     hold_turn,
     release_turns,
 )
@@ -140,6 +149,8 @@ __all__ = [
     "ApprovalRequest",
     "BatchNode",
     "CompletionNode",
+    "ConflictDecision",
+    "ConflictRequest",
     "Consensus",
     "DelegatingManager",
     "DelegationJoin",
@@ -186,6 +197,8 @@ __all__ = [
     "Selection",
     "Selector",
     "SpeakerFn",
+    "SplitDecision",
+    "SplitRequest",
     "StepJoin",
     "StepScheduler",
     "TaskLedger",
@@ -215,6 +228,7 @@ __all__ = [
     "escalation",
     "follow_up",
     "handoff_view",
+    "held_fields",
     "hold_turn",
     "in_run",
     "latest_output",
@@ -231,6 +245,8 @@ __all__ = [
     "render_verdict",
     "review",
     "run_validators",
+    "settle_conflicts",
+    "settle_split",
     "since_reset",
     "starting",
     "step_view",

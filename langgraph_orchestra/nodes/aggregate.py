@@ -12,12 +12,23 @@ from langchain_core.messages import HumanMessage
 from langgraph.graph import END
 from langgraph.types import Command
 
+from langgraph_orchestra.agents import OUTPUT_KEY
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.names import AGGREGATE
-from langgraph_orchestra.nodes.fanout import branch_outcomes, release_turns
+from langgraph_orchestra.nodes.conflicts import (
+    Disagreement,
+    SplitDecision,
+    answer_key,
+    branch_answers,
+    settle,
+    settle_conflicts,
+    settle_split,
+)
+from langgraph_orchestra.nodes.fanout import branch_outcomes, held_fields, release_turns
 from langgraph_orchestra.nodes.route import Route, as_mapping
 from langgraph_orchestra.nodes.termination import Termination, closing
 from langgraph_orchestra.prompts import Prompts
+from langgraph_orchestra.records import CONFIDENCE, OnConflict, record_of
 from langgraph_orchestra.state.records import AuditRecord, audit_record
 from langgraph_orchestra.state.reducers import add_usage
 
@@ -33,8 +44,9 @@ __all__ = [
 AggregatorFn: TypeAlias = Callable[[Mapping[str, str]], str]
 """A custom aggregator: branch outputs by agent name (in team order) -> the answer."""
 
-BuiltIn: TypeAlias = Literal["concat", "vote"]
-"""The built-in aggregators."""
+BuiltIn: TypeAlias = Literal["concat", "vote", "confidence"]
+"""The built-in aggregators (`"confidence"`: the answer of the most confident branch,
+from its typed output's `confidence` field)."""
 
 _SPACE = re.compile(r"\s+")
 
@@ -110,6 +122,10 @@ class AggregateNode:
         synthesizer: Route | None = None,
         prompts: Prompts,
         termination: Termination | None = None,
+        on_conflict: OnConflict = "escalate",
+        reducers: Mapping[str, Callable[[Any, Any], Any]] | None = None,
+        field_types: Mapping[str, Any] | None = None,
+        on_disagreement: Disagreement | None = None,
     ) -> None:
         """Build the node.
 
@@ -122,6 +138,12 @@ class AggregateNode:
             prompts: Prompt templates (the synthesis request).
             termination: Asked when the branches are done (before aggregating or the
                 synthesizer's turn): a stop ends the run with the outputs joined.
+            on_conflict: How two branches writing one record field differently are
+                settled (see `settle_conflicts`; `"escalate"` sends each open conflict to
+                the `settle` node, which the pattern adds).
+            reducers: The record fields whose writes the state schema's reducer combines.
+            field_types: The record fields' declared types (a person's value is checked).
+            on_disagreement: When split answers of `"vote"`/`"confidence"` go to a person.
         """
         self.order = tuple(order)
         self.aggregator = aggregator
@@ -129,6 +151,10 @@ class AggregateNode:
         self.synthesizer = synthesizer
         self.prompts = prompts
         self.termination = termination
+        self.on_conflict = on_conflict
+        self.reducers = dict(reducers or {})
+        self.types = dict(field_types or {})
+        self.on_disagreement = on_disagreement
 
     def __call__(self, state: Any) -> Command[Any]:
         """Aggregate and route."""
@@ -136,7 +162,26 @@ class AggregateNode:
         results = branch_outcomes(state)
         if any(name not in results for name in state.get("dispatched") or ()):
             return Command(goto=())
-        update = release_turns(state.get("outbox") or {}, self.order)
+        outbox = state.get("outbox") or {}
+        settled, conflicts, conflict_audit, waiting = settle_conflicts(
+            held_fields(outbox, self.order),
+            on_conflict=self.on_conflict,
+            reducers=self.reducers,
+            types=self.types,
+            run_id=str((state.get("run") or {}).get("id", "")),
+            queue=state.get("exceptions") or (),
+        )
+        if waiting:
+            # Conflicts wait for a person: open ones go to the queue and the settle node;
+            # the turns stay held until every conflict is settled.
+            if not conflicts:
+                return Command(goto=())
+            opened: dict[str, Any] = {"exceptions": conflicts, "audit": conflict_audit}
+            return Command(update=opened, goto=[settle(c) for c in conflicts])
+        update = release_turns(outbox, self.order, record=record_of(state), settled=settled)
+        if conflicts:
+            update["exceptions"] = conflicts
+            update["audit"] = [*conflict_audit, *update.get("audit", ())]
         outputs = _successful(results, self.order)
         failed = [n for n in self.order if n in results and results[n] is None]
         detail: dict[str, Any] = {
@@ -170,7 +215,26 @@ class AggregateNode:
             update["messages"] = [*update.get("messages", ()), request]
             update["audit"] = [*update.get("audit", ()), record]
             return Command(update=update, goto=synth.start(view))
-        if self.aggregator == "vote":
+        if self.aggregator == "confidence" or (
+            self.aggregator == "vote" and (self.on_disagreement is not None or _typed(outbox))
+        ):
+            decided, tally, split = self._decide(outputs, outbox)
+            detail.update(tally)
+            if split is not None:
+                record = audit_record(
+                    "routing",
+                    None,
+                    decision="disagreement",
+                    action=split.action,
+                    picked=split.agent,
+                    reviewer=split.reviewer,
+                    **detail,
+                )
+                if split.action == "abort":
+                    return self._end(update, _joined(outputs), "aborted", record)
+                return self._end(update, decided, "completed", record)
+            final = str(decided)
+        elif self.aggregator == "vote":
             final, tally = majority_vote(outputs)
             detail.update(tally)
         elif self.aggregator == "concat" or self.aggregator is None:
@@ -181,6 +245,37 @@ class AggregateNode:
             "routing", None, decision="aggregate", aggregator=_label(self.aggregator), **detail
         )
         return self._end(update, final, "completed", record)
+
+    def _decide(
+        self, outputs: Mapping[str, str], outbox: Mapping[str, Any]
+    ) -> tuple[str | None, dict[str, Any], SplitDecision | None]:
+        """Pick by confidence or by a confidence-weighted vote; a split may go to a person."""
+        answers = branch_answers(outputs, outbox)
+        keys = {n: answer_key(a, outbox, _normal(a["answer"])) for n, a in answers.items()}
+        weights = {
+            n: a["confidence"] if a["confidence"] is not None else 1.0 for n, a in answers.items()
+        }
+        if self.aggregator == "confidence":
+            leader = max(answers, key=lambda n: weights[n])  # ties: earliest in team order
+        else:
+            totals: dict[str, float] = {}
+            for name in answers:
+                totals[keys[name]] = totals.get(keys[name], 0.0) + weights[name]
+            best = max(totals.values())
+            leader = next(n for n in answers if totals[keys[n]] == best)
+        total = sum(weights.values())
+        share = (
+            sum(w for n, w in weights.items() if keys[n] == keys[leader]) / total
+            if total > 0
+            else 1.0
+        )
+        tally: dict[str, Any] = {"winner": leader, "share": round(share, 6), "weights": weights}
+        final, split = settle_split(
+            answers, leader=leader, share=share, keys=keys, on_disagreement=self.on_disagreement
+        )
+        if split is None:
+            return answers[leader]["answer"], tally, None
+        return final, tally, split
 
     def _end(
         self, update: dict[str, Any], final: str | None, reason: str, record: AuditRecord
@@ -206,6 +301,15 @@ def _successful(outcomes: Mapping[str, str | None], order: Sequence[str]) -> dic
 def _joined(outputs: Mapping[str, str]) -> str | None:
     """The outputs joined (a partial answer), or `None` when there are none."""
     return concat(outputs) if outputs else None
+
+
+def _typed(outbox: Mapping[str, Any]) -> bool:
+    """Whether any held branch answered with a typed output carrying a confidence."""
+    return any(
+        turn["messages"]
+        and CONFIDENCE in (turn["messages"][-1].response_metadata.get(OUTPUT_KEY) or {})
+        for turn in outbox.values()
+    )
 
 
 def _label(aggregator: object) -> str:

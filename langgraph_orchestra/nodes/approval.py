@@ -85,9 +85,22 @@ class ApprovalDecision(BaseModel):
         return self
 
 
-def review(node: str, view: list[BaseMessage], draft: AIMessage, revision: int) -> Send:
-    """Send an agent's output to its after-gate `node`, with what the agent saw."""
-    return Send(node, {"view": view, "draft": draft, "revision": revision})
+def review(
+    node: str,
+    view: list[BaseMessage],
+    draft: AIMessage,
+    revision: int,
+    record: Mapping[str, Any] | None = None,
+) -> Send:
+    """Send an agent's output to its after-gate `node`, with what the agent saw.
+
+    `record`: the record its turn started from (an agent that requires fields), kept for
+    a revision.
+    """
+    payload: dict[str, Any] = {"view": view, "draft": draft, "revision": revision}
+    if record is not None:
+        payload["record"] = dict(record)
+    return Send(node, payload)
 
 
 def follow_up(
@@ -191,7 +204,9 @@ class ApprovalNode:
         begin: dict[str, Any] = {}
         if "view" in state:
             view: list[BaseMessage] = list(state["view"])
+            record = state.get("record")
         else:
+            record = route.snapshot(state)
             if route.begins:
                 begin = begin_run(state)
                 state = in_run(state, begin)
@@ -207,13 +222,13 @@ class ApprovalNode:
         decision = self._ask(view[-1].text if view else "", 0)
         update: dict[str, Any] = {**begin, "audit": [self._record(decision)]}
         if decision.action == "approve":
-            return Command(update=update, goto=route.run(view))
+            return Command(update=update, goto=route.run(view, record=record))
         if decision.action == "edit":
             # The edit replaces what the agent was about to answer (the view's last
             # message); the transcript keeps the original and adds the reviewer's text.
             edited = HumanMessage(str(decision.content), name=REVIEWER)
             update["messages"] = [edited]
-            return Command(update=update, goto=route.run([*view[:-1], edited]))
+            return Command(update=update, goto=route.run([*view[:-1], edited], record=record))
         if decision.action == "respond":
             answer = str(decision.content)
             update["messages"] = [AIMessage(answer, name=name)]
@@ -233,6 +248,7 @@ class ApprovalNode:
         view: list[BaseMessage] = list(state["view"])
         draft: AIMessage = state["draft"]
         revision: int = state["revision"]
+        record = state.get("record")
         decision = self._ask(draft.text, revision)
         if decision.action == "approve":
             record = self._record(decision, revision=revision)
@@ -255,7 +271,9 @@ class ApprovalNode:
                     "messages": [message],
                     "audit": [self._record(decision, revision=revision)],
                 },
-                goto=route.run(follow_up(route, view, draft, message), revision=revision),
+                goto=route.run(
+                    follow_up(route, view, draft, message), revision=revision, record=record
+                ),
             )
         if revision >= self.max_revisions:
             record = self._record(decision, revision=revision)
@@ -272,5 +290,7 @@ class ApprovalNode:
                 "messages": [message],
                 "audit": [self._record(decision, revision=revision + 1)],
             },
-            goto=route.run(follow_up(route, view, draft, message), revision=revision + 1),
+            goto=route.run(
+                follow_up(route, view, draft, message), revision=revision + 1, record=record
+            ),
         )

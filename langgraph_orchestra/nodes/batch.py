@@ -56,6 +56,7 @@ def batchable(agent: Agent) -> bool:
         agent.approval is None
         and agent.on_error != "escalate"
         and not isinstance(agent.runnable, Pregel)
+        and not (agent.writes or agent.requires)  # its turn starts from the record
     )
 
 

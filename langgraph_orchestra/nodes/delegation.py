@@ -29,11 +29,12 @@ from langgraph_orchestra.agents import Agent
 from langgraph_orchestra.calls import CallResult, ModelCall
 from langgraph_orchestra.context import View, run_task
 from langgraph_orchestra.names import FANOUT, MANAGER
-from langgraph_orchestra.nodes.fanout import branch_outcomes
+from langgraph_orchestra.nodes.fanout import branch_outcomes, release_fields
 from langgraph_orchestra.nodes.route import as_mapping
 from langgraph_orchestra.nodes.run import begin_run, counted, in_run, starting
 from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.records import record_of
 from langgraph_orchestra.resilience import Resilient
 from langgraph_orchestra.state.records import (
     AuditRecord,
@@ -295,7 +296,10 @@ class DelegationJoin:
                     id=delegation.get("result"),
                 )
             )
+        fields, writes = release_fields(outbox, list(outbox), record=record_of(state))
+        audit.extend(writes)
         update: dict[str, Any] = {
+            **fields,
             # The results replace their placeholders, right after the manager's calls (a
             # valid history); then what the workers said, for the record (the manager's
             # view leaves it out).

@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Literal, get_args
+from typing import Any, Literal, NotRequired, get_args
 
 from langchain_core.messages import AIMessage, BaseMessage
 from langgraph.types import Command, Send, interrupt
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from typing_extensions import TypedDict
 
-from langgraph_orchestra.errors import OrchestraError
+from langgraph_orchestra.errors import DecisionError, OrchestraError
 from langgraph_orchestra.names import ESCALATE
 from langgraph_orchestra.nodes.route import Route
 from langgraph_orchestra.nodes.validators import Validator, checked_decision
+from langgraph_orchestra.prompts import RECORD_OUTPUT
+from langgraph_orchestra.records import provenance, record_view, render_fields, typed
 from langgraph_orchestra.state.records import ExceptionRecord, audit_record
 
 __all__ = [
@@ -24,6 +26,7 @@ __all__ = [
     "EscalationNode",
     "EscalationRequest",
     "escalation",
+    "typed_decision",
 ]
 
 EscalationAction = Literal["retry", "skip", "supply", "abort"]
@@ -50,6 +53,8 @@ class EscalationRequest(TypedDict):
     """What the agent was answering."""
     output: str | None
     """The refused output, when a validator refused it."""
+    missing: NotRequired[list[str]]
+    """The record fields the agent requires and the record lacks (supply them)."""
     actions: list[str]
     """The decisions allowed."""
 
@@ -67,22 +72,73 @@ class EscalationDecision(BaseModel):
     """The decision."""
     content: str | None = None
     """The output to use, for `supply`."""
+    fields: dict[str, Any] | None = None
+    """Record fields to write, for `supply`, typed as the state schema declares them: for
+    an agent whose `requires` failed, the missing fields (then the agent runs); for an
+    agent that failed, its output fields (within its `writes`; then the run goes on)."""
     reviewer: str = Field(default="human", min_length=1)
     """Who decided, for the audit trail."""
 
     @model_validator(mode="after")
     def _needs_content(self) -> EscalationDecision:
-        if self.action == "supply" and not self.content:
-            raise ValueError("action 'supply' needs a non-empty 'content'")
+        if self.action == "supply" and not self.content and not self.fields:
+            raise ValueError("action 'supply' needs a non-empty 'content' or 'fields'")
         return self
 
 
-def escalation(record: ExceptionRecord, view: list[BaseMessage], *, retries: int = 0) -> Send:
+def escalation(
+    record: ExceptionRecord,
+    view: list[BaseMessage],
+    *,
+    retries: int = 0,
+    snapshot: Mapping[str, Any] | None = None,
+) -> Send:
     """Send one failure to the escalation node (each failure is its own task).
 
-    `retries`: how many times a human has already retried this turn.
+    `retries`: how many times a human has already retried this turn; `snapshot`: the
+    record the turn started from (for an agent that keeps one).
     """
-    return Send(ESCALATE, {"exception": record, "view": view, "retries": retries})
+    payload: dict[str, Any] = {"exception": record, "view": view, "retries": retries}
+    if snapshot is not None:
+        payload["record"] = dict(snapshot)
+    return Send(ESCALATE, payload)
+
+
+def typed_decision(
+    schema: type[EscalationDecision], route: Route, types: Mapping[str, Any]
+) -> type[EscalationDecision]:
+    """`schema` extended to check supplied `fields` against the state schema's `types`.
+
+    A field the schema lacks or a value of the wrong type refuses the decision (the
+    interrupt stays open). A failed agent's own output fields must be within its `writes`;
+    the fields a precondition needs may be any record field (checked in the node).
+    """
+    if not (route.agent.writes or route.agent.requires):
+        return schema
+
+    agent = route.agent
+    # A failed agent's own output fields; any record field may complete a precondition.
+    allowed = set(types) if agent.requires else set(agent.writes or ())
+
+    def _fields(decision: Any) -> Any:
+        if decision.fields:
+            outside = sorted(set(decision.fields) - allowed)
+            if outside:
+                raise ValueError(
+                    f"fields {outside} are not for agent '{agent.name}' to write; allowed: "
+                    f"{sorted(allowed)}"
+                )
+            typed(types, decision.fields)
+        return decision
+
+    checked: type[EscalationDecision] = create_model(
+        schema.__name__,
+        __base__=schema,
+        __module__=schema.__module__,
+        __doc__=schema.__doc__,
+        __validators__={"_typed_fields": model_validator(mode="after")(_fields)},  # type: ignore[dict-item]
+    )
+    return checked
 
 
 class EscalationNode:
@@ -100,19 +156,27 @@ class EscalationNode:
         validators: Mapping[str, Sequence[Validator]] | None = None,
         *,
         max_retries: int = 3,
+        field_types: Mapping[str, Any] | None = None,
     ) -> None:
         """Build the node over the routes of the agents that may escalate.
 
         `validators` (by agent) run on the content a human supplies: a refusal keeps the
         interrupt open. After `max_retries` retries of one turn, its next failure is not
-        asked about: the run stops with `stop_reason="max_retries"`.
+        asked about: the run stops with `stop_reason="max_retries"`. `field_types` are the
+        state schema's record fields and types, which a `supply` of `fields` is checked
+        against.
         """
         self.routes = dict(routes)
         self.max_retries = max_retries
         checks = validators or {}
+        self.types = dict(field_types or {})
         self.decisions = {
-            name: checked_decision(EscalationDecision, name, checks.get(name, ()))
-            for name in self.routes
+            name: typed_decision(
+                checked_decision(EscalationDecision, name, checks.get(name, ())),
+                route,
+                self.types,
+            )
+            for name, route in self.routes.items()
         }
 
     def __call__(self, state: Any) -> Command[Any]:
@@ -138,6 +202,8 @@ class EscalationNode:
             "output": record.get("output"),
             "actions": list(ESCALATION_ACTIONS),
         }
+        if "missing" in record:
+            request["missing"] = record["missing"]
         decision = interrupt(request, response_schema=self.decisions[record["agent"]])
         status = {"retry": "retried", "skip": "skipped", "supply": "supplied", "abort": "aborted"}
         resolved: ExceptionRecord = {
@@ -158,16 +224,65 @@ class EscalationNode:
             ],
         }
         if decision.action == "retry":
-            return Command(update=update, goto=route.run(view, retries=retries + 1))
+            again = route.run(view, retries=retries + 1, record=state.get("record"))
+            return Command(update=update, goto=again)
         # A skipped or supplied turn used the agent's round (a retried one counts when it runs).
         if decision.action == "skip":
             return Command(update={**update, **route.done(None), "round": 1}, goto=route.next)
+        if decision.action == "supply" and decision.fields:
+            return self._supplied(decision, record, route, view, update, state, retries)
         if decision.action == "supply":
             content = str(decision.content)
             update["messages"] = [AIMessage(content, name=route.agent.name)]
             return Command(update={**update, **route.done(content), "round": 1}, goto=route.next)
         update["stop_reason"] = "aborted"
         return Command(update={**update, **route.done(None)}, goto=route.stop)
+
+    def _supplied(
+        self,
+        decision: EscalationDecision,
+        record: ExceptionRecord,
+        route: Route,
+        view: list[BaseMessage],
+        update: dict[str, Any],
+        state: Mapping[str, Any],
+        retries: int,
+    ) -> Command[Any]:
+        """Write the record fields a person supplied, with their provenance.
+
+        For an agent whose `requires` failed, the agent then runs on the completed record;
+        for a failed agent, the fields are its output (within its `writes`) and the run
+        goes on, with `content` (or the fields rendered) as its message.
+        """
+        agent = route.agent
+        fields = typed(self.types, decision.fields or {})
+        snapshot = dict(state.get("record") or {})
+        if record["error_type"] != "PreconditionError":
+            outside = sorted(set(fields) - set(agent.writes or ()))
+            if outside:
+                raise DecisionError(
+                    f"Supplied fields {outside} are outside agent '{agent.name}''s writes "
+                    f"{list(agent.writes or ())}: supply only those"
+                )
+        update = {
+            **update,
+            **fields,
+            "audit": [
+                *update["audit"],
+                *provenance(agent.name, fields, snapshot, by=decision.reviewer),
+            ],
+        }
+        if record["error_type"] == "PreconditionError":
+            completed = {**snapshot, **fields}
+            again = record_view(view, agent.reads, completed) if agent.reads else view
+            return Command(
+                update=update, goto=route.run(again, retries=retries + 1, record=completed)
+            )
+        content = decision.content or RECORD_OUTPUT.format(
+            name=agent.name, fields=render_fields(fields)
+        )
+        update["messages"] = [AIMessage(content, name=agent.name)]
+        return Command(update={**update, **route.done(content), "round": 1}, goto=route.next)
 
     def _exhausted(self, record: ExceptionRecord, route: Route, retries: int) -> Command[Any]:
         """Stop the run: the turn failed again after `max_retries` retries."""

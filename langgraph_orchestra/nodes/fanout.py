@@ -13,7 +13,8 @@ from langgraph_orchestra.nodes.batch import batchable, chunk_sends
 from langgraph_orchestra.nodes.route import Route, Turn, as_mapping
 from langgraph_orchestra.nodes.run import begin_run, in_run, starting
 from langgraph_orchestra.nodes.termination import Termination
-from langgraph_orchestra.state.records import BranchTurn, Usage, audit_record
+from langgraph_orchestra.records import provenance
+from langgraph_orchestra.state.records import AuditRecord, BranchTurn, Usage, audit_record
 from langgraph_orchestra.state.reducers import add_usage
 
 __all__ = [
@@ -22,7 +23,9 @@ __all__ = [
     "FANOUT",
     "FanOutNode",
     "branch_outcomes",
+    "held_fields",
     "hold_turn",
+    "release_fields",
     "release_turns",
 ]
 
@@ -46,17 +49,63 @@ def hold_turn(turn: Turn) -> dict[str, Any]:
         "usage": turn.usage,
         "audit": [*turn.before, turn.record],
     }
+    if turn.fields:
+        held["fields"] = turn.fields
     return {"outbox": {turn.agent: held}}
 
 
-def release_turns(outbox: Mapping[str, BranchTurn], order: Sequence[str]) -> dict[str, Any]:
+def held_fields(
+    outbox: Mapping[str, BranchTurn], order: Sequence[str]
+) -> dict[str, dict[str, Any]]:
+    """The record fields the held turns write: by field, each writer's value in `order`."""
+    writers: dict[str, dict[str, Any]] = {}
+    for name in order:
+        turn = outbox.get(name)
+        for field, value in (turn.get("fields") or {} if turn is not None else {}).items():
+            writers.setdefault(field, {})[name] = value
+    return writers
+
+
+def release_fields(
+    outbox: Mapping[str, BranchTurn],
+    order: Sequence[str],
+    *,
+    record: Mapping[str, Any] | None = None,
+    settled: Mapping[str, tuple[str, Any]] | None = None,
+) -> tuple[dict[str, Any], list[AuditRecord]]:
+    """The record fields the held turns write, and one `write` audit record per field.
+
+    `record`: the values before; `settled`: a field's writer and value where several
+    branches wrote it (`settle_conflicts`; the build check leaves one owner per field in
+    the patterns that settle none, so there a field has one writer).
+    """
+    written: dict[str, Any] = {}
+    records: list[AuditRecord] = []
+    for field, writers in held_fields(outbox, order).items():
+        agent, value = (settled or {}).get(field) or list(writers.items())[-1]
+        written[field] = value
+        records.extend(provenance(agent, {field: value}, record))
+    return written, records
+
+
+def release_turns(
+    outbox: Mapping[str, BranchTurn],
+    order: Sequence[str],
+    *,
+    record: Mapping[str, Any] | None = None,
+    settled: Mapping[str, tuple[str, Any]] | None = None,
+) -> dict[str, Any]:
     """Return the update moving held turns into the transcript, usage, audit and round.
 
     The turns are taken in `order` (branch names); each branch's output is also written
-    to `results`, and the outbox is emptied.
+    to `results`, and the outbox is emptied. The record fields they write are written
+    too, each with its `write` audit record (`record`: the values before): `settled`
+    gives a field's writer and value where several branches wrote it (else the last
+    writer in `order` is taken).
     """
     if not outbox:
         return {}
+    written, provenance_records = release_fields(outbox, order, record=record, settled=settled)
     messages: list[Any] = []
     audit: list[Any] = []
     usage: dict[str, Usage] = {}
@@ -69,8 +118,9 @@ def release_turns(outbox: Mapping[str, BranchTurn], order: Sequence[str]) -> dic
             usage = add_usage(usage, turn["usage"])
             results[name] = turn["text"]
     return {
+        **written,
         "messages": messages,
-        "audit": audit,
+        "audit": [*audit, *provenance_records],
         "usage": usage,
         "run_usage": usage,
         "round": len(results),
@@ -196,5 +246,5 @@ class FanOutNode:
             if self.batch_size > 1 and batchable(route.agent):
                 chunked.append((route.agent.name, view))
             else:
-                sends.append(route.start(view))
+                sends.append(route.start(view, route.snapshot(state)))
         return sends + chunk_sends(chunked, self.batch_size, BATCH)

@@ -12,6 +12,7 @@ from langgraph.types import Send
 from langgraph_orchestra.agents import Agent
 from langgraph_orchestra.context import View
 from langgraph_orchestra.names import FINALIZE, authorize_node, review_node
+from langgraph_orchestra.records import reading, record_of
 from langgraph_orchestra.state.records import AuditRecord, Usage
 
 if TYPE_CHECKING:
@@ -40,15 +41,23 @@ class Turn(NamedTuple):
     """The `turn` audit record."""
     before: list[AuditRecord] = []  # noqa: RUF012 - a NamedTuple default, never mutated
     """Audit records of what happened inside the turn (tool calls a human decided)."""
+    fields: dict[str, Any] = {}  # noqa: RUF012 - a NamedTuple default, never mutated
+    """The record fields it writes (checked against the agent's `writes`)."""
+    writes: list[AuditRecord] = []  # noqa: RUF012 - a NamedTuple default, never mutated
+    """One `write` audit record per field written (old and new value)."""
 
 
 def record_turn(turn: Turn) -> dict[str, Any]:
-    """Return the update that writes `turn` into the transcript, usage, audit and round."""
+    """Return the update that writes `turn` into the transcript, usage, audit and round.
+
+    Its record fields are written into the state too.
+    """
     return {
+        **turn.fields,
         "messages": turn.messages,
         "usage": turn.usage,
         "run_usage": turn.usage,
-        "audit": [*turn.before, turn.record],
+        "audit": [*turn.before, turn.record, *turn.writes],
         "round": 1,
     }
 
@@ -89,6 +98,21 @@ class Route:
     reviewer's messages; see `approval.follow_up` and `context.follow_up_context`); `None`
     (a callable policy) keeps the whole exchange."""
 
+    def __post_init__(self) -> None:
+        if self.agent.reads:
+            # Every place that computes the agent's view (its node, a fan-out, a gate)
+            # shows it the record fields it reads.
+            object.__setattr__(self, "view", reading(self.view, self.agent.reads))
+
+    @property
+    def keeps_record(self) -> bool:
+        """Whether the agent's turn needs the record (it writes or requires fields)."""
+        return bool(self.agent.writes or self.agent.requires)
+
+    def snapshot(self, state: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The record as the agent's turn starts from it (`None`: the turn needs none)."""
+        return record_of(state) if self.keeps_record else None
+
     @property
     def review(self) -> str | None:
         """Name of the agent's after-gate node, if it has one."""
@@ -104,20 +128,36 @@ class Route:
         """The first node of the agent's turn (its before-gate, if any)."""
         return self.authorize or self.node
 
-    def run(self, view: list[BaseMessage], *, revision: int = 0, retries: int = 0) -> Send:
+    def run(
+        self,
+        view: list[BaseMessage],
+        *,
+        revision: int = 0,
+        retries: int = 0,
+        record: Mapping[str, Any] | None = None,
+    ) -> Send:
         """Send the agent a turn on an explicit `view`.
 
         `revision`: how many revisions so far; `retries`: how many times a human has
-        retried its failure (the escalation node's `max_retries` bounds them).
+        retried its failure (the escalation node's `max_retries` bounds them); `record`:
+        the record the turn starts from (`snapshot`), for an agent that keeps one.
         """
         payload: dict[str, Any] = {"view": view, "revision": revision}
         if retries:
             payload["retries"] = retries
+        if record is not None:
+            payload["record"] = dict(record)
         return Send(self.node, payload)
 
-    def start(self, view: list[BaseMessage]) -> Send:
-        """Send the agent a new turn on `view`, through its before-gate if it has one."""
-        return Send(self.entry, {"view": view})
+    def start(self, view: list[BaseMessage], record: Mapping[str, Any] | None = None) -> Send:
+        """Send the agent a new turn on `view`, through its before-gate if it has one.
+
+        `record`: as for `run`.
+        """
+        payload: dict[str, Any] = {"view": view}
+        if record is not None:
+            payload["record"] = dict(record)
+        return Send(self.entry, payload)
 
     def done(self, text: str | None) -> dict[str, Any]:
         """Return the state update that records the agent's outcome (`None`: no output)."""

@@ -10,10 +10,17 @@ from langchain_core.runnables import Runnable, RunnableConfig
 from langgraph.errors import GraphBubbleUp
 from langgraph.graph import END
 from langgraph.types import Command
+from pydantic_core import to_jsonable_python
 
 from langgraph_orchestra.agents import OUTPUT_KEY, AgentRunner, TurnResult
 from langgraph_orchestra.context import Refreshed, Refreshing
-from langgraph_orchestra.errors import AgentError, OutputValidationError, StructuredOutputError
+from langgraph_orchestra.errors import (
+    AgentError,
+    OutputValidationError,
+    PreconditionError,
+    RecordWriteError,
+    StructuredOutputError,
+)
 from langgraph_orchestra.nodes.approval import review
 from langgraph_orchestra.nodes.asking import RefusedDecision
 from langgraph_orchestra.nodes.escalation import escalation
@@ -22,6 +29,7 @@ from langgraph_orchestra.nodes.run import begin_run, counted, in_run, starting
 from langgraph_orchestra.nodes.termination import closing
 from langgraph_orchestra.nodes.tool_approval import TOOL_APPROVAL_KEY
 from langgraph_orchestra.nodes.validators import Validator, run_validators
+from langgraph_orchestra.records import precondition, provenance, refused_writes
 from langgraph_orchestra.resilience import audit_of
 from langgraph_orchestra.state.records import (
     AuditRecord,
@@ -103,10 +111,18 @@ class AgentNode(Runnable[Any, Command[Any]]):
 
     def _enter(
         self, input: Any
-    ) -> tuple[list[BaseMessage], int, dict[str, Any] | None, Command[Any] | None]:
-        """Return the view, the revision, the run's start (if this turn begins it), or a stop."""
+    ) -> tuple[
+        list[BaseMessage], int, dict[str, Any] | None, Command[Any] | None, dict[str, Any] | None
+    ]:
+        """Return the view, the revision, the run's start (if this turn begins it) or a stop.
+
+        And the record the turn starts from (`None`: the agent keeps none).
+        """
         if isinstance(input, Mapping) and "view" in input:
-            return list(input["view"]), input.get("revision", 0), None, None
+            record = input.get("record")
+            if record is None and self.route.keeps_record:
+                record = {}
+            return list(input["view"]), input.get("revision", 0), None, None, record
         state = as_mapping(input)
         route = self.route
         begin = begin_run(state) if route.begins else None
@@ -116,8 +132,8 @@ class AgentNode(Runnable[Any, Command[Any]]):
             reason = route.termination(state)
             if reason is not None:
                 stop = route.termination.stop(state, reason)
-                return [], 0, None, Command(update=starting(stop, begin or {}), goto=END)
-        return route.view(state, self.agent_name), 0, begin, None
+                return [], 0, None, Command(update=starting(stop, begin or {}), goto=END), None
+        return route.view(state, self.agent_name), 0, begin, None, route.snapshot(state)
 
     def _state(self, input: Any) -> Mapping[str, Any]:
         state = as_mapping(input)
@@ -146,9 +162,12 @@ class AgentNode(Runnable[Any, Command[Any]]):
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Command[Any]:
         """Run the turn synchronously."""
-        view, revision, begin, stopped = self._enter(input)
+        view, revision, begin, stopped, record = self._enter(input)
         if stopped is not None:
             return stopped
+        blocked = self._blocked(record)
+        if blocked is not None:
+            return self._failed(blocked, view, None, begin, retries=_retries(input), record=record)
         result: TurnResult | None = None
         summary, refreshed = self._summary(), None
         try:
@@ -162,23 +181,30 @@ class AgentNode(Runnable[Any, Command[Any]]):
                 )
                 view = self._summarized(input, view, refreshed)
             result = self.runner.invoke(view, self._config(config))
-            text = self._check(result.messages)
+            text = self._check(result)
         except GraphBubbleUp:
             raise  # an interrupt from a nested team: it must reach the parent graph
         except RefusedDecision as refused:
             raise refused.error from None  # a malformed answer to a pause inside the turn
         except Exception as error:
-            failed = self._failed(error, view, result, begin, retries=_retries(input))
+            failed = self._failed(
+                error, view, result, begin, retries=_retries(input), record=record
+            )
             return _with_summary(failed, refreshed)
-        return _with_summary(self._succeeded(result, text, view, revision, begin), refreshed)
+        return _with_summary(
+            self._succeeded(result, text, view, revision, begin, record), refreshed
+        )
 
     async def ainvoke(
         self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
     ) -> Command[Any]:
         """Run the turn asynchronously."""
-        view, revision, begin, stopped = self._enter(input)
+        view, revision, begin, stopped, record = self._enter(input)
         if stopped is not None:
             return stopped
+        blocked = self._blocked(record)
+        if blocked is not None:
+            return self._failed(blocked, view, None, begin, retries=_retries(input), record=record)
         result: TurnResult | None = None
         summary, refreshed = self._summary(), None
         try:
@@ -192,18 +218,37 @@ class AgentNode(Runnable[Any, Command[Any]]):
                 )
                 view = self._summarized(input, view, refreshed)
             result = await self.runner.ainvoke(view, self._config(config))
-            text = self._check(result.messages)
+            text = self._check(result)
         except GraphBubbleUp:
             raise  # an interrupt from a nested team: it must reach the parent graph
         except RefusedDecision as refused:
             raise refused.error from None  # a malformed answer to a pause inside the turn
         except Exception as error:
-            failed = self._failed(error, view, result, begin, retries=_retries(input))
+            failed = self._failed(
+                error, view, result, begin, retries=_retries(input), record=record
+            )
             return _with_summary(failed, refreshed)
-        return _with_summary(self._succeeded(result, text, view, revision, begin), refreshed)
+        return _with_summary(
+            self._succeeded(result, text, view, revision, begin, record), refreshed
+        )
 
-    def _check(self, messages: list[BaseMessage]) -> str:
-        text = messages[-1].text
+    def _blocked(self, record: Mapping[str, Any] | None) -> PreconditionError | None:
+        """The error that keeps the agent from acting: its `requires` fails on `record`."""
+        if record is None or not self.route.agent.requires:
+            return None
+        return precondition(self.route.agent, record)
+
+    def _check(self, result: TurnResult) -> str:
+        refused = refused_writes(self.route.agent, result.fields)
+        if refused:
+            allowed = list(self.route.agent.writes or ())
+            raise RecordWriteError(
+                f"Agent '{self.agent_name}' wrote the fields {sorted(refused)} outside its "
+                f"writes {allowed}: refused, nothing of the turn applied",
+                agent=self.agent_name,
+                fields=refused,
+            )
+        text = result.messages[-1].text
         if self.validators:
             run_validators(self.agent_name, text, self.validators)
         return text
@@ -215,6 +260,7 @@ class AgentNode(Runnable[Any, Command[Any]]):
         view: list[BaseMessage],
         revision: int,
         begin: dict[str, Any] | None,
+        record: Mapping[str, Any] | None = None,
     ) -> Command[Any]:
         route = self.route
         messages, usage = result.messages, result.usage
@@ -228,17 +274,25 @@ class AgentNode(Runnable[Any, Command[Any]]):
         output = messages[-1].response_metadata.get(OUTPUT_KEY)
         if output is not None:
             detail["output"] = output  # a structured answer (a verdict, a choice): audited
-        record = audit_record("turn", self.agent_name, **detail)
+        audit = audit_record("turn", self.agent_name, **detail)
         inner: list[Any] = list(result.audit)  # a nested team's records, named by path
+        fields = result.fields
         turn = Turn(
-            self.agent_name, text, messages, usage, record, [*inner, *self._decisions(messages)]
+            self.agent_name,
+            text,
+            messages,
+            usage,
+            audit,
+            [*inner, *self._decisions(messages)],
+            fields,
+            provenance(self.agent_name, fields, record) if fields else [],
         )
         if route.review is not None:
             draft = messages[-1]
             if not isinstance(draft, AIMessage):
                 draft = AIMessage(text, name=self.agent_name)
             update = starting(record_turn(turn), begin or {})
-            return Command(update=update, goto=review(route.review, view, draft, revision))
+            return Command(update=update, goto=review(route.review, view, draft, revision, record))
         update = starting(route.accept(turn), begin or {})
         target = route.after(turn)
         if target == FINALIZE:
@@ -273,8 +327,12 @@ class AgentNode(Runnable[Any, Command[Any]]):
         begin: dict[str, Any] | None = None,
         *,
         retries: int = 0,
+        record: Mapping[str, Any] | None = None,
     ) -> Command[Any]:
-        """Apply the agent's `on_error`; `refused` is a turn whose output a validator refused."""
+        """Apply the agent's `on_error`; `refused` is a turn whose output a validator refused.
+
+        `record`: the record the turn started from, kept for a retry after escalation.
+        """
         agent = self.route.agent
         if agent.on_error == "raise":
             if isinstance(error, AgentError):
@@ -284,7 +342,7 @@ class AgentNode(Runnable[Any, Command[Any]]):
                 agent=self.agent_name,
             ) from error
         status: ExceptionStatus = "continued" if agent.on_error == "continue" else "open"
-        record: ExceptionRecord = {
+        failure: ExceptionRecord = {
             "id": new_id(),
             "ts": now(),
             "agent": self.agent_name,
@@ -294,9 +352,13 @@ class AgentNode(Runnable[Any, Command[Any]]):
             "status": status,
         }
         if isinstance(error, OutputValidationError):
-            record["output"] = error.output
+            failure["output"] = error.output
+        elif isinstance(error, PreconditionError):
+            failure["missing"] = error.missing
+        elif isinstance(error, RecordWriteError):
+            failure["values"] = {self.agent_name: to_jsonable_python(error.fields, fallback=str)}
         update: dict[str, Any] = {
-            "exceptions": [record],
+            "exceptions": [failure],
             "audit": [
                 *audit_of(error),  # the failed call's fallback and breaker records
                 audit_record(
@@ -305,7 +367,7 @@ class AgentNode(Runnable[Any, Command[Any]]):
                     error=str(error),
                     error_type=type(error).__name__,
                     status=status,
-                    exception_id=record["id"],
+                    exception_id=failure["id"],
                 ),
             ],
         }
@@ -319,4 +381,6 @@ class AgentNode(Runnable[Any, Command[Any]]):
             # The agent's turn was used: a loop of failures stays bounded by max_rounds.
             update.update(self.route.done(None), round=1)
             return Command(update=update, goto=self.route.next)
-        return Command(update=update, goto=escalation(record, view, retries=retries))
+        return Command(
+            update=update, goto=escalation(failure, view, retries=retries, snapshot=record)
+        )

@@ -15,7 +15,9 @@ from langgraph_orchestra.nodes.approval import ApprovalNode
 from langgraph_orchestra.nodes.escalation import EscalationNode
 from langgraph_orchestra.nodes.route import FINALIZE, Route
 from langgraph_orchestra.nodes.turn import AgentNode, Validator
-from langgraph_orchestra.prompts import Prompts
+from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.records import field_types, record_fields, record_middleware, render_output
+from langgraph_orchestra.state.schemas import LIBRARY_KEYS
 from langgraph_orchestra.tracing import ModelPrice, node_metadata
 
 __all__ = ["add_agent", "add_escalation", "agent_node", "map_nodes"]
@@ -28,14 +30,28 @@ def agent_node(
     prices: Mapping[str, ModelPrice],
     validators: Sequence[Validator] = (),
     runner: AgentRunner | None = None,
+    record: Sequence[str] = (),
+    prompts: Prompts = DEFAULT_PROMPTS,
 ) -> AgentNode:
-    """Return `route.agent`'s turn node (`runner`: a runner other than the default)."""
-    return AgentNode(
-        route,
-        runner or AgentRunner(route.agent, prices=prices),
-        pattern=pattern,
-        validators=validators,
-    )
+    """Return `route.agent`'s turn node (`runner`: a runner other than the default).
+
+    `record`: the team's record fields (a tool or a nested team setting one is a write the
+    node checks); an agent with a typed `output` answers in it, rendered with `prompts`.
+    """
+    agent = route.agent
+    if runner is None:
+        extra: list[Any] = []
+        if agent.tools and record:
+            extra.append(record_middleware(record))
+        runner = AgentRunner(
+            agent,
+            prices=prices,
+            output=agent.output,
+            render=render_output(prompts, agent.name) if agent.output is not None else str,
+            middleware=extra,
+            record=record,
+        )
+    return AgentNode(route, runner, pattern=pattern, validators=validators)
 
 
 def add_agent(
@@ -66,7 +82,15 @@ def add_agent(
     stops = (END,) if route.termination is not None else ()
     builder.add_node(
         route.node,
-        agent_node(route, pattern=pattern, prices=prices, validators=validators, runner=runner),
+        agent_node(
+            route,
+            pattern=pattern,
+            prices=prices,
+            validators=validators,
+            runner=runner,
+            record=record_fields(builder.state_schema),
+            prompts=prompts,
+        ),
         metadata=node_metadata(pattern, agent.name),
         destinations=_unique(
             route.review or (END if route.next == FINALIZE else route.next),
@@ -158,7 +182,14 @@ def add_escalation(
         targets.extend((route.node, route.next, route.stop))
     builder.add_node(
         ESCALATE,
-        EscalationNode(escalating, validators, max_retries=max_retries),
+        EscalationNode(
+            escalating,
+            validators,
+            max_retries=max_retries,
+            field_types={
+                k: v for k, v in field_types(builder.state_schema).items() if k not in LIBRARY_KEYS
+            },
+        ),
         metadata={"pattern": pattern},
         destinations=_unique(*targets),
     )

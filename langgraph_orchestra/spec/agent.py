@@ -53,6 +53,7 @@ from langgraph_orchestra.spec._values import (
     parse_breaker,
     refused_by_agent,
 )
+from langgraph_orchestra.spec.records import output_model
 
 __all__ = ["AgentSpec", "ModelOption", "ScriptedSpec", "ToolRef", "model_of", "parse_model"]
 
@@ -419,6 +420,37 @@ class AgentSpec(SpecModel):
     @classmethod
     def _fallbacks(cls, value: Any, info: ValidationInfo) -> list[str | ScriptedSpec]:
         return _models(value, info)
+
+    output: SkipValidation[type[BaseModel]] | None = None
+    """A typed output: `{field: type}` (`str`, `int`, `float`, `bool`, `list[str]`, each
+    optionally `| None`) or the import path of a pydantic model class. Its fields are
+    written to the team's record."""
+    writes: tuple[str, ...] | None = None
+    """The record fields it may write (default: its output's fields)."""
+    reads: tuple[str, ...] = ()
+    """The record fields shown to it."""
+    requires: tuple[str, ...] = ()
+    """The record fields that must be set before it acts."""
+
+    @field_validator("output", mode="plain")
+    @classmethod
+    def _output(cls, value: Any, info: ValidationInfo) -> type[BaseModel] | None:
+        if value is None:
+            return None
+        if isinstance(value, Mapping):
+            return output_model(str(info.data.get("name", UNNAMED)), value)
+        if isinstance(value, str):
+            return _import_model(value, info)
+        raise ValueError(
+            f"expected {{field: type}} or an import path 'module:Class', got {type_name(value)}"
+        )
+
+    @field_validator("writes", "reads", "requires", mode="before")
+    @classmethod
+    def _fields(cls, value: Any) -> Any:
+        if value is None:
+            return None
+        return _a_list(value, "a list of field names")
 
     @field_validator("name", mode="after")
     @classmethod

@@ -20,10 +20,21 @@ from langgraph_orchestra.spec._problems import SPEC_HINT, allowed, did_you_mean
 from langgraph_orchestra.spec._values import SummaryOption
 from langgraph_orchestra.spec.agent import AgentSpec, ModelOption, ScriptedSpec
 from langgraph_orchestra.spec.patterns import PATTERNS
+from langgraph_orchestra.spec.records import record_schema
 from langgraph_orchestra.spec.team import TeamSpec, load_spec
 from langgraph_orchestra.tracing import ModelPrice
 
-__all__ = ["build_team", "example_path", "examples_dir", "sample_team", "validate_spec"]
+__all__ = [
+    "FEATURE_EXAMPLES",
+    "build_team",
+    "example_path",
+    "examples_dir",
+    "sample_team",
+    "validate_spec",
+]
+
+FEATURE_EXAMPLES = {"records": "records.yaml"}
+"""Example teams that show a feature rather than a pattern (`orchestra demo records`)."""
 
 
 ModelFor = Callable[[str, str | ScriptedSpec], BaseChatModel]
@@ -58,6 +69,10 @@ def _to_agent(spec: AgentSpec, model_for: ModelFor) -> Agent:
         handoff_input=spec.handoff_input,
         fallbacks=_fallbacks(spec.name, spec.fallbacks, model_for),
         breaker=spec.breaker,
+        output=spec.output,
+        writes=spec.writes,
+        reads=spec.reads,
+        requires=spec.requires,
     )
 
 
@@ -87,11 +102,13 @@ def _build(
     options = {key: _option(value, model_for) for key, value in spec.options.items()}
     table = {**spec.prices, **(prices or {})}
     try:
-        return pattern.factory(
-            agents,
-            **pattern.arguments([a.name for a in agents], options),
-            **({"prices": table} if table else {}),
-        )
+        arguments = dict(pattern.arguments([a.name for a in agents], options))
+        schema = record_schema(spec.pattern, agents)
+        if schema is not None:
+            arguments["state_schema"] = schema
+        if table:
+            arguments["prices"] = table
+        return pattern.factory(agents, **arguments)
     except TeamConfigError as error:
         raise SpecError(
             [f"{source}: {spec.pattern}: {error}"], hint=SPEC_HINT.format(source=source)
@@ -225,7 +242,7 @@ def example_path(pattern: str) -> Path:
     Raises:
         SpecError: The pattern is unknown, or the examples are not installed.
     """
-    if pattern not in PATTERNS:
+    if pattern not in PATTERNS and pattern not in FEATURE_EXAMPLES:
         raise _unknown_pattern(pattern, "list the patterns with: orchestra demo --help")
     folder = examples_dir()
     if folder is None:
@@ -233,6 +250,8 @@ def example_path(pattern: str) -> Path:
             ["the example teams are not installed (no examples/ folder next to the package)"],
             hint="run from a clone of the repository: pip install -e .",
         )
+    if pattern in FEATURE_EXAMPLES:
+        return folder / FEATURE_EXAMPLES[pattern]
     return folder / PATTERNS[pattern].example
 
 

@@ -236,6 +236,15 @@ Names = Annotated[tuple[str, ...], PlainValidator(_names)]
 """The type of a list of participants' names."""
 
 
+def _disagreement(value: Any) -> str | float:
+    if value == "escalate":
+        return "escalate"
+    if isinstance(value, int | float) and not isinstance(value, bool) and 0 < value <= 1:
+        return float(value)
+    shown = f"'{value}'" if isinstance(value, str) else repr(value)
+    raise ValueError(f"{shown} is not allowed; allowed: 'escalate' or a share 0 < t <= 1")
+
+
 def _choice(factory: Callable[..., Any], option: str) -> Any:
     """The type of an option whose values are the `Literal` of the factory's argument."""
     choices: tuple[str, ...] = get_args(get_type_hints(factory)[option])
@@ -338,6 +347,8 @@ PATTERNS: Mapping[str, Pattern] = MappingProxyType(
                 "max_revisions": whole(0),
                 "termination": Termination,
                 **_PRIVACY,
+                "on_conflict": _choice(create_concurrent, "on_conflict"),
+                "on_disagreement": Annotated[str | float, PlainValidator(_disagreement)],
             },
             "concurrent.yaml",
             "fan-out: all agents answer the same task at once, then one answer is made",

@@ -58,6 +58,9 @@ class TeamSpec(SpecModel):
     prices: Mapping[str, ModelPrice] = Field(default_factory=lambda: MappingProxyType({}))
     """Prices of models the built-in table does not list (or overrides), by model name:
     `{input: IN, output: OUT}` in US dollars per million tokens."""
+    example_fields: dict[str, Any] = Field(default_factory=dict)
+    """Record fields `orchestra demo` supplies when an agent's `requires` is not met (what
+    a person would type)."""
     agents: tuple[AgentSpec, ...]
     """The participants, in order."""
 

@@ -53,10 +53,12 @@ AuditKind = Literal[
     "completion",
     "fallback",
     "breaker",
+    "write",
 ]
 """What an audit record describes (`fallback`: a call answered by a fallback model, or by
 none; `breaker`: a model's circuit breaker opened, let a trial through, or closed;
-`completion`: an `on_end` action ran)."""
+`completion`: an `on_end` action ran; `write`: one record field written, old and new
+value)."""
 
 ExceptionStatus = Literal["open", "continued", "retried", "skipped", "supplied", "aborted"]
 """Where an exception stands: `open` waits for a human; the others are resolutions."""
@@ -122,6 +124,12 @@ class ExceptionRecord(TypedDict):
     """Where the exception stands."""
     resolution: NotRequired[dict[str, Any]]
     """How a human resolved it: action, reviewer, supplied content."""
+    missing: NotRequired[list[str]]
+    """The required record fields that were absent (the agent did not run)."""
+    field: NotRequired[str]
+    """The record field in conflict (two fan-out branches wrote it)."""
+    values: NotRequired[dict[str, Any]]
+    """The values in question, by agent: a conflict's, or writes refused to an agent."""
 
 
 class Usage(TypedDict):
@@ -194,6 +202,8 @@ class BranchTurn(TypedDict):
     """The branch's usage by participant."""
     audit: list[AuditRecord]
     """The branch's audit records."""
+    fields: NotRequired[dict[str, Any]]
+    """The record fields the branch writes (applied when the fan-out closes)."""
 
 
 StepStatus = Literal["pending", "running", "done", "failed", "skipped"]

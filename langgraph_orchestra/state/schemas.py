@@ -41,6 +41,7 @@ from langgraph_orchestra.state.reducers import (
 __all__ = [
     "INTERNAL_CHANNELS",
     "LIBRARY_FIELDS",
+    "LIBRARY_KEYS",
     "LIBRARY_RECORDS",
     "OPTIONAL_KEYS",
     "SNAPSHOT_EVERY",
@@ -280,6 +281,10 @@ LIBRARY_FIELDS: frozenset[str] = frozenset().union(
 ) - {"messages"}
 """Every field the patterns' schemas declare but `messages`: what the library writes
 (records, results, routing state, plumbing). None of them is a graph's input."""
+
+
+LIBRARY_KEYS: frozenset[str] = LIBRARY_FIELDS | {"messages"}
+"""Every key of the library's state schemas; the others are a team's record fields."""
 
 
 def check_state_schema(schema: type[Any] | None, base: type[Any], *, pattern: str) -> type[Any]:
