@@ -873,13 +873,18 @@ async def test_agents_own_timeout_error_is_not_relabelled_async() -> None:
 
 # --- model strings ----------------------------------------------------------------------
 
-needs_no_openai = pytest.mark.skipif(
-    importlib.util.find_spec("langchain_openai") is not None,
-    reason="langchain-openai is installed",
-)
+@pytest.fixture
+def no_openai(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `langchain_openai` look not installed (the dev extra installs it)."""
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        return None if name == "langchain_openai" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
 
 
-@needs_no_openai
+@pytest.mark.usefixtures("no_openai")
 def test_factory_fails_on_a_missing_provider_before_any_call() -> None:
     with pytest.raises(TeamConfigError, match=re.escape(install_command("openai"))):
         create_sequential([Agent("a", model="openai:gpt-4o-mini")])

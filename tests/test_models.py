@@ -20,10 +20,15 @@ from langgraph_orchestra.spec import build_team, load_spec
 from langgraph_orchestra.testing import ScriptedModel
 from langgraph_orchestra.tracing import DEFAULT_PRICES
 
-needs_no_openai = pytest.mark.skipif(
-    importlib.util.find_spec("langchain_openai") is not None,
-    reason="langchain-openai is installed",
-)
+@pytest.fixture
+def no_openai(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make `langchain_openai` look not installed (the dev extra installs it)."""
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, *args: Any) -> Any:
+        return None if name == "langchain_openai" else real(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
 
 
 OPENAI_EXTRA = install_command("openai")  # its exact forms are pinned below
@@ -120,7 +125,7 @@ def test_a_present_api_key_is_left_to_the_client(monkeypatch: pytest.MonkeyPatch
 # --- through an Agent ----------------------------------------------------------------
 
 
-@needs_no_openai
+@pytest.mark.usefixtures("no_openai")
 def test_openai_model_string_without_the_extra_gives_the_pip_hint() -> None:
     agent = Agent("a", model="openai:gpt-4o-mini")  # resolved when the team is built
     with pytest.raises(ModelSetupError) as caught:
