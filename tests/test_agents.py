@@ -873,6 +873,7 @@ async def test_agents_own_timeout_error_is_not_relabelled_async() -> None:
 
 # --- model strings ----------------------------------------------------------------------
 
+
 @pytest.fixture
 def no_openai(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make `langchain_openai` look not installed (the dev extra installs it)."""

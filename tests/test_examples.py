@@ -13,6 +13,7 @@ from _views import audit_trail
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from langgraph_orchestra.nodes import (
@@ -426,8 +427,13 @@ def test_langgraph_json_serves_every_example(monkeypatch: pytest.MonkeyPatch) ->
         assert (ROOT / path).resolve() == EXAMPLES / "graphs.py"
         assert attr == name
         graph = module[attr]
-        assert isinstance(graph, StateGraph)
+        spec = validate_spec(EXAMPLES / PATTERNS[name].example)
+        # Compiled without a checkpointer (the server brings its own), named after the team.
+        assert isinstance(graph, CompiledStateGraph) and graph.checkpointer is None
+        assert graph.name == spec.name
+        assert graph.config is not None and graph.config["run_name"] == spec.name
+        assert set(graph.config["tags"]) == {"orchestra", f"pattern:{spec.pattern}"}
         # The served graph is the example team itself: same pause, same answer.
-        task = validate_spec(EXAMPLES / PATTERNS[name].example).example_input
+        task = spec.example_input
         assert isinstance(task, str) and task.strip(), f"{name}: its example has no input"
-        _run_to_the_end(graph, task, EXPECTED[name])
+        _run_to_the_end(graph.builder, task, EXPECTED[name])

@@ -20,6 +20,7 @@ from langgraph_orchestra.spec import build_team, load_spec
 from langgraph_orchestra.testing import ScriptedModel
 from langgraph_orchestra.tracing import DEFAULT_PRICES
 
+
 @pytest.fixture
 def no_openai(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make `langchain_openai` look not installed (the dev extra installs it)."""

@@ -11,6 +11,7 @@ from langchain_core.messages import AIMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.graph import END, START, MessagesState, StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from langgraph_orchestra.errors import ScriptError, TeamConfigError
@@ -105,4 +106,4 @@ def test_served_examples_use_the_configured_real_model(monkeypatch: pytest.Monke
     monkeypatch.setenv("ORCHESTRA_BASE_URL", "http://127.0.0.1:11434/v1")
     module = runpy.run_path(str(GRAPHS))
     # Built (no key needed for a base URL), not run: no server is listening.
-    assert isinstance(module["sequential"], StateGraph)
+    assert isinstance(module["sequential"], CompiledStateGraph)
