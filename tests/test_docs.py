@@ -352,3 +352,73 @@ def test_every_stop_reason_is_explained() -> None:
     cells = " ".join(table_first_cells(TEXT[TEXT.index("| `stop_reason` |") :]))
     documented_reasons = re.findall(r"`(\w+)`", cells)
     assert sorted(documented_reasons) == sorted(get_args(StopReason))
+
+
+def test_the_install_table_lists_the_extras_and_what_make_test_installs() -> None:
+    import tomllib
+
+    root = README.parent
+    extras = tomllib.loads((root / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    rows = section("Install").split("| extra |", 1)[1]
+    assert sorted(c.strip("`") for c in table_first_cells("| extra |" + rows)) == sorted(extras)
+    installed = re.search(
+        r'pip install --quiet -e "\.\[([\w,]+)\]"', (root / "Makefile").read_text()
+    )
+    assert installed, "the Makefile installs no extras"
+    assert f"`make test` installs `.[{installed.group(1)}]`" in TEXT
+    assert f"installs .[{installed.group(1)}]" in section("Development")
+
+
+# --- examples/README.md: the team file format ---------------------------------------------
+
+EXAMPLES_README = README.parent / "examples" / "README.md"
+
+
+def example_team_file() -> str:
+    """The "Writing your own" team file of examples/README.md."""
+    text = EXAMPLES_README.read_text()
+    start = text.index("```yaml\nname: my-team") + len("```yaml\n")
+    return text[start : text.index("```", start)]
+
+
+def test_the_example_team_file_names_every_field_and_is_valid(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from langgraph_orchestra.spec import AgentSpec, TeamSpec, validate_spec
+
+    team = example_team_file()
+    keys = set(re.findall(r"^\s*(?:- )?(\w+):", team, re.MULTILINE))
+    assert set(TeamSpec.model_fields) <= keys, set(TeamSpec.model_fields) - keys
+    assert set(AgentSpec.model_fields) <= keys, set(AgentSpec.model_fields) - keys
+    # the modules it names, as a user would have them
+    package = tmp_path / "my_package"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "tools.py").write_text(
+        "def search(q: str) -> str:\n    '''Search.'''\n    return q\n"
+    )
+    (package / "cases.py").write_text(
+        "from pydantic import BaseModel\n\n\nclass Case(BaseModel):\n    order: str\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    path = tmp_path / "team.yaml"
+    path.write_text(team)
+    spec = validate_spec(path)
+    assert [a.name for a in spec.agents] == ["writer", "qualifier", "booker"]
+
+
+def test_the_options_table_lists_every_option_of_every_pattern() -> None:
+    from langgraph_orchestra.spec import PATTERNS
+
+    text = EXAMPLES_README.read_text()
+    every = set(re.findall(r"`(\w+)`", text[text.index("Every pattern also takes") :][:200]))
+    rows = {
+        m.group(1): set(re.findall(r"`(\w+)`", m.group(2)))
+        for m in re.finditer(r"^\| `(\w+)` \|(.*)\|$", text, re.MULTILINE)
+    }
+    assert sorted(rows) == sorted(PATTERNS)
+    for name, pattern in PATTERNS.items():
+        missing = set(pattern.options) - rows[name] - every
+        assert not missing, f"examples/README.md: {name} takes {sorted(missing)} too"
