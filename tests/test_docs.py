@@ -1,18 +1,25 @@
-"""The README says what the code does: signatures, commands, imports and public names.
+"""The docs say what the code does: signatures, commands, imports, names, links.
 
-Each check reads the README and compares it with the code, so a change to either that
-is not made to the other fails here:
+Each check reads a doc and compares it with the code, so a change to either that is not
+made to the other fails here:
 
-- every `### create_<pattern>(...)` heading lists that factory's parameters, names and
-  defaults in order (a trailing `...` stands for the rows of the table of parameters
-  every factory takes, in the table's order, less those the heading lists);
+- every `### create_<pattern>(...)` heading of the README lists that factory's
+  parameters, names and defaults in order (a trailing `...` stands for the rows of the
+  table of parameters every factory takes, in the table's order, less those the heading
+  lists), and every factory has one;
 - the `Agent(...)` signature in Concepts is `Agent`'s;
 - every command and option of the `orchestra` command table exists in the CLI, every
-  command of the CLI is in the table, and every option of the CLI is in the README;
+  command of the CLI is in the table, and every option of a command is in its rows;
 - every name imported from `langgraph_orchestra` in a python block exists, and every
   `langgraph_orchestra.<module>.<name>` written in backticks resolves;
 - every name of `langgraph_orchestra.__all__` is mentioned;
-- every python block parses, and the blocks marked `<!-- runnable -->` run offline.
+- every python block parses, and the blocks marked `<!-- runnable -->` run offline and
+  print what the paragraph after them says;
+- the links of the docs lead to files and headings that exist; the stream events table,
+  the stop reasons table and the install extras match the code, `pyproject.toml` and the
+  Makefile;
+- `examples/README.md`'s team file names every field and is valid, and its options table
+  lists every option of every pattern.
 """
 
 from __future__ import annotations
