@@ -412,7 +412,11 @@ def test_the_example_team_file_names_every_field_and_is_valid(
     monkeypatch.syspath_prepend(str(tmp_path))
     path = tmp_path / "team.yaml"
     path.write_text(team)
-    spec = validate_spec(path)
+    try:
+        spec = validate_spec(path)
+    finally:
+        for name in [m for m in sys.modules if m.split(".")[0] == "my_package"]:
+            del sys.modules[name]
     assert [a.name for a in spec.agents] == ["writer", "qualifier", "booker"]
 
 
