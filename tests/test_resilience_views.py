@@ -7,6 +7,7 @@ stopped.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import os
 import subprocess
@@ -16,12 +17,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from langchain_core.messages import AIMessage, HumanMessage
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.memory import InMemorySaver
 from rich.console import Console
 
-from langgraph_orchestra import Agent, create_sequential
+from langgraph_orchestra import (
+    Agent,
+    Summary,
+    TeamConfigError,
+    create_concurrent,
+    create_hierarchical,
+    create_network,
+    create_sequential,
+)
 from langgraph_orchestra.checkpoint import open_checkpointer
 from langgraph_orchestra.cli.rendering import Progress
+from langgraph_orchestra.context import SUMMARIZER, Refreshing, kept_refreshing, resolve_context
+from langgraph_orchestra.nodes.steps import step_view
+from langgraph_orchestra.prompts import DEFAULT_PROMPTS
 from langgraph_orchestra.redaction import Redactor
 from langgraph_orchestra.resilience import reset_circuits
 from langgraph_orchestra.testing import ScriptedModel
@@ -264,3 +278,131 @@ def test_a_resumed_thread_continues_each_scripted_model_where_it_stopped(tmp_pat
         thread = read_thread(saver, "t1")
     assert thread.final == "primary is back"
     assert consumed_replies(thread.values) == {"writer": 3, "writer/fallback1": 2}
+
+
+# -- a summary is brought up to date for the views a fan-out sends -------------------
+
+
+def _recording(name: str, seen: dict[str, list[list[str]]]) -> Agent:
+    def run(messages: list[BaseMessage]) -> str:
+        seen.setdefault(name, []).append([m.text for m in messages])
+        return f"{name} answer {len(seen[name])}"
+
+    return Agent(name, f"The {name}", runnable=run)
+
+
+def _summarizer(*replies: Any) -> ScriptedModel:
+    return ScriptedModel(list(replies), name=SUMMARIZER, model_name="summarizer")
+
+
+def _concurrent(summary: ScriptedModel, seen: dict[str, list[list[str]]]) -> Any:
+    branches = [_recording(n, seen) for n in ("a", "b", "c")]
+    graph = create_concurrent(branches, context=Summary(summary, keep_last=2))
+    return graph.compile(checkpointer=InMemorySaver())
+
+
+def _summary(text: str) -> str:
+    return DEFAULT_PROMPTS.summary_view.format(summary=text)
+
+
+def test_concurrent_branches_see_the_summary_refreshed_once_per_fan_out() -> None:
+    seen: dict[str, list[list[str]]] = {}
+    summary = _summarizer("S1", "S2")
+    team = _concurrent(summary, seen)
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    for text in ("one", "two", "three"):
+        state = team.invoke({"messages": [HumanMessage(text)]}, config)
+
+    # Three runs of three branches: one summarizer call per fan-out that needed one
+    # (the first had nothing to summarize), not one per branch.
+    summary.assert_complete()
+    assert state["usage"][SUMMARIZER]["calls"] == 2
+    assert len(summary.calls[1][-1].text.split("New messages:\n")[1].splitlines()) == 4
+    assert summary.calls[1][-1].text.startswith("Summary so far:\nS1\n")
+    for name in ("a", "b", "c"):
+        assert seen[name] == [
+            ["one"],
+            [_summary("S1"), "c answer 1", "two"],
+            [_summary("S2"), "c answer 2", "three"],
+        ]
+    values = team.get_state(config).values
+    assert values["summaries"]["last2"]["calls"] == 2
+
+
+def test_concurrent_branches_refresh_the_summary_async_too() -> None:
+    seen: dict[str, list[list[str]]] = {}
+    summary = _summarizer("S1")
+    team = _concurrent(summary, seen)
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    for text in ("one", "two"):
+        asyncio.run(team.ainvoke({"messages": [HumanMessage(text)]}, config))
+    summary.assert_complete()
+    assert {name: views[-1] for name, views in seen.items()} == {
+        name: [_summary("S1"), "c answer 1", "two"] for name in ("a", "b", "c")
+    }
+
+
+def test_a_summarizer_failing_before_a_fan_out_is_an_exception_and_the_branches_go_on() -> None:
+    seen: dict[str, list[list[str]]] = {}
+    team = _concurrent(_summarizer(RuntimeError("summarizer down")), seen)
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    team.invoke({"messages": [HumanMessage("one")]}, config)
+    state = team.invoke({"messages": [HumanMessage("two")]}, config)
+
+    assert state["stop_reason"] == "completed"
+    [failure] = state["exceptions"]
+    assert (failure["agent"], failure["error"], failure["status"]) == (
+        SUMMARIZER,
+        "summarizer down",
+        "continued",
+    )
+    # No summary yet: every branch sees the transcript up to its task.
+    full = ["one", "a answer 1", "b answer 1", "c answer 1", "two"]
+    assert all(views[-1] == full for views in seen.values())
+
+
+def test_a_hierarchical_worker_with_a_summary_sees_it_when_delegated_to() -> None:
+    def delegate(task: str) -> AIMessage:
+        return AIMessage(
+            "", tool_calls=[{"name": "delegate_to_w", "args": {"task": task}, "id": task}]
+        )
+
+    seen: dict[str, list[list[str]]] = {}
+    summary = _summarizer("S1")
+    worker = _recording("w", seen)
+    worker = Agent("w", "The w", runnable=worker.runnable, context=Summary(summary, keep_last=2))
+    manager = ScriptedModel([*(delegate(t) for t in ("1", "2", "3", "4")), "done"])
+    state = (
+        create_hierarchical([worker], manager_model=manager)
+        .compile()
+        .invoke({"messages": [HumanMessage("task")]})
+    )
+    assert state["final"] == "done"
+    summary.assert_complete()
+    # The 4th delegation: w's first answer left its window of 2, into the summary.
+    assert seen["w"][-1] == ["task", _summary("S1"), "w answer 2", "w answer 3"]
+    assert summary.calls[0][-1].text.endswith("w: w answer 1")
+
+
+def test_kept_refreshing_wraps_only_a_refreshing_view() -> None:
+    plain = resolve_context("full")
+    summarized = resolve_context(Summary(_summarizer(), keep_last=2))
+    assert step_view(context=plain) is not None
+    assert not isinstance(step_view(context=plain), Refreshing)
+    assert isinstance(step_view(context=summarized), Refreshing)
+    assert kept_refreshing(plain, plain) is plain
+
+
+def test_a_network_refuses_a_summary_context() -> None:
+    agents = [_recording("a", {}), _recording("b", {})]
+    summary = Summary(_summarizer(), keep_last=2)
+    with pytest.raises(TeamConfigError) as refused:
+        create_network(agents, context=summary)
+    assert str(refused.value) == (
+        "network: context=Summary(...) is not supported: each agent sees its own "
+        "conversation with its peers, which one running summary cannot serve; use Window(k) "
+        "or TokenBudget(n) to bound what an agent sees"
+    )
+    own = Agent("b", "The b", runnable=lambda m: "x", context=summary)
+    with pytest.raises(TeamConfigError, match=r"^network: Agent 'b' context=Summary\(\.\.\.\)"):
+        create_network([agents[0], own])
