@@ -594,7 +594,9 @@ class AgentRunner:
             timeout=self.agent.timeout,
             records=records,
         )
-        return _audited(self._result(raw, len(view), time.perf_counter() - start), records)
+        return _audited(
+            self._result(raw, len(view), time.perf_counter() - start), records, self.agent.name
+        )
 
     async def ainvoke(self, view: list[BaseMessage], config: RunnableConfig) -> TurnResult:
         """Run one turn on `view` (async), with retries and timeout."""
@@ -614,7 +616,9 @@ class AgentRunner:
             records=records,
             sync=(lambda: self._target(view)) if self._kind == "function" else None,
         )
-        return _audited(self._result(raw, len(view), time.perf_counter() - start), records)
+        return _audited(
+            self._result(raw, len(view), time.perf_counter() - start), records, self.agent.name
+        )
 
     def _asked(self, view: list[BaseMessage]) -> list[BaseMessage]:
         return [*view, self._request] if self._request is not None else view
@@ -696,11 +700,24 @@ class AgentRunner:
         return TurnResult(named, usage, audit, written)
 
 
-def _audited(turn: TurnResult, records: Sequence[AuditRecord]) -> TurnResult:
-    """`turn` with the call's `fallback` and `breaker` records after its own."""
+def _audited(
+    turn: TurnResult, records: Sequence[AuditRecord], agent: str | None = None
+) -> TurnResult:
+    """`turn` with the call's `fallback` and `breaker` records after its own.
+
+    With `agent` (a turn made by one fallback chain), a fallback that answered with
+    several model calls (an agent with tools) says how many in `calls`.
+    """
     if not records:
         return turn
-    return turn._replace(audit=[*turn.audit, *map(dict, records)])
+    audit: list[dict[str, Any]] = [dict(r) for r in records]
+    own = turn.usage.get(agent) if agent is not None else None
+    if own is not None and own["calls"] > 1:
+        for record in audit:
+            detail: dict[str, Any] = record["detail"]
+            if record["kind"] == "fallback" and detail.get("model") is not None:
+                record["detail"] = {**detail, "calls": own["calls"]}
+    return turn._replace(audit=[*turn.audit, *audit])
 
 
 def _nested_audit(name: str, state: Mapping[str, Any]) -> list[dict[str, Any]]:

@@ -56,6 +56,7 @@ __all__ = [
     "Window",
     "follow_up_context",
     "is_input",
+    "kept_refreshing",
     "resolve_context",
     "run_task",
     "task_index",
@@ -326,6 +327,11 @@ class Refreshed(NamedTuple):
 class Refreshing(Protocol):
     """A view whose state must be brought up to date before an agent's turn (a summary)."""
 
+    @property
+    def key(self) -> str:
+        """What it keeps up to date: its name in `state["summaries"]` (views may share one)."""
+        ...
+
     def __call__(self, state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
         """What `agent` sees."""
         ...
@@ -355,6 +361,55 @@ class Refreshing(Protocol):
         ...
 
 
+class _Wrapped:
+    """A view built on a `Refreshing` one, refreshed as that one is (see `kept_refreshing`)."""
+
+    def __init__(
+        self,
+        view: View,
+        inner: Refreshing,
+        seen: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None,
+    ) -> None:
+        self.view, self.inner, self.seen = view, inner, seen
+
+    @property
+    def key(self) -> str:
+        return self.inner.key
+
+    def _seen(self, state: Mapping[str, Any]) -> Mapping[str, Any]:
+        return self.seen(state) if self.seen is not None else state
+
+    def __call__(self, state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
+        return self.view(state, agent)
+
+    def refresh(
+        self, state: Mapping[str, Any], agent: str, config: RunnableConfig | None, **options: Any
+    ) -> Refreshed | None:
+        return self.inner.refresh(self._seen(state), agent, config, **options)
+
+    async def arefresh(
+        self, state: Mapping[str, Any], agent: str, config: RunnableConfig | None, **options: Any
+    ) -> Refreshed | None:
+        return await self.inner.arefresh(self._seen(state), agent, config, **options)
+
+
+def kept_refreshing(
+    view: View,
+    inner: View,
+    seen: Callable[[Mapping[str, Any]], Mapping[str, Any]] | None = None,
+) -> View:
+    """`view`, made of `inner`, still brought up to date when `inner` is a `Refreshing` one.
+
+    A pattern that wraps an agent's context policy (a branch sees the transcript up to
+    the task, a step sees its inputs after it) keeps a `Summary` refreshed this way:
+    refreshing the result refreshes `inner` on the state `inner` is applied to (`seen`
+    of the state; by default the state itself).
+    """
+    if isinstance(inner, Refreshing):
+        return _Wrapped(view, inner, seen)
+    return view
+
+
 class SummaryView:
     """The view of a `Summary` policy, and the step that keeps its summary up to date.
 
@@ -367,6 +422,11 @@ class SummaryView:
     def __init__(self, policy: Summary) -> None:
         """Keep the policy; its model is made on first use."""
         self.policy = policy
+
+    @property
+    def key(self) -> str:
+        """The summary's name in `state["summaries"]`."""
+        return self.policy.name
 
     @cached_property
     def model(self) -> Resilient:
@@ -396,8 +456,9 @@ class SummaryView:
         if record is not None:
             if task is not None and task < upto:
                 shown.append(messages[task])
-            text = self.policy.prompts.summary_view.format(summary=record["text"])
-            shown.append(HumanMessage(text, name=SUMMARIZER))
+            if record["text"]:  # empty while only what the summarizer skips left the window
+                text = self.policy.prompts.summary_view.format(summary=record["text"])
+                shown.append(HumanMessage(text, name=SUMMARIZER))
         for message in messages[upto:]:
             seen = _seen_by(message, agent)
             if seen is not None:

@@ -24,6 +24,7 @@ __all__ = [
     "SETTLE",
     "START_RUN",
     "authorize_node",
+    "fallback_name",
     "review_node",
 ]
 
@@ -94,3 +95,13 @@ def authorize_node(agent: str) -> str:
 def review_node(agent: str) -> str:
     """Return the name of `agent`'s after-gate node."""
     return f"{REVIEW_PREFIX}{agent}"
+
+
+def fallback_name(participant: str, index: int) -> str:
+    """The name a team file's scripted model of `participant` goes by: its chain position.
+
+    0 is the participant's own model (`writer`); `index` >= 1 its fallbacks, in order
+    (`writer/fallback1`). A resumed thread counts the scripted replies each one used
+    under this name (`threads.consumed_replies`).
+    """
+    return participant if index == 0 else f"{participant}/fallback{index}"

@@ -2,11 +2,12 @@
 
 `render_report` turns a thread read from a store (`threads.read_thread`) into an HTML
 page: the team's graph drawn as SVG, a timeline of the agents' turns (one lane per
-participant, so concurrent branches show side by side) with approvals and exceptions
-marked on it, usage and cost per participant as a bar chart, the exception queue, the
-audit trail and the transcript. Everything is inline (CSS and SVG, no script): the page
-loads nothing from the network, so it opens offline and can be attached to a ticket, and
-its content security policy forbids it to run a script or load anything. Every text from
+participant, so concurrent branches show side by side) with approvals, exceptions,
+fallbacks and circuit breakers marked on it, usage, cost and tool calls (and their
+failures) per participant, the exception queue, the audit trail and the transcript.
+Everything is inline (CSS and SVG, no script): the page loads nothing from the network,
+so it opens offline and can be attached to a ticket, and its content security policy
+forbids it to run a script or load anything. Every text from
 the run (agents' outputs, names, errors) is escaped and shows as text.
 
 Example:
@@ -39,7 +40,7 @@ from langchain_core.runnables.graph import Graph
 from langgraph.pregel import Pregel
 
 from langgraph_orchestra.names import AUTHORIZE_PREFIX, REVIEW_PREFIX
-from langgraph_orchestra.threads import ThreadInfo, describe_audit, usage_rows
+from langgraph_orchestra.threads import ThreadInfo, UsageRow, describe_audit, usage_rows
 
 __all__ = ["CONTENT_SECURITY_POLICY", "render_report"]
 
@@ -64,6 +65,10 @@ _FAILED = "#d62728"
 _GATE = "#f1a340"
 _OTHER = "#e6e6e6"
 _DECISION_COLORS = {"approve": "#2e7d32", "reject": "#e08214", "edit": "#1f6fb2"}
+_FALLBACK = "#9467bd"
+"""A call answered by a fallback model (or by none)."""
+_BREAKER = "#8c564b"
+"""A circuit breaker's move."""
 _RUN_LANE = "run"
 """The timeline's lane of records that name no participant (routing, termination)."""
 
@@ -101,6 +106,7 @@ td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 tr.total td { font-weight: 600; border-top: 2px solid #c9ced6; }
 tr.kind-approval td { background: #fff8e6; } tr.kind-exception td { background: #fdecec; }
 tr.kind-termination td { background: #eef6ee; }
+tr.kind-fallback td, tr.kind-breaker td { background: #f4effa; }
 .kind { font-family: ui-monospace, SFMono-Regular, Menlo, monospace; font-size: 12px; }
 .legend { display: flex; flex-wrap: wrap; gap: 14px; margin-top: 8px; color: #5a6475;
   font-size: 12px; }
@@ -588,6 +594,19 @@ def _marker(event: _Event, x: float, y: float) -> str:
             f'<path class="mark-pending" d="M{_num(x)},{_num(y - 8)} l8,8 l-8,8 l-8,-8 z" '
             f'fill="#ffffff" stroke="{_GATE}" stroke-width="2.5"/>'
         )
+    if event.kind == "fallback":  # a triangle: hollow when no model answered
+        fill = _FALLBACK if detail.get("model") is not None else "#ffffff"
+        return (
+            f'<path class="mark-fallback" d="M{_num(x)},{_num(y - 8)} l8,14 l-16,0 z" '
+            f'fill="{fill}" stroke="{_FALLBACK}" stroke-width="1.5"/>'
+        )
+    if event.kind == "breaker":  # a bar: solid when it opened, hollow when half-open or closed
+        fill = _BREAKER if detail.get("state") == "open" else "#ffffff"
+        return (
+            f'<rect class="mark-breaker mark-breaker-{_e(detail.get("state"))}" '
+            f'x="{_num(x - 3)}" y="{_num(y - 9)}" width="6" height="18" fill="{fill}" '
+            f'stroke="{_BREAKER}" stroke-width="1.5"/>'
+        )
     if event.kind == "termination":
         return f'<rect x="{_num(x - 5)}" y="{_num(y - 5)}" width="10" height="10" fill="#1d2433"/>'
     return f'<circle cx="{_num(x)}" cy="{_num(y)}" r="4" fill="#7a8494"/>'
@@ -712,6 +731,9 @@ def _timeline_section(thread: ThreadInfo, colors: Mapping[str, str]) -> str:
             f'<span style="--c:{_GATE}">waiting for a decision (dashed; hollow: still '
             "waiting)</span>"
             f'<span style="--c:{_FAILED}">exception</span>'
+            f'<span style="--c:{_FALLBACK}">a fallback model answered (hollow: none did)</span>'
+            f'<span style="--c:{_BREAKER}">a circuit breaker opened (hollow: half-open or '
+            "closed)</span>"
             '<span style="--c:#1d2433">end of a run</span></div>'
             '<p class="note">Hover a mark for its details. Times are UTC.</p>'
         )
@@ -780,7 +802,15 @@ def _usage_section(thread: ThreadInfo, colors: Mapping[str, str]) -> str:
         )
     header = "".join(
         f'<th class="num">{name}</th>'
-        for name in ("calls", "input tokens", "output tokens", "latency (s)", "cost ($)")
+        for name in (
+            "calls",
+            "input tokens",
+            "output tokens",
+            "latency (s)",
+            "cost ($)",
+            "tool calls",
+            "tool failures",
+        )
     )
     lines = []
     rows = usage_rows(thread.usage)
@@ -792,7 +822,9 @@ def _usage_section(thread: ThreadInfo, colors: Mapping[str, str]) -> str:
             f'<td class="num">{_count(row.input_tokens)}</td>'
             f'<td class="num">{_count(row.output_tokens)}</td>'
             f'<td class="num">{_amount(row.latency_s, 2)}</td>'
-            f'<td class="num">{_amount(row.cost_usd)}</td></tr>'
+            f'<td class="num">{_amount(row.cost_usd)}</td>'
+            f'<td class="num">{row.tool_calls or "-"}</td>'
+            f'<td class="num">{_failures(row)}</td></tr>'
         )
     return (
         '<section id="usage">\n<h2>Usage and cost</h2>\n'
@@ -800,6 +832,13 @@ def _usage_section(thread: ThreadInfo, colors: Mapping[str, str]) -> str:
         + f'\n<table id="usage-table"><thead><tr><th>participant</th>{header}</tr></thead>'
         f"<tbody>{''.join(lines)}</tbody></table>\n</section>"
     )
+
+
+def _failures(row: UsageRow) -> str:
+    """Failed tool calls and the error rate: `1 (25%)`; `-` without tool calls."""
+    if row.error_rate is None:
+        return "-"
+    return f"{row.tool_errors} ({row.error_rate:.0%})"
 
 
 # -- exceptions, audit and transcript -------------------------------------------------

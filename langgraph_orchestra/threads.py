@@ -41,7 +41,7 @@ from langgraph_orchestra.errors import (
     UnknownThreadError,
 )
 from langgraph_orchestra.locks import athread_lock, thread_lock
-from langgraph_orchestra.names import MANAGER, PLANNER
+from langgraph_orchestra.names import MANAGER, PLANNER, fallback_name
 from langgraph_orchestra.nodes.approval import ApprovalDecision
 from langgraph_orchestra.nodes.escalation import EscalationDecision
 from langgraph_orchestra.nodes.handoff import HandoffLimitDecision
@@ -772,8 +772,8 @@ async def adrive(
         return await aread_thread(saver, thread_id, graph=graph)
 
 
-_NO_CALL = frozenset({"PreconditionError", "RecordConflict"})
-"""Exceptions recorded without a model call."""
+_NO_CALL = frozenset({"PreconditionError", "RecordConflict", "CircuitOpenError"})
+"""Exceptions recorded without a model call (an open breaker refuses the call)."""
 
 
 def consumed_replies(values: Mapping[str, Any]) -> dict[str, int]:
@@ -781,12 +781,14 @@ def consumed_replies(values: Mapping[str, Any]) -> dict[str, int]:
 
     Each successful call leaves one AI message, counted in `usage` (or in a paused
     fan-out's `outbox`); each failure that was recorded (not retried) is an exception
-    record (but an agent stopped by its `requires`, or a fan-out's record conflict, made
-    no call).
+    record (but an agent stopped by its `requires`, a fan-out's record conflict, or an
+    open breaker made no call). Calls are counted per model of a fallback chain: the
+    participant's own model under its name, its fallbacks as `name/fallbackN`
+    (`names.fallback_name`), from the `fallback` audit records.
     """
     used: dict[str, int] = {}
-    held = [turn["usage"] for turn in (values.get("outbox") or {}).values()]
-    for usage_by_name in [values.get("usage") or {}, *held]:
+    outbox = (values.get("outbox") or {}).values()
+    for usage_by_name in [values.get("usage") or {}, *(turn["usage"] for turn in outbox)]:
         for name, usage in usage_by_name.items():
             used[name] = used.get(name, 0) + int(usage.get("calls", 0))
     seen: set[str] = set()
@@ -796,7 +798,38 @@ def consumed_replies(values: Mapping[str, Any]) -> dict[str, int]:
         if record.get("id") not in seen:
             seen.add(str(record.get("id")))
             used[record["agent"]] = used.get(record["agent"], 0) + 1
+    audit = [*(values.get("audit") or ()), *(r for t in outbox for r in t.get("audit") or ())]
+    _by_model(used, audit)
     return used
+
+
+def _by_model(used: dict[str, int], audit: Iterable[Mapping[str, Any]]) -> None:
+    """Move the calls that fallbacks made from their participant to each model of the chain.
+
+    Usage and exception records count a call under its participant, whichever model
+    made it; a `fallback` record says which models failed (in chain order; an open
+    breaker's failure made no call) and which one answered (with `calls`, how many calls
+    it made; 1 by default).
+    """
+    seen: set[str] = set()
+    for record in audit:
+        if record.get("kind") != "fallback" or str(record.get("id")) in seen:
+            continue
+        seen.add(str(record.get("id")))
+        who, detail = str(record.get("agent")), record.get("detail") or {}
+        failed = [f for f in detail.get("failed") or () if isinstance(f, Mapping)]
+        if detail.get("model") is not None:
+            moved = int(detail.get("calls", 1))
+        else:  # its exception record counted one call, unless the last model made none
+            moved = int(bool(failed) and failed[-1].get("error_type") not in _NO_CALL)
+        used[who] = max(0, used.get(who, 0) - moved)
+        for i, failure in enumerate(failed):
+            if failure.get("error_type") not in _NO_CALL:
+                name = fallback_name(who, i)
+                used[name] = used.get(name, 0) + 1
+        if detail.get("model") is not None:
+            name = fallback_name(who, len(failed))
+            used[name] = used.get(name, 0) + moved
 
 
 def used_replies(saver: BaseCheckpointSaver[Any], thread_id: str) -> dict[str, int]:
@@ -1157,14 +1190,46 @@ def describe_audit(record: Mapping[str, Any]) -> str:
         return f"escalation {status} by {detail.get('reviewer', '?')}"
     if kind == "write":
         by = f" (by {detail['by']})" if detail.get("by") else ""
-        return f"{detail.get('field')}: {detail.get('old')!r} -> {detail.get('new')!r}{by}"
+        return f"{detail.get('field')}: {detail.get('old')!r} → {detail.get('new')!r}{by}"
     if kind == "termination":
         return f"stopped: {detail.get('reason')}"
+    if kind == "fallback":
+        return _describe_fallback(detail)
+    if kind == "breaker":
+        return _describe_breaker(detail)
+    if kind == "completion":
+        text = f"{detail.get('action')} {detail.get('status')}"
+        return f"{text}: {detail['error']}" if detail.get("error") else text
     if kind == "plan":
         return _describe_plan(detail)
     if kind == "routing":
         return _describe_routing(detail)
     return ", ".join(f"{key}={value}" for key, value in detail.items())
+
+
+def _describe_fallback(detail: Mapping[str, Any]) -> str:
+    """`answered by B after A failed (TimeoutError: ...)`, or every model's failure."""
+    failed = "; ".join(
+        f"{f.get('model')} failed ({f.get('error_type')}: {f.get('error')})"
+        for f in detail.get("failed") or ()
+        if isinstance(f, Mapping)
+    )
+    if detail.get("model") is None:
+        return f"no model answered: {failed}"
+    return f"answered by {detail['model']} after {failed}"
+
+
+def _describe_breaker(detail: Mapping[str, Any]) -> str:
+    """A breaker's move: opened (with its settings), half-open, closed."""
+    model, state = detail.get("model"), detail.get("state")
+    if state == "open":
+        return (
+            f"breaker of {model} opened: {detail.get('failures')} failures within "
+            f"{detail.get('window_s')} s; a trial call after {detail.get('reset_after_s')} s"
+        )
+    if state == "half_open":
+        return f"breaker of {model} half-open: one trial call goes through"
+    return f"breaker of {model} {state}"
 
 
 def _describe_handoff(detail: Mapping[str, Any]) -> str:

@@ -277,6 +277,8 @@ def test_usage_table_and_chart_give_each_participants_numbers(reviewed: Reviewed
             f"{r.output_tokens:,}",
             f"{r.latency_s:.2f}",
             f"{r.cost_usd:.4f}",
+            "-",  # no tools: no tool calls, no failures
+            "-",
         ]
         for r in usage_rows(reviewed.thread.usage)
     ]
@@ -375,6 +377,97 @@ def test_a_record_with_an_unreadable_time_is_listed_but_not_placed() -> None:
     assert set(turns(page)) == {"a"}
     lanes = [t.all_text() for t in page.by_id("timeline").find_all("text", "lane")]
     assert lanes == ["a"]  # no lane for the run: its only record has no time
+
+
+def _ts(second: int) -> str:
+    return f"2026-01-01T00:00:{second:02d}+00:00"
+
+
+def _record(second: int, kind: str, agent: str | None, **detail: Any) -> dict[str, Any]:
+    return {"id": str(second), "ts": _ts(second), "kind": kind, "agent": agent, "detail": detail}
+
+
+def test_tool_calls_and_failures_per_participant_in_the_usage_table() -> None:
+    usage = {
+        "support": {
+            "calls": 2,
+            "input_tokens": 10,
+            "output_tokens": 5,
+            "latency_s": 0.5,
+            "cost_usd": 0.0,
+            "tool_calls": 4,
+            "tool_errors": 1,
+        },
+        "writer": {
+            "calls": 1,
+            "input_tokens": 3,
+            "output_tokens": 2,
+            "latency_s": 0.1,
+            "cost_usd": 0.0,
+        },
+    }
+    thread = ThreadInfo("t-3", "done", _ts(9), RunInfo(), {"usage": usage, "audit": []})
+    rows = table_rows(parse(render_report(thread)).by_id("usage-table"))
+    assert [row[0] for row in rows] == ["support", "writer", "total"]
+    assert [row[6:] for row in rows] == [["4", "1 (25%)"], ["-", "-"], ["4", "1 (25%)"]]
+
+
+def test_fallbacks_and_breakers_are_marked_on_the_timeline_and_listed() -> None:
+    failed = {"model": "gpt-4o", "error": "rate limited", "error_type": "RateLimitError"}
+    audit = [
+        _record(
+            1,
+            "breaker",
+            "writer",
+            model="openai:gpt-4o",
+            state="open",
+            failures=3,
+            window_s=60.0,
+            reset_after_s=30.0,
+        ),
+        _record(2, "fallback", "writer", model="claude", failed=[failed]),
+        _record(3, "turn", "writer", latency_s=0.5),
+        _record(4, "fallback", "critic", model=None, failed=[failed]),
+        _record(5, "breaker", "writer", model="openai:gpt-4o", state="closed"),
+        _record(6, "write", "writer", field="verdict", old=None, new="go"),
+        _record(7, "completion", "on_end", action="notify", index=0, run="r", status="done"),
+    ]
+    thread = ThreadInfo("t-4", "done", _ts(9), RunInfo(), {"audit": audit})
+    page = parse(render_report(thread))
+    timeline = page.by_id("timeline")
+    marks = {title_of(g): g for g in timeline.find_all("g") if g.find_all("title")}
+    fallbacks = {
+        t: g.find_all("path", "mark-fallback")[0]
+        for t, g in marks.items()
+        if g.find_all("path", "mark-fallback")
+    }
+    assert sorted(t.split(" · ")[0] for t in fallbacks) == ["critic", "writer"]
+    answered = next(g for t, g in fallbacks.items() if t.startswith("writer"))
+    none = next(g for t, g in fallbacks.items() if t.startswith("critic"))
+    assert answered.attrs["fill"] != "#ffffff" and none.attrs["fill"] == "#ffffff"
+    assert any(
+        "answered by claude after gpt-4o failed (RateLimitError: rate limited)" in t
+        for t in fallbacks
+    )
+    breakers = [
+        (t, g.find_all("rect", "mark-breaker")[0])
+        for t, g in marks.items()
+        if g.find_all("rect", "mark-breaker")
+    ]
+    assert [r.attrs["class"].split()[-1] for _, r in breakers] == [
+        "mark-breaker-open",
+        "mark-breaker-closed",
+    ]
+    assert "breaker of openai:gpt-4o opened: 3 failures within 60.0 s" in breakers[0][0]
+    rows = table_rows(page.by_id("audit"))
+    assert [row[2:] for row in rows] == [
+        [r["kind"], r["agent"] or "", describe_audit(r)] for r in audit
+    ]
+    assert rows[1][4] == "answered by claude after gpt-4o failed (RateLimitError: rate limited)"
+    assert rows[3][4] == "no model answered: gpt-4o failed (RateLimitError: rate limited)"
+    assert rows[4][4] == "breaker of openai:gpt-4o closed"
+    assert rows[5][4] == "verdict: None → 'go'"
+    assert rows[6][4] == "notify done"
 
 
 # -- the command ---------------------------------------------------------------------

@@ -365,7 +365,7 @@ def _drive(
     thread_id = str(config["configurable"]["thread_id"])
     while True:
         try:
-            with Progress(console, agents) as progress, redacted_tracing(redact):
+            with Progress(console, agents, redact) as progress, redacted_tracing(redact):
                 info = drive(graph, payload, config, on_event=progress)
         except AgentError as error:
             raise _fail(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from rich import progress
@@ -13,6 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from langgraph_orchestra.batch_runs import BatchResult
+from langgraph_orchestra.redaction import redact_data
 from langgraph_orchestra.spec import Pattern
 from langgraph_orchestra.threads import (
     PendingInterrupt,
@@ -78,12 +79,19 @@ def print_error(message: str, hint: str | None = None) -> None:
 class Progress:
     """Prints agent starts, finished turns, decisions and the end of a run.
 
-    Pass it as `on_event` to `drive`, inside `with Progress(...)`.
+    Pass it as `on_event` to `drive`, inside `with Progress(...)`. With `redact` (the
+    team's `redact:`), every audit detail is redacted before it is printed.
     """
 
-    def __init__(self, console: Console, agents: Sequence[str]) -> None:
+    def __init__(
+        self,
+        console: Console,
+        agents: Sequence[str],
+        redact: Callable[[str], str] | None = None,
+    ) -> None:
         self.console = console
         self.agents = set(agents)
+        self.redact = redact
         self.working: list[str] = []
         self.status: Any = None
 
@@ -117,6 +125,8 @@ class Progress:
             self._record(record)
 
     def _record(self, record: Mapping[str, Any]) -> None:
+        if self.redact is not None:
+            record = {**record, "detail": redact_data(record.get("detail") or {}, self.redact)}
         kind = record.get("kind")
         agent = str(record.get("agent") or "")
         detail: Mapping[str, Any] = record.get("detail") or {}
@@ -141,6 +151,21 @@ class Progress:
             self.console.print(f"[bold]■[/bold] run ended: {escape(str(detail.get('reason')))}")
         elif kind in ("routing", "handoff", "plan"):
             self.console.print(f"[dim]→ {escape(describe_audit(record))}[/dim]")
+        elif kind in ("fallback", "breaker", "write", "completion"):
+            mark = _MARKS[kind](detail)
+            self.console.print(f"{mark} {escape(agent)} {escape(describe_audit(record))}")
+
+
+_MARKS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    # A fallback answered (or none did); a breaker moved; a record field; an on_end action.
+    "fallback": lambda d: "[yellow]↻[/yellow]" if d.get("model") is not None else "[red]✗[/red]",
+    "breaker": lambda d: {"open": "[red]⚡[/red]", "closed": "[green]⚡[/green]"}.get(
+        str(d.get("state")), "[yellow]⚡[/yellow]"
+    ),
+    "write": lambda d: "[dim]✎[/dim]",
+    "completion": lambda d: "[red]✗[/red]" if d.get("status") == "failed" else "[green]✓[/green]",
+}
+"""The mark of each audit kind the progress prints with `describe_audit`."""
 
 
 def show_interrupts(console: Console, interrupts: Sequence[PendingInterrupt]) -> None:

@@ -15,6 +15,7 @@ from langgraph_orchestra.context import (
     ContextPolicy,
     View,
     follow_up_context,
+    kept_refreshing,
     resolve_context,
     run_task,
 )
@@ -72,13 +73,18 @@ def _task_view(view: View) -> View:
     """
 
     def branch_view(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
-        messages: Sequence[BaseMessage] = state["messages"]
-        task = run_task(state)
-        if task is None or task == len(messages) - 1:
-            return view(state, agent)
-        return view({**state, "messages": messages[: task + 1]}, agent)
+        return view(_up_to_task(state), agent)
 
-    return branch_view
+    return kept_refreshing(branch_view, view, _up_to_task)
+
+
+def _up_to_task(state: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The state with the transcript up to the run's input."""
+    messages: Sequence[BaseMessage] = state["messages"]
+    task = run_task(state)
+    if task is None or task == len(messages) - 1:
+        return state
+    return {**state, "messages": messages[: task + 1]}
 
 
 def _check_aggregation(
@@ -279,6 +285,8 @@ def create_concurrent(
         "max_concurrency": max_concurrency,
         "termination": stop,
         "batch_size": chunk,
+        "pattern": PATTERN,
+        "prices": price_table,
     }
     builder = new_builder(
         schema,

@@ -179,7 +179,15 @@ def create_hierarchical(
         )
     builder.add_node(
         FANOUT,
-        FanOutNode(routes, max_concurrency=None, first=True, select=_delegated, join=JOIN),
+        FanOutNode(
+            routes,
+            max_concurrency=None,
+            first=True,
+            select=_delegated,
+            join=JOIN,
+            pattern=PATTERN,
+            prices=price_table,
+        ),
         metadata={"pattern": PATTERN},
         destinations=(*(r.entry for r in routes), JOIN),
     )

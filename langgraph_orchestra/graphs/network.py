@@ -9,7 +9,7 @@ from langgraph.graph import END, START, StateGraph
 
 from langgraph_orchestra.agents import Agent, AgentRunner, check_team
 from langgraph_orchestra.conditions import Condition
-from langgraph_orchestra.context import ContextPolicy, follow_up_context, resolve_context
+from langgraph_orchestra.context import ContextPolicy, Summary, follow_up_context, resolve_context
 from langgraph_orchestra.errors import TeamConfigError
 from langgraph_orchestra.graphs._common import (
     check_flag,
@@ -175,6 +175,7 @@ def create_network(
     condition = check_termination(termination, pattern=PATTERN)
     schema = check_state_schema(state_schema, NetworkState, pattern=PATTERN)
     view = resolve_context(context, owner=PATTERN)
+    _no_summary(context, team)
     price_table = merge_prices(prices)
     stop = Termination(condition, speakers=names)
     by_name = {a.name: a for a in team}
@@ -209,6 +210,8 @@ def create_network(
             first=True,
             select=_recipients,
             join=JOIN,
+            pattern=PATTERN,
+            prices=price_table,
         ),
         metadata={"pattern": PATTERN},
         destinations=(*(r.entry for r in routes), JOIN),
@@ -244,3 +247,15 @@ def create_network(
     return finish_graph(
         builder, pattern=PATTERN, redact=redact, redact_agents=redact_agents, on_end=on_end
     )
+
+
+def _no_summary(context: ContextPolicy, team: Sequence[Agent]) -> None:
+    """Refuse a `Summary` context: each agent sees its own conversation with its peers."""
+    given = [("context", context), *((f"Agent '{a.name}' context", a.context) for a in team)]
+    for where, policy in given:
+        if isinstance(policy, Summary):
+            raise TeamConfigError(
+                f"network: {where}=Summary(...) is not supported: each agent sees its own "
+                "conversation with its peers, which one running summary cannot serve; use "
+                "Window(k) or TokenBudget(n) to bound what an agent sees"
+            )

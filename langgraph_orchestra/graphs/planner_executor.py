@@ -279,7 +279,14 @@ def create_planner_executor(
         )
     builder.add_node(
         FANOUT,
-        StepScheduler(routes, termination=stop, synthesizer=synth, finish=finish),
+        StepScheduler(
+            routes,
+            termination=stop,
+            synthesizer=synth,
+            finish=finish,
+            pattern=PATTERN,
+            prices=price_table,
+        ),
         metadata={"pattern": PATTERN},
         destinations=(
             *(r.entry for r in routes),

@@ -5,17 +5,30 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
+from langgraph.errors import GraphBubbleUp
 from langgraph.types import Command, Overwrite, Send
 
+from langgraph_orchestra.context import SUMMARIZER, Refreshing
 from langgraph_orchestra.errors import OrchestraError
 from langgraph_orchestra.names import AGGREGATE, BATCH, DISPATCH, FANOUT
 from langgraph_orchestra.nodes.batch import batchable, chunk_sends
 from langgraph_orchestra.nodes.route import Route, Turn, as_mapping
-from langgraph_orchestra.nodes.run import begin_run, in_run, starting
+from langgraph_orchestra.nodes.run import begin_run, counted, in_run, starting
 from langgraph_orchestra.nodes.termination import Termination
 from langgraph_orchestra.records import provenance
-from langgraph_orchestra.state.records import AuditRecord, BranchTurn, Usage, audit_record
+from langgraph_orchestra.resilience import audit_of
+from langgraph_orchestra.state.records import (
+    AuditRecord,
+    BranchTurn,
+    ExceptionRecord,
+    Usage,
+    audit_record,
+    new_id,
+    now,
+)
 from langgraph_orchestra.state.reducers import add_usage
+from langgraph_orchestra.tracing import ModelPrice
 
 __all__ = [
     "AGGREGATE",
@@ -140,6 +153,12 @@ class FanOutNode:
 
     The branches are all of `routes`, or those `select(state)` names at run time (in
     the order given; each agent at most once per fan-out).
+
+    A branch whose context is a `Summary` sees the summary brought up to date here, once
+    for the fan-out (branches that share the policy share the refresh), since a branch's
+    turn runs on the view it is sent. The summarizer's usage and records are written
+    with the fan-out's start; if it fails, the failure is an exception record
+    (`summarizer`, continued) and the branches see the summary as it was.
     """
 
     def __init__(
@@ -153,6 +172,8 @@ class FanOutNode:
         termination: Termination | None = None,
         join: str = AGGREGATE,
         batch_size: int = 1,
+        pattern: str | None = None,
+        prices: Mapping[str, ModelPrice] | None = None,
     ) -> None:
         """Build the node over the branches' routes.
 
@@ -170,6 +191,8 @@ class FanOutNode:
             batch_size: Branches per task for those that cannot pause (no gate, no
                 escalation, not a nested graph), sent in chunks to the `batch` node
                 (`BatchNode`); 1 sends every branch as its own task.
+            pattern: The pattern name, for tracing the summarizer's calls.
+            prices: The price table of the summarizer's calls.
         """
         self.routes = {r.agent.name: r for r in routes}
         self.max_concurrency = max_concurrency
@@ -179,6 +202,8 @@ class FanOutNode:
         self.termination = termination
         self.join = join
         self.batch_size = batch_size
+        self.pattern = pattern
+        self.prices = prices or {}
         self.__name__ = FANOUT if first else DISPATCH
 
     def _planned(self, state: Mapping[str, Any]) -> list[str]:
@@ -194,7 +219,7 @@ class FanOutNode:
             )
         return names
 
-    def __call__(self, state: Any) -> Command[Any]:
+    def __call__(self, state: Any, config: RunnableConfig) -> Command[Any]:
         """Start what can start now."""
         state = as_mapping(state)
         begin: dict[str, Any] = {}
@@ -226,9 +251,11 @@ class FanOutNode:
             room = min(room, max(0, self.max_concurrency - in_flight))
         batch = pending[:room]
         names = [r.agent.name for r in batch]
+        state, refreshed = self._summarized(batch, state, config)
         update = {
+            **refreshed,
             "dispatched": Overwrite(names) if self.first else names,
-            "audit": [audit_record("routing", None, dispatched=names)],
+            "audit": [*refreshed.get("audit", ()), audit_record("routing", None, dispatched=names)],
         }
         if self.first:
             update.update(results=Overwrite({}), outbox=Overwrite({}))
@@ -236,6 +263,54 @@ class FanOutNode:
                 update["planned"] = planned
         goto: list[Send] | str = self._sends(batch, state)
         return Command(update=starting(update, begin), goto=goto or self.join)
+
+    def _summarized(
+        self, batch: Sequence[Route], state: Mapping[str, Any], config: RunnableConfig | None
+    ) -> tuple[Mapping[str, Any], dict[str, Any]]:
+        """Bring the branches' summaries up to date: the state they are seen in, the update.
+
+        Each summary is refreshed once (for the first branch that shows it), failed or not.
+        """
+        summaries: dict[str, Any] = {}
+        usage: dict[str, Usage] = {}
+        audit: list[AuditRecord] = []
+        exceptions: list[ExceptionRecord] = []
+        done: set[str] = set()
+        for route in batch:
+            view = route.view
+            if not isinstance(view, Refreshing) or view.key in done:
+                continue
+            done.add(view.key)
+            current = {**state, "summaries": {**(state.get("summaries") or {}), **summaries}}
+            try:
+                refreshed = view.refresh(
+                    current,
+                    route.agent.name,
+                    config,
+                    pattern=self.pattern or FANOUT,
+                    prices=self.prices,
+                )
+            except GraphBubbleUp:
+                raise
+            except Exception as error:  # the branches see the summary as it was
+                audit.extend(audit_of(error))
+                exceptions.append(_summary_failed(state, error))
+                continue
+            if refreshed is not None:
+                summaries.update(refreshed.summaries)
+                usage = add_usage(usage, refreshed.usage)
+                audit.extend(refreshed.audit)
+        update: dict[str, Any] = {}
+        if summaries:
+            update["summaries"] = summaries
+            state = {**state, "summaries": {**(state.get("summaries") or {}), **summaries}}
+        if usage:
+            update.update(counted(usage))
+        if audit:
+            update["audit"] = audit
+        if exceptions:
+            update["exceptions"] = exceptions
+        return state, update
 
     def _sends(self, batch: Sequence[Route], state: Mapping[str, Any]) -> list[Send]:
         """One `Send` per branch, or per chunk of `batch_size` branches that cannot pause."""
@@ -248,3 +323,17 @@ class FanOutNode:
             else:
                 sends.append(route.start(view, route.snapshot(state)))
         return sends + chunk_sends(chunked, self.batch_size, BATCH)
+
+
+def _summary_failed(state: Mapping[str, Any], error: Exception) -> ExceptionRecord:
+    """The exception record of a summarizer that failed before a fan-out (it goes on)."""
+    messages = state.get("messages") or ()
+    return {
+        "id": new_id(),
+        "ts": now(),
+        "agent": SUMMARIZER,
+        "error": str(error),
+        "error_type": type(error).__name__,
+        "input": messages[-1].text if messages else "",
+        "status": "continued",
+    }

@@ -34,7 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 from typing_extensions import TypedDict
 
 from langgraph_orchestra.calls import CallResult, ModelCall
-from langgraph_orchestra.context import Refreshed, Refreshing, View, run_task
+from langgraph_orchestra.context import View, kept_refreshing, run_task
 from langgraph_orchestra.errors import StructuredOutputError
 from langgraph_orchestra.events import gate_opening
 from langgraph_orchestra.names import MANAGER
@@ -254,39 +254,17 @@ def _since_reset(state: Mapping[str, Any]) -> Mapping[str, Any]:
     return {**state, "messages": [*head, *messages[reset_at:]], "run": run}
 
 
-class _SinceReset:
-    """A view that needs refreshing (a summary), seen through the reset window."""
-
-    def __init__(self, view: Refreshing) -> None:
-        self.view = view
-
-    def __call__(self, state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
-        return self.view(_since_reset(state), agent)
-
-    def refresh(
-        self, state: Mapping[str, Any], agent: str, config: Any, **options: Any
-    ) -> Refreshed | None:
-        return self.view.refresh(_since_reset(state), agent, config, **options)
-
-    async def arefresh(
-        self, state: Mapping[str, Any], agent: str, config: Any, **options: Any
-    ) -> Refreshed | None:
-        return await self.view.arefresh(_since_reset(state), agent, config, **options)
-
-
 def since_reset(view: View) -> View:
     """Wrap an agent's `view`: after a reset it sees the task and what came since.
 
     A summary (a `Refreshing` view) is kept of that window too: after a reset it starts
     over from the task and what came since.
     """
-    if isinstance(view, Refreshing):
-        return _SinceReset(view)
 
     def windowed(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
         return view(_since_reset(state), agent)
 
-    return windowed
+    return kept_refreshing(windowed, view, _since_reset)
 
 
 def _plan_update(result: CallResult[TaskLedger], kind: str) -> dict[str, Any]:

@@ -15,10 +15,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from langchain_core.messages import BaseMessage, HumanMessage
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph import END
 from langgraph.types import Command, Overwrite
 
-from langgraph_orchestra.context import View, run_task
+from langgraph_orchestra.context import View, kept_refreshing, run_task
 from langgraph_orchestra.names import FANOUT, PLANNER
 from langgraph_orchestra.nodes.aggregate import concat
 from langgraph_orchestra.nodes.delegation import JOIN
@@ -28,6 +29,7 @@ from langgraph_orchestra.nodes.route import Route, as_mapping
 from langgraph_orchestra.nodes.termination import Termination, closing
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.state.records import PlannedStep, StepOutcome, audit_record
+from langgraph_orchestra.tracing import ModelPrice
 
 __all__ = [
     "JOIN",
@@ -66,7 +68,7 @@ def step_view(prompts: Prompts = DEFAULT_PROMPTS, context: View | None = None) -
         shown.append(HumanMessage(step["instruction"], name=PLANNER))
         return shown
 
-    return view
+    return view if context is None else kept_refreshing(view, context)
 
 
 def synthesis_view(prompts: Prompts = DEFAULT_PROMPTS) -> View:
@@ -133,6 +135,8 @@ class StepScheduler:
         termination: Termination,
         synthesizer: Route | None = None,
         finish: str | None = None,
+        pattern: str | None = None,
+        prices: Mapping[str, ModelPrice] | None = None,
     ) -> None:
         """Build the node.
 
@@ -142,15 +146,23 @@ class StepScheduler:
             synthesizer: The synthesizer's route, if any.
             finish: Where a finished plan goes when there is no synthesizer (`None`:
                 the run ends with the plan's result).
+            pattern: The pattern name, for tracing a summarizer's calls (see `FanOutNode`).
+            prices: The price table of a summarizer's calls.
         """
         self.fanout = FanOutNode(
-            routes, max_concurrency=None, first=True, select=_wave_agents, join=JOIN
+            routes,
+            max_concurrency=None,
+            first=True,
+            select=_wave_agents,
+            join=JOIN,
+            pattern=pattern,
+            prices=prices,
         )
         self.termination = termination
         self.synthesizer = synthesizer
         self.finish = finish
 
-    def __call__(self, state: Any) -> Command[Any]:
+    def __call__(self, state: Any, config: RunnableConfig) -> Command[Any]:
         """Start a wave, or finish."""
         state = as_mapping(state)
         reason = self.termination(state)
@@ -166,7 +178,7 @@ class StepScheduler:
             wave.setdefault(step["agent"], step["id"])
         for step_id in wave.values():
             outcomes[step_id] = {"status": "running", "output": None, "reason": None}
-        started = self.fanout({**state, "wave": wave, "steps": outcomes})
+        started = self.fanout({**state, "wave": wave, "steps": outcomes}, config)
         update = dict(started.update or {})
         record = audit_record("routing", PLANNER, decision="run", steps=list(wave.values()))
         update.update(wave=wave, steps=outcomes, audit=[record, *update.get("audit", ())])

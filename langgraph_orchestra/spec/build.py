@@ -15,6 +15,7 @@ from langgraph_orchestra.checkpoint import _redact
 from langgraph_orchestra.context import SUMMARIZER, Summary
 from langgraph_orchestra.errors import SpecError, TeamConfigError
 from langgraph_orchestra.models import chat_model, check_model_name
+from langgraph_orchestra.names import fallback_name
 from langgraph_orchestra.resilience import Resilient
 from langgraph_orchestra.spec._problems import SPEC_HINT, allowed, did_you_mean
 from langgraph_orchestra.spec._values import SummaryOption
@@ -43,7 +44,7 @@ ModelFor = Callable[[str, str | ScriptedSpec], BaseChatModel]
 
 def _fallbacks(name: str, models: Sequence[str | ScriptedSpec], model_for: ModelFor) -> list[Any]:
     """The fallback models of participant `name` (scripted ones named `name/fallbackN`)."""
-    return [model_for(f"{name}/fallback{i + 1}", m) for i, m in enumerate(models)]
+    return [model_for(fallback_name(name, i + 1), m) for i, m in enumerate(models)]
 
 
 def _context(value: Any, model_for: ModelFor) -> Any:
@@ -133,8 +134,10 @@ def build_team(
         base_url: The base URL of an OpenAI-compatible server (Ollama, vLLM,
             llama.cpp) for `openai:` models; no API key is needed then.
         consumed: Scripted replies already used, per participant (agents, and model
-            options by the name their usage counts under: `manager`, `planner`), so a thread
-            resumed in a new process goes on where its scripts stopped.
+            options by the name their usage counts under: `manager`, `planner`) and per
+            fallback model (`writer/fallback1`, see `names.fallback_name`), so a thread
+            resumed in a new process goes on where each script stopped
+            (`threads.used_replies`).
         per_thread_scripts: Scripted models replay their replies on every thread, starting
             over after the last one (`PerThreadScriptedModel`), so a server answers any
             number of runs; `consumed` is then ignored. By default they are strict
