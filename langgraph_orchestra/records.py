@@ -23,7 +23,7 @@ from pydantic_core import to_jsonable_python
 from typing_extensions import TypedDict
 
 from langgraph_orchestra.errors import PreconditionError, TeamConfigError
-from langgraph_orchestra.prompts import RECORD_ITEM, RECORD_VIEW, Prompts
+from langgraph_orchestra.prompts import DEFAULT_PROMPTS, RECORD_ITEM, Prompts
 from langgraph_orchestra.state.records import AuditRecord, audit_record
 from langgraph_orchestra.state.schemas import LIBRARY_KEYS
 
@@ -362,22 +362,28 @@ def render_output(prompts: Prompts, name: str) -> Callable[[BaseModel], str]:
 
 
 def record_view(
-    messages: Sequence[BaseMessage], fields: Collection[str], record: Mapping[str, Any]
+    messages: Sequence[BaseMessage],
+    fields: Collection[str],
+    record: Mapping[str, Any],
+    prompts: Prompts = DEFAULT_PROMPTS,
 ) -> list[BaseMessage]:
-    """`messages` led by a fresh rendering of the `fields` of `record` (an old one dropped)."""
+    """`messages` led by a fresh rendering of the `fields` of `record` (an old one dropped).
+
+    The rendering is `prompts.record_view`, one `prompts.record_item` per field.
+    """
     view = [m for m in messages if not (isinstance(m, HumanMessage) and m.name == RECORD)]
     values = {f: record[f] for f in fields if record.get(f) is not None}
     if not values:
         return view
-    shown = HumanMessage(RECORD_VIEW.format(fields=render_fields(values)), name=RECORD)
-    return [shown, *view]
+    text = prompts.record_view.format(fields=render_fields(values, prompts.record_item))
+    return [HumanMessage(text, name=RECORD), *view]
 
 
-def reading(view: View, fields: Collection[str]) -> View:
+def reading(view: View, fields: Collection[str], prompts: Prompts = DEFAULT_PROMPTS) -> View:
     """Wrap a context policy so the agent also sees the record `fields` it reads."""
 
     def with_record(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
-        return record_view(view(state, agent), fields, state)
+        return record_view(view(state, agent), fields, state, prompts)
 
     return with_record
 

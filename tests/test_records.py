@@ -38,7 +38,7 @@ from langgraph_orchestra import (
     open_checkpointer,
 )
 from langgraph_orchestra.errors import RecordWriteError, SpecError, TeamConfigError
-from langgraph_orchestra.prompts import RECORD_ITEM, RECORD_OUTPUT, RECORD_VIEW
+from langgraph_orchestra.prompts import RECORD_ITEM, RECORD_OUTPUT, RECORD_VIEW, Prompts
 from langgraph_orchestra.records import RECORD
 from langgraph_orchestra.spec import build_team, load_spec
 from langgraph_orchestra.testing import ScriptedModel
@@ -165,6 +165,32 @@ def test_a_second_write_records_the_old_value() -> None:
     assert _writes(state) == [("first", "owner", "", "ana"), ("second", "owner", "ana", "bo")]
     stamps = [r["ts"] for r in state["audit"] if r["kind"] == "write"]
     assert stamps == sorted(stamps)
+
+
+def test_a_team_renders_the_record_with_its_own_prompts() -> None:
+    prompts = Prompts(record_view="Known facts:\n{fields}", record_item="* {field} = {value}")
+    seen: list[list[BaseMessage]] = []
+    booker = Agent("booker", runnable=_seen(seen), reads=["score", "owner"])
+    team = create_sequential([_qualifier(), booker], state_schema=LeadState, prompts=prompts)
+    state = team.compile().invoke({"messages": [("user", "Lead: ACME")]})
+    assert seen[0][0].text == "Known facts:\n* score = 8\n* owner = ana"
+    assert state["messages"][1].text == (
+        "qualifier recorded:\n* score = 8\n* reason = budget approved\n* owner = ana"
+    )
+    # A fan-out's branches, and an agent run again on fields a person supplied, too.
+    reader = Agent("reader", runnable=_seen(seen), reads=["owner"])
+    fanout = create_concurrent([reader], state_schema=Branches, prompts=prompts).compile()
+    fanout.invoke({"messages": [("user", "x")], "owner": "bo"})
+    assert seen[1][0].text == "Known facts:\n* owner = bo"
+    book = Agent(
+        "booker", runnable=_seen(seen), requires=["owner"], reads=["owner"], on_error="escalate"
+    )
+    gated = create_sequential(
+        [_qualifier(owner=None), book], state_schema=LeadState, prompts=prompts
+    ).compile(checkpointer=InMemorySaver())
+    gated.invoke({"messages": [("user", "Lead: ACME?")]}, _config())
+    gated.invoke(Command(resume={"action": "supply", "fields": {"owner": "cy"}}), _config())
+    assert seen[2][0].text == "Known facts:\n* owner = cy"
 
 
 # -- permissions ----------------------------------------------------------------------
