@@ -129,13 +129,6 @@ def check_contract(agent: Agent) -> None:
     if not callable(requires):
         requires = _names(requires, "requires", name)
         object.__setattr__(agent, "requires", requires)
-    if writes and agent.approves_after:
-        raise TeamConfigError(
-            f"Agent '{name}' writes record fields and has approval={agent.approval!r}: a "
-            "review after the turn of a record writer is not supported (its fields are "
-            "written with its turn); use approval='before', or gate the agent that acts "
-            "on the record"
-        )
 
 
 # -- the schema's side: checked when the team is built --------------------------------
@@ -218,7 +211,9 @@ def check_records(
     reducer in the schema, unless `shared` (a fan-out, which settles such writes by its
     `on_conflict`). `outputs=False`: the pattern runs its agents its own way and takes
     no typed `output`; `one_owner=True`: a pattern whose parallel rounds settle no
-    conflict allows one owner per field, reducer or not.
+    conflict allows one owner per field, reducer or not. In a fan-out, a field several
+    branches write has no writer reviewed after its turn (its fields would be written
+    when accepted, outside the conflict settling) unless a reducer combines the writes.
 
     Raises:
         TeamConfigError: naming the field, the agent, the expected and the found type.
@@ -258,6 +253,14 @@ def check_records(
                 f"{pattern}: field '{field}' is written by agents {names}: in a {pattern} "
                 "team a field has one owner (its parallel rounds settle no conflict; a "
                 "concurrent team does, with on_conflict)"
+            )
+        reviewed = [a.name for a in team if a.name in names and a.approves_after]
+        if len(names) > 1 and shared and reviewed and not has_reducer(schema, field):
+            raise TeamConfigError(
+                f"{pattern}: field '{field}' is written by agents {names}, and {reviewed} "
+                "have approval='after': a reviewed branch's fields are written when its "
+                "output is accepted, outside the fan-out's conflict settling; give the "
+                "field one writer, a reducer in the schema, or gate before the turn"
             )
         if len(names) > 1 and not shared and not has_reducer(schema, field):
             raise TeamConfigError(

@@ -520,6 +520,46 @@ def test_a_record_conflict_is_shown_then_settled_from_the_command_line() -> None
     ]
 
 
+REVIEWED_WRITER = """
+    pattern: sequential
+    agents:
+      - name: qualifier
+        approval: after
+        output: {score: int, owner: str | None}
+        model: {scripted: [{score: 6, owner: null}]}
+      - name: booker
+        requires: [owner]
+        reads: [owner]
+        model: {scripted: [booked with the owner]}
+    """
+
+
+def test_a_typed_output_under_review_is_edited_as_json_and_written_when_accepted() -> None:
+    result = invoke("run", team(REVIEWED_WRITER), "-i", "Lead: ACME", "--thread", "q1")
+    assert result.exit_code == 3, result.output
+    body = " ".join(result.stdout.split())
+    assert 'an edit gives its fields as JSON: {"score": 6, "owner": null}' in body
+    assert shown("q1")["audit"][-1]["kind"] != "write"  # nothing written before review
+    Path("lead.json").write_text('{"score": "six", "owner": "dana"}')
+    bad = invoke("resume", "q1", "--edit", "lead.json")
+    assert bad.exit_code == 2
+    assert bad.stderr.splitlines() == [
+        "error: the decision was refused: the edit is not a valid QualifierOutput: score: "
+        "Input should be a valid integer, unable to parse string as an integer",
+        "hint: nothing was written and the interrupt is still open: correct it and decide again",
+    ]
+    assert shown("q1")["status"] == "waiting for approval"
+    Path("lead.json").write_text('{"score": 6, "owner": "dana"}')
+    done = invoke("resume", "q1", "--edit", "lead.json", "--reviewer", "kim")
+    assert done.exit_code == 0, done.output
+    writes = [
+        (r["agent"], r["detail"]["field"], r["detail"]["new"], r["detail"].get("by"))
+        for r in shown("q1")["audit"]
+        if r["kind"] == "write"
+    ]
+    assert writes == [("qualifier", "score", 6, None), ("qualifier", "owner", "dana", "kim")]
+
+
 PANEL = """
     pattern: concurrent
     options: {aggregator: vote, on_disagreement: escalate}

@@ -155,6 +155,9 @@ def show_interrupts(console: Console, interrupts: Sequence[PendingInterrupt]) ->
             if revision:
                 title += f" (revision {revision} of {value.get('max_revisions')})"
             body = str(value.get("content", ""))
+            if value.get("output") is not None:  # a typed output: edited as its fields
+                fields = json.dumps(value["output"], default=str)
+                body += f"\n\nan edit gives its fields as JSON: {fields}"
         elif pending.kind == "exception":
             title = f"{pending.agent} failed and waits for a decision"
             body = f"{value.get('error_type')}: {value.get('error')}"
