@@ -1198,6 +1198,8 @@ def describe_audit(record: Mapping[str, Any]) -> str:
         return f"escalation {status} by {detail.get('reviewer', '?')}"
     if kind == "write":
         by = f" (by {detail['by']})" if detail.get("by") else ""
+        if detail.get("approved_by"):
+            by += f" (approved by {detail['approved_by']})"
         return f"{detail.get('field')}: {detail.get('old')!r} -> {detail.get('new')!r}{by}"
     if kind == "termination":
         return f"stopped: {detail.get('reason')}"

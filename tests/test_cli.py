@@ -560,6 +560,24 @@ def test_a_typed_output_under_review_is_edited_as_json_and_written_when_accepted
     assert writes == [("qualifier", "score", 6, None), ("qualifier", "owner", "dana", "kim")]
 
 
+def test_interactive_review_edits_a_typed_output_as_json_until_it_fits() -> None:
+    answers = '{"score": "six", "owner": "dana"}\n'
+    result = invoke(
+        "run", team(REVIEWED_WRITER), "-i", "Lead: ACME", "--thread", "q2", "--interactive",
+        input=f"edit\n{answers}edit\n{{\"score\": 7, \"owner\": \"dana\"}}\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.stdout.split())
+    assert "the output's fields, as a JSON object:" in words
+    assert "the decision was refused: the edit is not a valid QualifierOutput" in words
+    writes = [
+        (r["detail"]["field"], r["detail"]["new"])
+        for r in shown("q2")["audit"]
+        if r["kind"] == "write"
+    ]
+    assert writes == [("score", 7), ("owner", "dana")]
+
+
 PANEL = """
     pattern: concurrent
     options: {aggregator: vote, on_disagreement: escalate}

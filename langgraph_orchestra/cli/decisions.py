@@ -515,6 +515,8 @@ def _ask_text(console: Console, kind: str, action: str, pending: PendingInterrup
         return Prompt.ask(
             text.prompt, console=console, choices=_branches(pending), default=_suggested(pending)
         )
+    if (kind, action) == ("approval", "edit") and pending.value.get("output") is not None:
+        return _text(console, "the output's fields, as a JSON object")  # a typed output
     if (kind, action) == ("plan_review", "edit") and text is not None:
         return _ask_steps(console, text.prompt)
     return _text(console, text.prompt) if text is not None else None

@@ -10,7 +10,7 @@ are never written.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Literal, NotRequired, get_args
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -145,7 +145,7 @@ def _typed_edit(output: type[BaseModel], content: str) -> BaseModel:
 def _typed_decision(
     agent: str,
     output: type[BaseModel],
-    render: Any,
+    render: Callable[[BaseModel], str],
     validators: Sequence[Validator],
 ) -> type[ApprovalDecision]:
     """`ApprovalDecision` for a typed output's after-gate: an `edit` is the output's fields.
@@ -241,7 +241,7 @@ class ApprovalNode:
         name = route.agent.name
         output = route.agent.output
         self.render = render_output(prompts, name) if output is not None else None
-        if when == "after" and output is not None:
+        if when == "after" and output is not None and self.render is not None:
             self.decision = _typed_decision(name, output, self.render, validators)
         else:
             self.decision = checked_decision(ApprovalDecision, name, validators)
