@@ -8,7 +8,8 @@ command line calls `--answer`. A flag may fit several kinds: `--approve`, `--rej
 and `--edit FILE` decide an output's or a tool call's approval, a plan's review and a
 plan's approval (for a tool call, the file holds the arguments as a JSON object; for a
 magentic manager's plan, its steps, one per line; for a planner-executor's plan, the
-plan as JSON, `{"steps": [...]}`), and `--answer TEXT` also answers the user at a
+plan as JSON, `{"steps": [...]}`; for an agent's typed output, its fields as a JSON
+object), and `--answer TEXT` also answers the user at a
 handoff limit. A person's message (a group chat's human seat, the user's reply in an
 interactive handoff team, the answer to an agent's `escalate_to_human` question) is
 `--say TEXT`, a `HumanTurn`. A fan-out's record conflict is settled with `--pick AGENT`
