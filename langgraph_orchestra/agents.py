@@ -129,7 +129,8 @@ class Agent:
     writes: Sequence[str] | None = None
     """The record fields this agent may write (default: its output's fields). A write
     outside them, by its output, a tool or a nested team, is refused (`RecordWriteError`)
-    and nothing of the turn is applied."""
+    and nothing of the turn is applied. Reviewed after its turn (`approval="after"`), the
+    agent's fields are written when its output is accepted (approved, or edited)."""
     reads: Sequence[str] = ()
     """The record fields shown to this agent, rendered at the top of its context."""
     requires: Requires = ()

@@ -481,7 +481,9 @@ class Prompts:
     record_output: str = RECORD_OUTPUT
     """The transcript's rendering of a typed output (`name`, `fields`)."""
     record_item: str = RECORD_ITEM
-    """One field of a typed output's rendering (`field`, `value`)."""
+    """One field of a typed output's or a shown record's rendering (`field`, `value`)."""
+    record_view: str = RECORD_VIEW
+    """The record fields an agent reads, at the top of its context (`fields`)."""
 
 
 DEFAULT_PROMPTS = Prompts()

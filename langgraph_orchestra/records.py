@@ -23,7 +23,7 @@ from pydantic_core import to_jsonable_python
 from typing_extensions import TypedDict
 
 from langgraph_orchestra.errors import PreconditionError, TeamConfigError
-from langgraph_orchestra.prompts import RECORD_ITEM, RECORD_VIEW, Prompts
+from langgraph_orchestra.prompts import DEFAULT_PROMPTS, RECORD_ITEM, Prompts
 from langgraph_orchestra.state.records import AuditRecord, audit_record
 from langgraph_orchestra.state.schemas import LIBRARY_KEYS
 
@@ -129,13 +129,6 @@ def check_contract(agent: Agent) -> None:
     if not callable(requires):
         requires = _names(requires, "requires", name)
         object.__setattr__(agent, "requires", requires)
-    if writes and agent.approves_after:
-        raise TeamConfigError(
-            f"Agent '{name}' writes record fields and has approval={agent.approval!r}: a "
-            "review after the turn of a record writer is not supported (its fields are "
-            "written with its turn); use approval='before', or gate the agent that acts "
-            "on the record"
-        )
 
 
 # -- the schema's side: checked when the team is built --------------------------------
@@ -218,7 +211,9 @@ def check_records(
     reducer in the schema, unless `shared` (a fan-out, which settles such writes by its
     `on_conflict`). `outputs=False`: the pattern runs its agents its own way and takes
     no typed `output`; `one_owner=True`: a pattern whose parallel rounds settle no
-    conflict allows one owner per field, reducer or not.
+    conflict allows one owner per field, reducer or not. In a fan-out, a field several
+    branches write has no writer reviewed after its turn (its fields would be written
+    when accepted, outside the conflict settling) unless a reducer combines the writes.
 
     Raises:
         TeamConfigError: naming the field, the agent, the expected and the found type.
@@ -258,6 +253,14 @@ def check_records(
                 f"{pattern}: field '{field}' is written by agents {names}: in a {pattern} "
                 "team a field has one owner (its parallel rounds settle no conflict; a "
                 "concurrent team does, with on_conflict)"
+            )
+        reviewed = [a.name for a in team if a.name in names and a.approves_after]
+        if len(names) > 1 and shared and reviewed and not has_reducer(schema, field):
+            raise TeamConfigError(
+                f"{pattern}: field '{field}' is written by agents {names}, and {reviewed} "
+                "have approval='after': a reviewed branch's fields are written when its "
+                "output is accepted, outside the fan-out's conflict settling; give the "
+                "field one writer, a reducer in the schema, or gate before the turn"
             )
         if len(names) > 1 and not shared and not has_reducer(schema, field):
             raise TeamConfigError(
@@ -362,22 +365,28 @@ def render_output(prompts: Prompts, name: str) -> Callable[[BaseModel], str]:
 
 
 def record_view(
-    messages: Sequence[BaseMessage], fields: Collection[str], record: Mapping[str, Any]
+    messages: Sequence[BaseMessage],
+    fields: Collection[str],
+    record: Mapping[str, Any],
+    prompts: Prompts = DEFAULT_PROMPTS,
 ) -> list[BaseMessage]:
-    """`messages` led by a fresh rendering of the `fields` of `record` (an old one dropped)."""
+    """`messages` led by a fresh rendering of the `fields` of `record` (an old one dropped).
+
+    The rendering is `prompts.record_view`, one `prompts.record_item` per field.
+    """
     view = [m for m in messages if not (isinstance(m, HumanMessage) and m.name == RECORD)]
     values = {f: record[f] for f in fields if record.get(f) is not None}
     if not values:
         return view
-    shown = HumanMessage(RECORD_VIEW.format(fields=render_fields(values)), name=RECORD)
-    return [shown, *view]
+    text = prompts.record_view.format(fields=render_fields(values, prompts.record_item))
+    return [HumanMessage(text, name=RECORD), *view]
 
 
-def reading(view: View, fields: Collection[str]) -> View:
+def reading(view: View, fields: Collection[str], prompts: Prompts = DEFAULT_PROMPTS) -> View:
     """Wrap a context policy so the agent also sees the record `fields` it reads."""
 
     def with_record(state: Mapping[str, Any], agent: str) -> list[BaseMessage]:
-        return record_view(view(state, agent), fields, state)
+        return record_view(view(state, agent), fields, state, prompts)
 
     return with_record
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -41,8 +42,9 @@ from langgraph_orchestra.errors import (
     UnknownThreadError,
 )
 from langgraph_orchestra.locks import athread_lock, thread_lock
-from langgraph_orchestra.names import MANAGER, PLANNER, fallback_name
+from langgraph_orchestra.names import AGGREGATE, MANAGER, PLANNER, fallback_name
 from langgraph_orchestra.nodes.approval import ApprovalDecision
+from langgraph_orchestra.nodes.conflicts import CONFLICT, ConflictDecision, SplitDecision
 from langgraph_orchestra.nodes.escalation import EscalationDecision
 from langgraph_orchestra.nodes.handoff import HandoffLimitDecision
 from langgraph_orchestra.nodes.human import HumanTurn
@@ -110,6 +112,8 @@ _KIND_NAMES = {
     "human_help": "a person's help",
     "plan_review": "a plan review",
     "plan_approval": "a plan approval",
+    "conflict": "a record conflict",
+    "disagreement": "a split decision",
 }
 # How the command line decides each kind of interrupt, for hints.
 _KIND_FLAGS = {
@@ -122,6 +126,8 @@ _KIND_FLAGS = {
     "human_help": "--say TEXT",
     "plan_review": "--approve, --reject TEXT or --edit FILE (the plan's steps, one per line)",
     "plan_approval": '--approve, --reject TEXT or --edit FILE (the plan as JSON {"steps": [...]})',
+    "conflict": "--pick AGENT or --supply VALUE (the field's value)",
+    "disagreement": "--pick AGENT, --supply TEXT (the answer) or --abort",
 }
 
 Decision: TypeAlias = (
@@ -132,10 +138,13 @@ Decision: TypeAlias = (
     | HandoffLimitDecision
     | PlanReviewDecision
     | PlanApprovalDecision
+    | ConflictDecision
+    | SplitDecision
 )
 """A human's decision on a pending interrupt (a person's message for a human seat, the
 user's reply in an interactive handoff team, or an answer to an agent's question; a
-reviewer's decision on a magentic manager's plan or on a planner-executor's plan)."""
+reviewer's decision on a magentic manager's plan or on a planner-executor's plan; a
+person's settlement of a fan-out's record conflict or split decision)."""
 
 _DECISION_KINDS: Mapping[type[Any], tuple[str, ...]] = {
     ApprovalDecision: ("approval",),
@@ -145,12 +154,15 @@ _DECISION_KINDS: Mapping[type[Any], tuple[str, ...]] = {
     HandoffLimitDecision: ("handoff_limit",),
     PlanReviewDecision: ("plan_review",),
     PlanApprovalDecision: ("plan_approval",),
+    ConflictDecision: ("conflict",),
+    SplitDecision: ("disagreement",),
 }
 """The kinds of interrupt each decision resumes (the interrupt value's `type`)."""
 
 # The schema a decision on each kind of interrupt must fit.
-_PLAN_AUTHORS = {"plan_review": MANAGER, "plan_approval": PLANNER}
-"""Who wrote the plan an interrupt of each kind shows (it names no agent)."""
+_PLAN_AUTHORS = {"plan_review": MANAGER, "plan_approval": PLANNER, "disagreement": AGGREGATE}
+"""Who an interrupt of each kind that names no agent concerns: the plan's author, the
+aggregator whose pick a split decision replaces."""
 
 _DECISIONS: dict[str, type[BaseModel]] = {
     kind: decision for decision, kinds in _DECISION_KINDS.items() for kind in kinds
@@ -218,7 +230,8 @@ class PendingInterrupt:
     value: Mapping[str, Any]
     """An `ApprovalRequest`, `EscalationRequest`, `HumanTurnRequest`,
     `ToolApprovalRequest`, `HandoffLimitRequest`, `UserTurnRequest`,
-    `HumanHelpRequest`, `PlanReviewRequest` or `PlanApprovalRequest`."""
+    `HumanHelpRequest`, `PlanReviewRequest`, `PlanApprovalRequest`, `ConflictRequest` or
+    `SplitRequest`."""
 
     @property
     def kind(self) -> str:
@@ -227,8 +240,14 @@ class PendingInterrupt:
 
     @property
     def agent(self) -> str:
-        """The agent concerned (for a human turn, the seat's name; for a plan, its author)."""
+        """The agent concerned.
+
+        For a human turn, the seat's name; for a plan, its author; for a record conflict,
+        the field; for a split decision, the aggregator.
+        """
         named = self.value.get("agent") or self.value.get("participant")
+        if self.kind == "conflict":
+            named = self.value.get("field")
         return str(named or _PLAN_AUTHORS.get(self.kind, "?"))
 
 
@@ -365,7 +384,9 @@ def _paused_tasks(
     for task_id, task_writes in by_task.items():
         channels = {channel for channel, _ in task_writes}
         if _ERROR in channels and error is None:
-            error = next(str(value) for channel, value in task_writes if channel == _ERROR)
+            failure = next(str(value) for channel, value in task_writes if channel == _ERROR)
+            if not _refused_decision(failure):
+                error = failure
         if _INTERRUPT not in channels or channels - _SPECIAL:
             continue  # no interrupt, or the task has since completed
         latest = [value for channel, value in task_writes if channel == _INTERRUPT][-1]
@@ -378,6 +399,20 @@ def _paused_tasks(
                 )
             )
     return paused, error
+
+
+_REFUSAL = re.compile(r"\d+ validation errors? for (\w+)")
+
+
+def _refused_decision(error: str) -> bool:
+    """Whether a task's error is a decision its interrupt refused.
+
+    LangGraph stores the refusal (a `ValidationError` of the decision's schema) as the
+    task's error, and keeps it after the interrupt is answered again; but the interrupt
+    stayed open: the thread waited for a decision, it did not fail.
+    """
+    found = _REFUSAL.match(error)
+    return found is not None and found.group(1) in {d.__name__ for d in _DECISIONS.values()}
 
 
 def _status(
@@ -480,7 +515,11 @@ def _from_snapshot(thread_id: str, snapshot: StateSnapshot, run: RunInfo) -> Thr
         PendingInterrupt(i.id, i.value if isinstance(i.value, Mapping) else {"value": i.value})
         for i in snapshot.interrupts
     ]
-    errors = [str(task.error) for task in snapshot.tasks if task.error is not None]
+    errors = [
+        str(task.error)
+        for task in snapshot.tasks
+        if task.error is not None and not _refused_decision(str(task.error))
+    ]
     error = errors[0] if errors else None
     values = dict(snapshot.values) if isinstance(snapshot.values, Mapping) else {}
     return ThreadInfo(
@@ -1185,11 +1224,15 @@ def describe_audit(record: Mapping[str, Any]) -> str:
         return _describe_handoff(detail)
     if kind == "exception":
         status = detail.get("status", "")
+        if "field" in detail and ("winner" in detail or detail.get("error_type") == CONFLICT):
+            return _describe_conflict(detail)
         if "error" in detail:
             return f"failed ({status}): {detail['error']}"
         return f"escalation {status} by {detail.get('reviewer', '?')}"
     if kind == "write":
         by = f" (by {detail['by']})" if detail.get("by") else ""
+        if detail.get("approved_by"):
+            by += f" (approved by {detail['approved_by']})"
         return f"{detail.get('field')}: {detail.get('old')!r} → {detail.get('new')!r}{by}"
     if kind == "termination":
         return f"stopped: {detail.get('reason')}"
@@ -1230,6 +1273,17 @@ def _describe_breaker(detail: Mapping[str, Any]) -> str:
     if state == "half_open":
         return f"breaker of {model} half-open: one trial call goes through"
     return f"breaker of {model} {state}"
+
+
+def _describe_conflict(detail: Mapping[str, Any]) -> str:
+    """A fan-out's record conflict: opened, settled by team order, or by a person."""
+    field, status, winner = detail.get("field"), detail.get("status"), detail.get("winner")
+    if "error" in detail:
+        kept = f"; {winner}'s value written" if winner else ""
+        return f"record conflict on field '{field}' ({status}): {detail['error']}{kept}"
+    reviewer = detail.get("reviewer", "?")
+    value = "their own value" if winner == reviewer else f"{winner}'s value"
+    return f"record conflict on field '{field}' settled by {reviewer}: {value}"
 
 
 def _describe_handoff(detail: Mapping[str, Any]) -> str:
@@ -1308,6 +1362,13 @@ def _describe_routing(detail: Mapping[str, Any]) -> str:
         return f"{who} ({detail['selector']}): {detail.get('reason', '')}"
     if "dispatched" in detail and "decision" not in detail:
         return f"dispatched to {', '.join(map(str, detail['dispatched']))}"
+    if decision == "disagreement":  # a person settled a fan-out's split decision
+        action, reviewer = detail.get("action"), detail.get("reviewer", "?")
+        if action == "pick":
+            return f"split decision: {reviewer} took {detail.get('picked')}'s answer"
+        if action == "supply":
+            return f"split decision: {reviewer} wrote the answer"
+        return f"split decision: {reviewer} aborted the run"
     if "succeeded" in detail:
         succeeded = list(detail.get("succeeded") or ())
         total = len(succeeded) + len(detail.get("failed") or ())

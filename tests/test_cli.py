@@ -22,6 +22,7 @@ from langgraph_orchestra.checkpoint import open_checkpointer
 from langgraph_orchestra.cli import DEFAULT_STORE, app
 from langgraph_orchestra.drawing import GRAPH_REF_HINT
 from langgraph_orchestra.nodes import APPROVAL_ACTIONS, ESCALATION_ACTIONS
+from langgraph_orchestra.nodes.conflicts import CONFLICT_ACTIONS, SPLIT_ACTIONS
 from langgraph_orchestra.nodes.handoff import LIMIT_ACTIONS
 from langgraph_orchestra.nodes.ledgers import PLAN_REVIEW_ACTIONS
 from langgraph_orchestra.nodes.tool_approval import TOOL_APPROVAL_ACTIONS
@@ -428,6 +429,237 @@ def test_interactive_run_asks_a_person_for_their_message() -> None:
     assert "ana says" in result.stdout
     thread = result.stdout.split("· thread ")[-1].split()[0]
     assert shown(thread)["messages"][-1]["content"] == "Make it rhyme."
+
+
+OWNERS = """
+    pattern: concurrent
+    options: {on_conflict: escalate}
+    agents:
+      - name: east
+        output: {owner: str, seats: int}
+        model: {scripted: [{owner: ana, seats: 40}]}
+      - name: west
+        output: {owner: str, seats: int}
+        model: {scripted: [{owner: bo, seats: 45}]}
+    """
+
+
+def interrupt_ids(thread: str) -> dict[str, str]:
+    """The pending conflicts' interrupt ids by field."""
+    return {i["field"]: i["id"] for i in shown(thread)["interrupts"]}
+
+
+def test_a_record_conflict_is_shown_then_settled_from_the_command_line() -> None:
+    path = team(OWNERS)
+    result = invoke("run", path, "-i", "who owns ACME?", "--thread", "c1")
+    assert result.exit_code == 3, result.output
+    assert (
+        "✗ east record conflict on field 'owner' (open): Branches ['east', 'west'] wrote "
+        "different values to field 'owner'"
+    ) in result.stdout
+    commands = [line.strip() for line in result.stdout.splitlines() if "orchestra resume" in line]
+    assert commands == ["orchestra resume c1 --pick east", "orchestra resume c1 --supply VALUE"]
+    shown_text = invoke("show", "c1").stdout
+    title = (
+        "⏸ branches east, west wrote different values to field {}: pick one, or supply the value"
+    )
+    assert title.format("owner") in shown_text and title.format("seats") in shown_text
+    assert '│ east: "ana" │' in shown_text and "│ west: 45 │" in shown_text
+    assert "continue with: orchestra resume c1 --pick east  (see orchestra resume --help)" in (
+        shown_text
+    )
+    ids = interrupt_ids("c1")
+
+    def refused(*args: str) -> list[str]:
+        wrong = invoke("resume", "c1", *args)
+        assert wrong.exit_code == 2, wrong.output
+        assert shown("c1")["status"] == "waiting for approval"
+        assert interrupt_ids("c1") == ids  # the interrupts stay open
+        return wrong.stderr.splitlines()
+
+    assert refused("--pick", "zed") == [
+        "error: --pick: 'zed' wrote no value to field 'owner'; pick one of: east, west",
+        "hint: nothing was written and the interrupt is still open",
+    ]
+    assert refused("--supply", "42") == [
+        "error: --supply: 2 record conflicts are pending (fields owner, seats) and a value "
+        "fits one field",
+        "hint: add --interrupt ID (shown by: orchestra show THREAD) to supply one field's "
+        "value, or settle them all with --pick AGENT",
+    ]
+    assert refused("--interrupt", ids["seats"][:8], "--supply", "many") == [
+        "error: the decision was refused: 'supply': 'many' is not a value of field 'seats': "
+        "Input should be a valid integer, unable to parse string as an integer",
+        "hint: nothing was written and the interrupt is still open: correct it and decide again",
+    ]
+    assert refused("--abort")[0] == (
+        "error: the decision is for a failed agent's escalation, but the thread waits for a "
+        "record conflict (owner), a record conflict (seats)"
+    )
+
+    seats = invoke(
+        "resume", "c1", "--interrupt", ids["seats"][:8], "--supply", "42", "--reviewer", "kim"
+    )
+    assert seats.exit_code == 3, seats.output  # the owner's conflict still waits
+    assert "✓ east record conflict on field 'seats' settled by kim: their own value" in (
+        seats.stdout
+    )
+    done = invoke("resume", "c1", "--pick", "west", "--reviewer", "kim")
+    assert done.exit_code == 0, done.output
+    assert "✓ east record conflict on field 'owner' settled by kim: west's value" in done.stdout
+    data = shown("c1")
+    writes = [
+        (r["agent"], r["detail"]["field"], r["detail"]["new"])
+        for r in data["audit"]
+        if r["kind"] == "write"
+    ]
+    assert writes == [("west", "owner", "bo"), ("kim", "seats", 42)]
+    assert [(e["field"], e["status"], e["resolution"]["action"]) for e in data["exceptions"]] == [
+        ("owner", "supplied", "pick"),
+        ("seats", "supplied", "supply"),
+    ]
+
+
+REVIEWED_WRITER = """
+    pattern: sequential
+    agents:
+      - name: qualifier
+        approval: after
+        output: {score: int, owner: str | None}
+        model: {scripted: [{score: 6, owner: null}]}
+      - name: booker
+        requires: [owner]
+        reads: [owner]
+        model: {scripted: [booked with the owner]}
+    """
+
+
+def test_a_typed_output_under_review_is_edited_as_json_and_written_when_accepted() -> None:
+    result = invoke("run", team(REVIEWED_WRITER), "-i", "Lead: ACME", "--thread", "q1")
+    assert result.exit_code == 3, result.output
+    body = " ".join(result.stdout.split())
+    assert 'an edit gives its fields as JSON: {"score": 6, "owner": null}' in body
+    assert shown("q1")["audit"][-1]["kind"] != "write"  # nothing written before review
+    Path("lead.json").write_text('{"score": "six", "owner": "dana"}')
+    bad = invoke("resume", "q1", "--edit", "lead.json")
+    assert bad.exit_code == 2
+    assert bad.stderr.splitlines() == [
+        "error: the decision was refused: the edit is not a valid QualifierOutput: score: "
+        "Input should be a valid integer, unable to parse string as an integer",
+        "hint: nothing was written and the interrupt is still open: correct it and decide again",
+    ]
+    assert shown("q1")["status"] == "waiting for approval"
+    Path("lead.json").write_text('{"score": 6, "owner": "dana"}')
+    done = invoke("resume", "q1", "--edit", "lead.json", "--reviewer", "kim")
+    assert done.exit_code == 0, done.output
+    writes = [
+        (r["agent"], r["detail"]["field"], r["detail"]["new"], r["detail"].get("by"))
+        for r in shown("q1")["audit"]
+        if r["kind"] == "write"
+    ]
+    assert writes == [("qualifier", "score", 6, None), ("qualifier", "owner", "dana", "kim")]
+
+
+def test_interactive_review_edits_a_typed_output_as_json_until_it_fits() -> None:
+    answers = '{"score": "six", "owner": "dana"}\n'
+    result = invoke(
+        "run", team(REVIEWED_WRITER), "-i", "Lead: ACME", "--thread", "q2", "--interactive",
+        input=f"edit\n{answers}edit\n{{\"score\": 7, \"owner\": \"dana\"}}\n",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    words = " ".join(result.stdout.split())
+    assert "the output's fields, as a JSON object:" in words
+    assert "the decision was refused: the edit is not a valid QualifierOutput" in words
+    writes = [
+        (r["detail"]["field"], r["detail"]["new"])
+        for r in shown("q2")["audit"]
+        if r["kind"] == "write"
+    ]
+    assert writes == [("score", 7), ("owner", "dana")]
+
+
+PANEL = """
+    pattern: concurrent
+    options: {aggregator: vote, on_disagreement: escalate}
+    agents:
+      - name: r0
+        output: {answer: str, confidence: float, reason: str}
+        writes: []
+        model: {scripted: [{answer: "yes", confidence: 0.6, reason: tests pass}]}
+      - name: r1
+        output: {answer: str, confidence: float, reason: str}
+        writes: []
+        model: {scripted: [{answer: "no", confidence: 0.5, reason: docs missing}]}
+    """
+
+
+def test_a_split_decision_is_shown_then_settled_from_the_command_line() -> None:
+    path = team(PANEL)
+    result = invoke("run", path, "-i", "ship it?", "--thread", "d1")
+    assert result.exit_code == 3, result.output
+    commands = [line.strip() for line in result.stdout.splitlines() if "orchestra resume" in line]
+    assert commands == [
+        "orchestra resume d1 --pick r0",
+        "orchestra resume d1 --supply 'your answer'",
+        "orchestra resume d1 --abort",
+    ]
+    shown_text = invoke("show", "d1").stdout
+    assert (
+        "⏸ the branches disagree (the leader r0 has 55% of the votes): pick an answer, "
+        "write one, or abort"
+    ) in shown_text
+    assert "│ r1 (confidence 0.5; reason: docs missing): │" in shown_text
+    assert "continue with: orchestra resume d1 --pick r0  (see orchestra resume --help)" in (
+        shown_text
+    )
+    wrong = invoke("resume", "d1", "--pick", "r9")
+    assert wrong.exit_code == 2
+    assert wrong.stderr.splitlines() == [
+        "error: --pick: 'r9' gave no answer to this split decision; pick one of: r0, r1",
+        "hint: nothing was written and the interrupt is still open",
+    ]
+    assert shown("d1")["status"] == "waiting for approval"
+    done = invoke("resume", "d1", "--pick", "r1", "--reviewer", "kim")
+    assert done.exit_code == 0, done.output
+    assert "→ split decision: kim took r1's answer" in done.stdout
+    assert (
+        shown("d1")["final"]
+        == "r1 recorded:\n- answer: no\n- confidence: 0.5\n- reason: docs missing"
+    )
+
+    invoke("run", path, "-i", "ship it?", "--thread", "d2")
+    written = invoke("resume", "d2", "--supply", "Wait for the docs.")
+    assert written.exit_code == 0, written.output
+    assert shown("d2")["final"] == "Wait for the docs."
+    invoke("run", path, "-i", "ship it?", "--thread", "d3")
+    aborted = invoke("resume", "d3", "--abort")
+    assert aborted.exit_code == 0, aborted.output
+    assert shown("d3")["stop_reason"] == "aborted"
+
+
+def test_interactive_runs_settle_a_conflict_and_a_split_decision() -> None:
+    # A wrong value is refused with one line, and asked for again.
+    owners = invoke(
+        "run", team(OWNERS), "-i", "who?", "--thread", "c2", "--interactive",
+        input="pick\nwest\nsupply\nmany\nsupply\n44\n",
+    )  # fmt: skip
+    assert owners.exit_code == 0, owners.output
+    assert "decision [pick/supply] (pick): whose value [east/west] (east):" in owners.stdout
+    assert "the value (JSON; text as is when the values are text):" in owners.stdout
+    assert (
+        "the decision was refused: 'supply': 'many' is not a value of field 'seats'"
+    ) in " ".join(owners.stdout.split())
+    values = shown("c2")["audit"]
+    assert sorted(
+        (r["detail"]["field"], r["detail"]["new"]) for r in values if r["kind"] == "write"
+    ) == [("owner", "bo"), ("seats", 44)]
+    panel = invoke(
+        "run", team(PANEL), "-i", "ship?", "--thread", "d4", "--interactive",
+        input="supply\nShip on Monday.\n",
+    )  # fmt: skip
+    assert panel.exit_code == 0, panel.output
+    assert "decision [pick/supply/abort] (pick):" in panel.stdout
+    assert shown("d4")["final"] == "Ship on Monday."
 
 
 def test_a_tool_call_approval_is_shown_then_decided_with_the_approval_flags(
@@ -910,7 +1142,9 @@ def test_failed_run_exits_1_and_shows_failed() -> None:
                 "calls: --approve, --reject TEXT, --edit FILE; escalated failures: --retry, "
                 "--skip, --supply TEXT, --abort; handoff limits: --continue AGENT, --answer "
                 "TEXT, --end; a person's message: --say TEXT; plan reviews: --approve, --edit "
-                "FILE, --reject TEXT; plan approvals: --approve, --edit FILE, --reject TEXT",
+                "FILE, --reject TEXT; plan approvals: --approve, --edit FILE, --reject TEXT; "
+                "record conflicts: --pick AGENT, --supply VALUE; split decisions: --pick "
+                "AGENT, --supply TEXT, --abort",
             ],
         ),
         (
@@ -1210,6 +1444,8 @@ def test_resume_has_a_flag_for_every_decision_action() -> None:
         *TOOL_APPROVAL_ACTIONS,
         *LIMIT_ACTIONS,
         *PLAN_REVIEW_ACTIONS,
+        *CONFLICT_ACTIONS,
+        *SPLIT_ACTIONS,
     ):
         flag = "--answer" if action == "respond" else f"--{action}"
         assert flag in help_text, action

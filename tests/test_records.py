@@ -37,12 +37,12 @@ from langgraph_orchestra import (
     create_sequential,
     open_checkpointer,
 )
-from langgraph_orchestra.errors import RecordWriteError, SpecError, TeamConfigError
-from langgraph_orchestra.prompts import RECORD_ITEM, RECORD_OUTPUT, RECORD_VIEW
+from langgraph_orchestra.errors import DecisionError, RecordWriteError, SpecError, TeamConfigError
+from langgraph_orchestra.prompts import RECORD_ITEM, RECORD_OUTPUT, RECORD_VIEW, Prompts
 from langgraph_orchestra.records import RECORD
 from langgraph_orchestra.spec import build_team, load_spec
 from langgraph_orchestra.testing import ScriptedModel
-from langgraph_orchestra.threads import field_history, read_thread
+from langgraph_orchestra.threads import drive, field_history, read_thread
 
 
 class Lead(BaseModel):
@@ -165,6 +165,32 @@ def test_a_second_write_records_the_old_value() -> None:
     assert _writes(state) == [("first", "owner", "", "ana"), ("second", "owner", "ana", "bo")]
     stamps = [r["ts"] for r in state["audit"] if r["kind"] == "write"]
     assert stamps == sorted(stamps)
+
+
+def test_a_team_renders_the_record_with_its_own_prompts() -> None:
+    prompts = Prompts(record_view="Known facts:\n{fields}", record_item="* {field} = {value}")
+    seen: list[list[BaseMessage]] = []
+    booker = Agent("booker", runnable=_seen(seen), reads=["score", "owner"])
+    team = create_sequential([_qualifier(), booker], state_schema=LeadState, prompts=prompts)
+    state = team.compile().invoke({"messages": [("user", "Lead: ACME")]})
+    assert seen[0][0].text == "Known facts:\n* score = 8\n* owner = ana"
+    assert state["messages"][1].text == (
+        "qualifier recorded:\n* score = 8\n* reason = budget approved\n* owner = ana"
+    )
+    # A fan-out's branches, and an agent run again on fields a person supplied, too.
+    reader = Agent("reader", runnable=_seen(seen), reads=["owner"])
+    fanout = create_concurrent([reader], state_schema=Branches, prompts=prompts).compile()
+    fanout.invoke({"messages": [("user", "x")], "owner": "bo"})
+    assert seen[1][0].text == "Known facts:\n* owner = bo"
+    book = Agent(
+        "booker", runnable=_seen(seen), requires=["owner"], reads=["owner"], on_error="escalate"
+    )
+    gated = create_sequential(
+        [_qualifier(owner=None), book], state_schema=LeadState, prompts=prompts
+    ).compile(checkpointer=InMemorySaver())
+    gated.invoke({"messages": [("user", "Lead: ACME?")]}, _config())
+    gated.invoke(Command(resume={"action": "supply", "fields": {"owner": "cy"}}), _config())
+    assert seen[2][0].text == "Known facts:\n* owner = cy"
 
 
 # -- permissions ----------------------------------------------------------------------
@@ -395,8 +421,6 @@ def test_reads_and_requires_are_checked_and_agent_arguments_validated() -> None:
         Agent("a", runnable=lambda m: "x", writes="score")
     with pytest.raises(TeamConfigError, match="names 'messages', a field the library keeps"):
         Agent("a", runnable=lambda m: "x", reads=["messages"])
-    with pytest.raises(TeamConfigError, match="a review after the turn of a record writer"):
-        Agent("a", runnable=lambda m: "x", writes=["score"], approval="after")
 
 
 # -- conflicts in a fan-out -----------------------------------------------------------
@@ -882,6 +906,127 @@ def test_record_agents_behind_approval_gates() -> None:
         ("qualifier", "reason", None, "budget approved"),
         ("qualifier", "owner", None, "ana"),
     ]
+
+
+def _reviewed(*answers: dict[str, Any]) -> tuple[Any, list[list[BaseMessage]]]:
+    """A qualifier reviewed after its turn, then a booker that requires its fields."""
+    seen: list[list[BaseMessage]] = []
+    qualifier = Agent(
+        "qualifier", model=ScriptedModel(list(answers)), output=Lead, approval="after"
+    )
+    booker = Agent("booker", runnable=_seen(seen), requires=["score", "owner"], reads=["owner"])
+    team = create_sequential([qualifier, booker], state_schema=LeadState)
+    return team.compile(checkpointer=InMemorySaver()), seen
+
+
+def _approved(state: dict[str, Any]) -> list[tuple[str, str | None, str | None]]:
+    """Each write's field, who wrote it (a person's edit) and who approved it."""
+    return [
+        (r["detail"]["field"], r["detail"].get("by"), r["detail"].get("approved_by"))
+        for r in state["audit"]
+        if r["kind"] == "write"
+    ]
+
+
+def test_a_reviewed_writer_writes_only_the_fields_of_the_accepted_output() -> None:
+    cold = {"score": 3, "reason": "no budget", "owner": "ana"}
+    team, seen = _reviewed(cold, {"score": 8, "reason": "budget approved", "owner": "bo"})
+    state = team.invoke({"messages": [("user", "Lead: ACME")]}, _config())
+    (pause,) = state["__interrupt__"]
+    assert (pause.value["when"], pause.value["output"]) == ("after", cold)
+    assert "score" not in state and _writes(state) == []  # nothing written before review
+    rejected = {"action": "reject", "feedback": "check the budget", "reviewer": "kim"}
+    state = team.invoke(Command(resume=rejected), _config())
+    assert state["__interrupt__"][0].value["revision"] == 1
+    assert "score" not in state and _writes(state) == []  # the rejected draft's fields: never
+    state = team.invoke(Command(resume={"action": "approve", "reviewer": "kim"}), _config())
+    assert (state["score"], state["reason"], state["owner"]) == (8, "budget approved", "bo")
+    assert _writes(state) == [
+        ("qualifier", "score", None, 8),
+        ("qualifier", "reason", None, "budget approved"),
+        ("qualifier", "owner", None, "bo"),
+    ]
+    assert _approved(state) == [
+        ("score", None, "kim"),
+        ("reason", None, "kim"),
+        ("owner", None, "kim"),
+    ]
+    kinds = [(r["kind"], r["detail"].get("action")) for r in state["audit"]]
+    assert kinds.index(("approval", "approve")) < kinds.index(("write", None))
+    assert state["final"] == "booked"
+    assert seen[0][0].text == RECORD_VIEW.format(
+        fields=RECORD_ITEM.format(field="owner", value="bo")
+    )
+
+
+def test_an_edit_of_a_typed_output_is_checked_against_the_output_model() -> None:
+    team, seen = _reviewed({"score": 6, "reason": "two regions", "owner": None})
+    team.invoke({"messages": [("user", "Lead: ACME?")]}, _config())
+    before = team.get_state(_config())
+    for bad, problem in (
+        (
+            "owner: dana",
+            "an edit of a typed output is its fields as a JSON object (Lead), not valid JSON: "
+            "Expecting value (line 1, column 1)",
+        ),
+        (
+            '{"score": "high", "reason": "two regions"}',
+            "the edit is not a valid Lead: score: Input should be a valid integer, unable to "
+            "parse string as an integer",
+        ),
+    ):
+        with pytest.raises(DecisionError) as caught:
+            drive(team, Command(resume={"action": "edit", "content": bad}), _config())
+        assert str(caught.value) == f"the decision was refused: {problem}"
+        after = team.get_state(_config())
+        assert (after.values, after.interrupts) == (before.values, before.interrupts)
+    edit = json.dumps({"score": 6, "reason": "two regions", "owner": "dana"})
+    info = drive(
+        team, Command(resume={"action": "edit", "content": edit, "reviewer": "kim"}), _config()
+    )
+    state = dict(info.values)
+    assert (state["score"], state["owner"]) == (6, "dana")
+    assert _writes(state) == [
+        ("qualifier", "score", None, 6),
+        ("qualifier", "reason", None, "two regions"),
+        ("qualifier", "owner", None, "dana"),
+    ]
+    assert _approved(state) == [
+        ("score", None, "kim"),
+        ("reason", None, "kim"),
+        ("owner", "kim", None),
+    ]
+    edited = [m for m in state["messages"] if m.name == "qualifier"]
+    assert [m.text for m in edited] == [
+        _rendered("qualifier", score=6, reason="two regions", owner="dana")
+    ]
+    assert field_history(info.audit, "owner")[-1]["by"] == "kim"
+    assert state["final"] == "booked" and len(seen) == 1
+
+
+def test_a_reviewed_branch_may_not_share_a_field_in_a_fan_out() -> None:
+    a = Agent("a", model=ScriptedModel([]), output=Owner, approval="after")
+    b = Agent("b", model=ScriptedModel([]), output=Owner)
+    with pytest.raises(TeamConfigError) as caught:
+        create_concurrent([a, b], state_schema=Branches)
+    assert str(caught.value) == (
+        "concurrent: field 'owner' is written by agents ['a', 'b'], and ['a'] have "
+        "approval='after': a reviewed branch's fields are written when its output is "
+        "accepted, outside the fan-out's conflict settling; give the field one writer, a "
+        "reducer in the schema, or gate before the turn"
+    )
+    # Its own field, a reviewed branch writes once approved.
+    alone = Agent("a", model=ScriptedModel([{"owner": "ana"}]), output=Owner, approval="after")
+    team = create_concurrent([alone], state_schema=Branches).compile(checkpointer=InMemorySaver())
+    state = team.invoke({"messages": [("user", "who?")]}, _config())
+    assert "owner" not in state
+    state = team.invoke(Command(resume={"action": "approve"}), _config())
+    assert state["owner"] == "ana" and _writes(state) == [("a", "owner", None, "ana")]
+
+
+def _rendered(name: str, **values: Any) -> str:
+    fields = "\n".join(RECORD_ITEM.format(field=f, value=v) for f, v in values.items())
+    return RECORD_OUTPUT.format(name=name, fields=fields)
 
 
 def test_verdict_givers_take_no_output_schema() -> None:

@@ -60,7 +60,12 @@ from langgraph_orchestra.cli.rendering import (
     usage_table,
 )
 from langgraph_orchestra.drawing import draw_team, load_graph
-from langgraph_orchestra.errors import AgentError, CheckpointerError, OrchestraError
+from langgraph_orchestra.errors import (
+    AgentError,
+    CheckpointerError,
+    DecisionError,
+    OrchestraError,
+)
 from langgraph_orchestra.redaction import Redactor, check_redact, redacted_tracing
 from langgraph_orchestra.report import render_report
 from langgraph_orchestra.spec import (
@@ -374,6 +379,13 @@ def _drive(
                 f"orchestra resume {thread_id} --retry",
                 code=EXIT_FAILED,
             ) from None
+        except DecisionError as error:
+            # A decision the interrupt refused (a branch that wrote no value, a value of
+            # the wrong type, content a validator refuses): nothing was written.
+            if decide is None:
+                raise _fail(str(error), error.hint) from None
+            console.print(f"[red]{escape(str(error))}[/red]")
+            info = read_thread(graph.checkpointer, thread_id, graph=graph)
         if not info.interrupts:
             return info
         show_interrupts(console, info.interrupts)
@@ -704,12 +716,29 @@ def resume(
     supply: Annotated[
         str | None,
         typer.Option(
-            "--supply", help="Escalated failure: use this text as its output.", metavar="TEXT"
+            "--supply",
+            help="Escalated failure: use this text as its output (for missing record fields, "
+            "the fields as a JSON object). Record conflict: the field's value (JSON, or the "
+            "text as is when the branches wrote text). Split decision: your answer.",
+            metavar="TEXT",
         ),
     ] = None,
     abort: Annotated[
-        bool, typer.Option("--abort", help="Escalated failure: end the run with what it has.")
+        bool,
+        typer.Option(
+            "--abort",
+            help="Escalated failure or split decision: end the run with what it has.",
+        ),
     ] = False,
+    pick: Annotated[
+        str | None,
+        typer.Option(
+            "--pick",
+            help="Record conflict: write AGENT's value to the field. Split decision: take "
+            "AGENT's answer.",
+            metavar="AGENT",
+        ),
+    ] = None,
     say: Annotated[
         str | None,
         typer.Option(
@@ -801,8 +830,9 @@ def resume(
     agent's question) takes --say TEXT; a magentic manager's plan waiting for review
     takes --approve, --reject TEXT or --edit FILE (the steps, one per line); a
     planner-executor's plan waiting for approval takes --approve, --reject TEXT or --edit
-    FILE (the plan as JSON, {"steps": [...]}). Without a flag, the decision is asked for
-    in a terminal.
+    FILE (the plan as JSON, {"steps": [...]}); a fan-out's record conflict takes --pick
+    AGENT or --supply VALUE; a split decision takes --pick AGENT, --supply TEXT or
+    --abort. Without a flag, the decision is asked for in a terminal.
     """
     console = output_console()
     who = reviewer or reviewer_name()
@@ -815,6 +845,7 @@ def resume(
         "skip": skip,
         "supply": supply,
         "abort": abort,
+        "pick": pick,
         "say": say,
         "continue": continue_with,
         "end": end,

@@ -1,16 +1,21 @@
 """Decisions from the command line: flags, answers at a prompt, and the commands to give them.
 
 Each kind of interrupt is decided with its schema's actions (`APPROVAL_ACTIONS`,
-`ESCALATION_ACTIONS`, `TOOL_APPROVAL_ACTIONS`, `LIMIT_ACTIONS`, `PLAN_REVIEW_ACTIONS`);
+`ESCALATION_ACTIONS`, `TOOL_APPROVAL_ACTIONS`, `LIMIT_ACTIONS`, `PLAN_REVIEW_ACTIONS`,
+`CONFLICT_ACTIONS`, `SPLIT_ACTIONS`);
 each action is a flag of `orchestra resume` named after it, except `respond`, which the
 command line calls `--answer`. A flag may fit several kinds: `--approve`, `--reject TEXT`
 and `--edit FILE` decide an output's or a tool call's approval, a plan's review and a
 plan's approval (for a tool call, the file holds the arguments as a JSON object; for a
 magentic manager's plan, its steps, one per line; for a planner-executor's plan, the
-plan as JSON, `{"steps": [...]}`), and `--answer TEXT` also answers the user at a
+plan as JSON, `{"steps": [...]}`; for an agent's typed output, its fields as a JSON
+object), and `--answer TEXT` also answers the user at a
 handoff limit. A person's message (a group chat's human seat, the user's reply in an
 interactive handoff team, the answer to an agent's `escalate_to_human` question) is
-`--say TEXT`, a `HumanTurn`.
+`--say TEXT`, a `HumanTurn`. A fan-out's record conflict is settled with `--pick AGENT`
+(that branch's value) or `--supply VALUE` (JSON, or the text as is for a field whose
+values are text); a split decision with `--pick AGENT` (that branch's answer), `--supply
+TEXT` (an answer of your own) or `--abort`.
 """
 
 from __future__ import annotations
@@ -32,6 +37,12 @@ from rich.prompt import Prompt
 
 from langgraph_orchestra.errors import DecisionError
 from langgraph_orchestra.nodes.approval import APPROVAL_ACTIONS, ApprovalDecision
+from langgraph_orchestra.nodes.conflicts import (
+    CONFLICT_ACTIONS,
+    SPLIT_ACTIONS,
+    ConflictDecision,
+    SplitDecision,
+)
 from langgraph_orchestra.nodes.escalation import ESCALATION_ACTIONS, EscalationDecision
 from langgraph_orchestra.nodes.handoff import LIMIT_ACTIONS, HandoffLimitDecision
 from langgraph_orchestra.nodes.human import HumanTurn
@@ -64,6 +75,8 @@ _ACTIONS: Mapping[str, Sequence[str]] = {
     "plan_review": PLAN_REVIEW_ACTIONS,
     "plan_approval": PLAN_REVIEW_ACTIONS,
     **dict.fromkeys(_PERSON_KINDS, (_SAY,)),
+    "conflict": CONFLICT_ACTIONS,
+    "disagreement": SPLIT_ACTIONS,
 }
 """The actions that decide each kind of interrupt."""
 
@@ -78,6 +91,8 @@ _FLAG_KINDS = (
     "human_turn",
     "plan_review",
     "plan_approval",
+    "conflict",
+    "disagreement",
 )
 """The kind a flag is checked for before the thread is read: the first that takes it."""
 
@@ -101,6 +116,7 @@ _TEXTS: Mapping[str, _Text] = {
     "supply": _Text("TEXT", "the output to use", "output to use"),
     "continue": _Text("AGENT", "AGENT", "who takes over"),
     "answer": _Text("TEXT", "your answer", "your answer to the user"),
+    "pick": _Text("AGENT", "AGENT", "whose"),
     _SAY: _Text("TEXT", "your message", "your message"),
 }
 _KIND_TEXTS: Mapping[tuple[str, str], _Text] = {
@@ -111,6 +127,12 @@ _KIND_TEXTS: Mapping[tuple[str, str], _Text] = {
     ("plan_review", "reject"): _Text("TEXT", "what to change", "feedback for the manager"),
     ("plan_approval", "edit"): _Text("FILE", "plan.json", 'the plan, as JSON {"steps": [...]}'),
     ("plan_approval", "reject"): _Text("TEXT", "what to change", "feedback for the planner"),
+    ("conflict", "pick"): _Text("AGENT", "AGENT", "whose value"),
+    ("conflict", "supply"): _Text(
+        "VALUE", "VALUE", "the value (JSON; text as is when the values are text)"
+    ),
+    ("disagreement", "pick"): _Text("AGENT", "AGENT", "whose answer"),
+    ("disagreement", "supply"): _Text("TEXT", "your answer", "your answer"),
 }
 """Texts that differ for one kind of interrupt."""
 
@@ -197,6 +219,48 @@ def _record_fields(text: str) -> dict[str, Any]:
     return value
 
 
+def _branches(pending: PendingInterrupt) -> list[str]:
+    """The branches a conflict's or a split decision's `--pick` may name, in team order."""
+    if pending.kind == "conflict":
+        return [str(agent) for agent in pending.value.get("values") or {}]
+    return [str(answer["agent"]) for answer in pending.value.get("answers") or ()]
+
+
+def _picked(text: str | None, pending: Sequence[PendingInterrupt]) -> str:
+    """The branch `--pick` names, checked against each pending conflict or split decision."""
+    if not text:
+        raise DecisionError("--pick: give the agent whose value or answer wins")
+    for request in pending:
+        branches = _branches(request)
+        if text not in branches:
+            what = (
+                f"wrote no value to field '{request.value.get('field')}'"
+                if request.kind == "conflict"
+                else "gave no answer to this split decision"
+            )
+            raise DecisionError(
+                f"--pick: '{text}' {what}; pick one of: {', '.join(branches)}",
+                hint="nothing was written and the interrupt is still open",
+            )
+    return text
+
+
+def _conflict_value(text: str, pending: Sequence[PendingInterrupt]) -> Any:
+    """The value `--supply` gives a conflicting field: JSON, or the text as is.
+
+    Where every branch wrote text, the text is the value as typed; otherwise it is read
+    as JSON (`42`, `true`, `["a", "b"]`), falling back to the text (the field's declared
+    type then decides).
+    """
+    values = [v for request in pending for v in (request.value.get("values") or {}).values()]
+    if values and all(isinstance(v, str) for v in values):
+        return text
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
 def _decision(
     kind: str, action: str, text: str | None, reviewer: str, pending: Sequence[PendingInterrupt]
 ) -> Decision:
@@ -204,6 +268,26 @@ def _decision(
     if action == _SAY:
         return HumanTurn(content=text or "")
     fields: dict[str, Any] = {"action": action, "reviewer": reviewer}
+    if kind in ("conflict", "disagreement"):
+        if action == "pick":
+            fields["agent"] = _picked(text, pending)
+        elif action == "supply" and not text:
+            raise DecisionError(f"--supply: give the {'value' if kind == 'conflict' else 'answer'}")
+        elif action == "supply" and kind == "conflict":
+            if len(pending) > 1:
+                names = ", ".join(str(p.value.get("field")) for p in pending)
+                raise DecisionError(
+                    f"--supply: {len(pending)} record conflicts are pending (fields {names}) "
+                    "and a value fits one field",
+                    hint="add --interrupt ID (shown by: orchestra show THREAD) to supply one "
+                    "field's value, or settle them all with --pick AGENT",
+                )
+            fields["value"] = _conflict_value(str(text), pending)
+        elif action == "supply":
+            fields["content"] = text
+        if kind == "conflict":
+            return ConflictDecision.model_validate(fields)
+        return SplitDecision.model_validate(fields)
     if kind == "tool_approval":
         if action == "reject":
             fields["feedback"] = text or ""
@@ -293,7 +377,9 @@ def decision_from_flags(
             hint=f"approvals: {_flags('approval')}; tool calls: {_flags('tool_approval')}; "
             f"escalated failures: {_flags('exception')}; handoff limits: "
             f"{_flags('handoff_limit')}; a person's message: {_flags('human_turn')}; plan "
-            f"reviews: {_flags('plan_review')}; plan approvals: {_flags('plan_approval')}",
+            f"reviews: {_flags('plan_review')}; plan approvals: {_flags('plan_approval')}; "
+            f"record conflicts: {_flags('conflict')}; split decisions: "
+            f"{_flags('disagreement')}",
         )
     if not chosen:
         return None
@@ -364,6 +450,8 @@ def resume_commands(
             ]
             if action == "continue":
                 example = [next(str(i.value.get("target")) for i in interrupts if i.kind == kind)]
+            elif action == "pick":
+                example = [next(_suggested(i) for i in interrupts if i.kind == kind)]
             elif action == "supply" and missing:
                 example = [json.dumps(dict.fromkeys(missing, "..."))]
             elif text is not None:
@@ -373,6 +461,12 @@ def resume_commands(
                 seen.add(tuple(line))
                 lines.append(line)
     return [shlex.join([*line, *store_args]) for line in lines]
+
+
+def _suggested(pending: PendingInterrupt) -> str:
+    """The branch a printed `--pick` names: a split decision's leader, a conflict's first."""
+    leader = pending.value.get("leader")
+    return str(leader) if leader else (_branches(pending) or ["AGENT"])[0]
 
 
 _PERSON_PROMPTS = {
@@ -418,6 +512,12 @@ def _ask_text(console: Console, kind: str, action: str, pending: PendingInterrup
             default=str(pending.value.get("target")),
         )
     text = _text_of(kind, action)
+    if action == "pick" and text is not None:
+        return Prompt.ask(
+            text.prompt, console=console, choices=_branches(pending), default=_suggested(pending)
+        )
+    if (kind, action) == ("approval", "edit") and pending.value.get("output") is not None:
+        return _text(console, "the output's fields, as a JSON object")  # a typed output
     if (kind, action) == ("plan_review", "edit") and text is not None:
         return _ask_steps(console, text.prompt)
     return _text(console, text.prompt) if text is not None else None
@@ -447,6 +547,8 @@ def auto_decision(
 ) -> dict[str, Any]:
     """Decide without a human (the demo): skip a failure, end at a limit, approve the rest.
 
+    A record conflict takes the first branch's value, a split decision the leading answer.
+
     A failure for missing record fields that `fields` has (the team file's
     `example_fields`) is completed with them instead of skipped.
 
@@ -468,6 +570,13 @@ def auto_decision(
     if pending.kind == "exception":
         console.print("[yellow]auto-skipping the failed agent (non-interactive)[/yellow]")
         return EscalationDecision(action="skip", reviewer="demo").model_dump(exclude_none=True)
+    if pending.kind in ("conflict", "disagreement"):
+        picked = _suggested(pending)
+        what = (
+            "the leading answer" if pending.kind == "disagreement" else "the first branch's value"
+        )
+        console.print(f"[yellow]auto-picking {what}, {escape(picked)}'s (non-interactive)[/yellow]")
+        return {"action": "pick", "agent": picked, "reviewer": "demo"}
     if pending.kind == "handoff_limit":
         console.print("[yellow]auto-ending the run at the handoff limit (non-interactive)[/yellow]")
         return HandoffLimitDecision(action="end", reviewer="demo").model_dump(exclude_none=True)

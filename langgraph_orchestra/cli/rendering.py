@@ -180,6 +180,9 @@ def show_interrupts(console: Console, interrupts: Sequence[PendingInterrupt]) ->
             if revision:
                 title += f" (revision {revision} of {value.get('max_revisions')})"
             body = str(value.get("content", ""))
+            if value.get("output") is not None:  # a typed output: edited as its fields
+                fields = json.dumps(value["output"], default=str)
+                body += f"\n\nan edit gives its fields as JSON: {fields}"
         elif pending.kind == "exception":
             title = f"{pending.agent} failed and waits for a decision"
             body = f"{value.get('error_type')}: {value.get('error')}"
@@ -219,12 +222,40 @@ def show_interrupts(console: Console, interrupts: Sequence[PendingInterrupt]) ->
             if revision:
                 title += f" (revision {revision} of {value.get('max_revisions')})"
             body = "\n".join(describe_step(step) for step in value.get("plan") or ())
+        elif pending.kind == "conflict":
+            values = value.get("values") or {}
+            title = (
+                f"branches {', '.join(values)} wrote different values to field "
+                f"{value.get('field')}: pick one, or supply the value"
+            )
+            body = "\n".join(
+                f"{agent}: {json.dumps(v, default=str)}" for agent, v in values.items()
+            )
+        elif pending.kind == "disagreement":
+            title = (
+                f"the branches disagree (the leader {value.get('leader')} has "
+                f"{float(value.get('share') or 0):.0%} of the votes): pick an answer, write "
+                "one, or abort"
+            )
+            body = "\n\n".join(_answer(answer) for answer in value.get("answers") or ())
         else:
             title, body = f"interrupt {pending.kind}", json.dumps(value, default=str)
         console.print(f"[yellow]⏸[/yellow] {escape(title)}  [dim](interrupt {short})[/dim]")
         console.print(
             Panel(escape(body), title=escape(pending.agent), expand=False), soft_wrap=False
         )
+
+
+def _answer(answer: Mapping[str, Any]) -> str:
+    """One branch's answer in a split decision: who, how sure, why, and the answer."""
+    about = [
+        f"confidence {answer['confidence']}" if answer.get("confidence") is not None else "",
+        f"reason: {answer['reason']}" if answer.get("reason") is not None else "",
+    ]
+    shown = "; ".join(part for part in about if part)
+    return (
+        f"{answer.get('agent')}" + (f" ({shown})" if shown else "") + f":\n{answer.get('answer')}"
+    )
 
 
 def print_waiting(console: Console, info: ThreadInfo, commands: Sequence[str]) -> None:

@@ -265,6 +265,7 @@ def create_concurrent(
     policies = {a.name: a.context if a.context is not None else context for a in team}
     routes = [
         Route(
+            prompts=prompts,
             agent=agent,
             node=agent.name,
             next=joins,
@@ -336,6 +337,7 @@ def create_concurrent(
     synth_route = None
     if synthesizer is not None:
         synth_route = Route(
+            prompts=prompts,
             agent=synthesizer,
             node=synthesizer.name,
             next=FINALIZE,

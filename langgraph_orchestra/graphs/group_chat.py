@@ -420,6 +420,7 @@ def _group_chat(
 
     routes = [
         Route(
+            prompts=prompts,
             agent=agent,
             node=agent.name,
             next=MANAGER,

@@ -212,6 +212,7 @@ def create_handoff(
 
     routes = [
         Route(
+            prompts=prompts,
             agent=agent,
             node=agent.name,
             next=HANDOFF,

@@ -147,6 +147,7 @@ def create_hierarchical(
 
     routes = [
         Route(
+            prompts=prompts,
             agent=agent,
             node=agent.name,
             next=JOIN,

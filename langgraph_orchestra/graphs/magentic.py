@@ -161,6 +161,7 @@ def create_magentic(
 
     routes = [
         Route(
+            prompts=prompts,
             agent=agent,
             node=agent.name,
             next=MANAGER,

@@ -182,6 +182,7 @@ def create_network(
 
     routes = [
         Route(
+            prompts=prompts,
             agent=agent,
             node=agent.name,
             next=JOIN,

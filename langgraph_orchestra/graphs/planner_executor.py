@@ -225,6 +225,7 @@ def create_planner_executor(
 
     routes = [
         Route(
+            prompts=prompts,
             agent=agent,
             node=agent.name,
             next=JOIN,
@@ -240,6 +241,7 @@ def create_planner_executor(
     synth = None
     if synthesizer is not None:
         synth = Route(
+            prompts=prompts,
             agent=synthesizer,
             node=synthesizer.name,
             next=finish or FINALIZE,

@@ -121,6 +121,7 @@ def create_sequential(
     entries = [authorize_node(a.name) if a.approves_before else a.name for a in team]
     routes = [
         Route(
+            prompts=prompts,
             agent=agent,
             node=agent.name,
             next=entries[i + 1] if i + 1 < len(team) else FINALIZE,

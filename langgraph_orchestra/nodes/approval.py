@@ -1,23 +1,33 @@
-"""The human approval gate: one node that interrupts before or after an agent's turn."""
+"""The human approval gate: one node that interrupts before or after an agent's turn.
+
+Reviewed after its turn, an agent that writes record fields writes them when the output
+is accepted: approved (each `write` record names the reviewer, `approved_by`) or edited
+(an agent with a typed output is edited as its fields, in JSON, checked against the
+output model; a changed field is written `by` the reviewer). A rejected draft's fields
+are never written.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any, Literal, get_args
+import json
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Literal, NotRequired, get_args
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 from langgraph.graph import END
 from langgraph.types import Command, Send, interrupt
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, model_validator
 from typing_extensions import TypedDict
 
-from langgraph_orchestra.errors import OrchestraError
+from langgraph_orchestra.agents import OUTPUT_KEY
+from langgraph_orchestra.errors import OrchestraError, OutputValidationError
 from langgraph_orchestra.events import gate_opening
 from langgraph_orchestra.names import REVIEWER, authorize_node, review_node
 from langgraph_orchestra.nodes.route import Route, as_mapping
 from langgraph_orchestra.nodes.run import begin_run, in_run, starting
-from langgraph_orchestra.nodes.validators import Validator, checked_decision
+from langgraph_orchestra.nodes.validators import Validator, checked_decision, run_validators
 from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
+from langgraph_orchestra.records import provenance, render_output
 from langgraph_orchestra.state.records import AuditRecord, audit_record
 
 __all__ = [
@@ -54,6 +64,9 @@ class ApprovalRequest(TypedDict):
     """How many revisions this output has had."""
     max_revisions: int
     """How many revisions are allowed before a rejection stops the run."""
+    output: NotRequired[dict[str, Any]]
+    """`after`, an agent with a typed output: its fields, as JSON (an `edit` gives them
+    all, as a JSON object checked against the output model)."""
 
 
 class ApprovalDecision(BaseModel):
@@ -91,16 +104,78 @@ def review(
     draft: AIMessage,
     revision: int,
     record: Mapping[str, Any] | None = None,
+    fields: Mapping[str, Any] | None = None,
 ) -> Send:
     """Send an agent's output to its after-gate `node`, with what the agent saw.
 
-    `record`: the record its turn started from (an agent that requires fields), kept for
-    a revision.
+    `record`: the record its turn started from (an agent that requires or writes
+    fields), kept for a revision; `fields`: the record fields the output writes, written
+    only once it is accepted.
     """
     payload: dict[str, Any] = {"view": view, "draft": draft, "revision": revision}
     if record is not None:
         payload["record"] = dict(record)
+    if fields:
+        payload["fields"] = dict(fields)
     return Send(node, payload)
+
+
+def _typed_edit(output: type[BaseModel], content: str) -> BaseModel:
+    """The edited typed output: `content` is its fields as a JSON object.
+
+    Raises:
+        ValueError: Not JSON, or not a valid `output` (one line, naming the fields).
+    """
+    try:
+        data = json.loads(content)
+    except json.JSONDecodeError as error:
+        raise ValueError(
+            f"an edit of a typed output is its fields as a JSON object ({output.__name__}), "
+            f"not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})"
+        ) from None
+    try:
+        return output.model_validate(data)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(map(str, p['loc'])) or 'the edit'}: {p['msg']}" for p in error.errors()
+        )
+        raise ValueError(f"the edit is not a valid {output.__name__}: {problems}") from None
+
+
+def _typed_decision(
+    agent: str,
+    output: type[BaseModel],
+    render: Callable[[BaseModel], str],
+    validators: Sequence[Validator],
+) -> type[ApprovalDecision]:
+    """`ApprovalDecision` for a typed output's after-gate: an `edit` is the output's fields.
+
+    The edit is checked against `output`, then the agent's validators run on its
+    rendering (a `respond`'s content, on the content itself).
+    """
+    checks = tuple(validators)
+
+    def _check(decision: Any) -> Any:
+        if decision.action not in ("edit", "respond") or not decision.content:
+            return decision
+        text = decision.content
+        if decision.action == "edit":
+            text = render(_typed_edit(output, decision.content))
+        if checks:
+            try:
+                run_validators(agent, text, checks, subject=f"Human content for agent '{agent}'")
+            except OutputValidationError as error:
+                raise ValueError(f"{error}; correct it and decide again") from None
+        return decision
+
+    checked: type[ApprovalDecision] = create_model(
+        ApprovalDecision.__name__,
+        __base__=ApprovalDecision,
+        __module__=ApprovalDecision.__module__,
+        __doc__=ApprovalDecision.__doc__,
+        __validators__={"_typed_edit": model_validator(mode="after")(_check)},  # type: ignore[dict-item]
+    )
+    return checked
 
 
 def follow_up(
@@ -163,8 +238,13 @@ class ApprovalNode:
         self.when = when
         self.max_revisions = max_revisions
         self.prompts = prompts
-        self.decision = checked_decision(ApprovalDecision, route.agent.name, validators)
         name = route.agent.name
+        output = route.agent.output
+        self.render = render_output(prompts, name) if output is not None else None
+        if when == "after" and output is not None and self.render is not None:
+            self.decision = _typed_decision(name, output, self.render, validators)
+        else:
+            self.decision = checked_decision(ApprovalDecision, name, validators)
         self.__name__ = authorize_node(name) if when == "before" else review_node(name)
 
     def __call__(self, state: Any) -> Command[Any]:
@@ -174,7 +254,9 @@ class ApprovalNode:
             return self._before(state)
         return self._after(state)
 
-    def _ask(self, content: str, revision: int) -> ApprovalDecision:
+    def _ask(
+        self, content: str, revision: int, output: dict[str, Any] | None = None
+    ) -> ApprovalDecision:
         request: ApprovalRequest = {
             "type": "approval",
             "agent": self.route.agent.name,
@@ -184,6 +266,8 @@ class ApprovalNode:
             "revision": revision,
             "max_revisions": self.max_revisions,
         }
+        if output is not None:
+            request["output"] = output
         with gate_opening(self.route.agent.name, request):
             return interrupt(request, response_schema=self.decision)
 
@@ -249,17 +333,48 @@ class ApprovalNode:
         draft: AIMessage = state["draft"]
         revision: int = state["revision"]
         record = state.get("record")
-        decision = self._ask(draft.text, revision)
+        fields: dict[str, Any] = dict(state.get("fields") or {})
+        typed = draft.response_metadata.get(OUTPUT_KEY) if self.render is not None else None
+        decision = self._ask(draft.text, revision, typed)
         if decision.action == "approve":
-            record = self._record(decision, revision=revision)
-            return Command(update={"audit": [record], **route.done(draft.text)}, goto=route.next)
+            entry = self._record(decision, revision=revision)
+            # The accepted output's fields are written now, each naming the reviewer.
+            writes = provenance(name, fields, record, approved_by=decision.reviewer)
+            return Command(
+                update={**fields, "audit": [entry, *writes], **route.done(draft.text)},
+                goto=route.next,
+            )
         if decision.action == "edit":
             content = str(decision.content)
-            record = self._record(decision, revision=revision, original=draft.text)
+            entry = self._record(decision, revision=revision, original=draft.text)
+            metadata: dict[str, Any] = {}
+            drafted = fields
+            if self.render is not None and self.route.agent.output is not None:
+                # A typed output is edited as its fields: they replace the drafted ones.
+                answer = _typed_edit(self.route.agent.output, content)
+                content = self.render(answer)
+                metadata[OUTPUT_KEY] = answer.model_dump(mode="json")
+                fields = {k: getattr(answer, k) for k in drafted}
+            writes = [
+                record_entry
+                for k, v in fields.items()
+                for record_entry in provenance(
+                    name,
+                    {k: v},
+                    record,
+                    # A value the reviewer changed is theirs; the others they approved.
+                    **{"by" if v != drafted[k] else "approved_by": decision.reviewer},
+                )
+            ]
             # The edit replaces the output under review (same id), not earlier history.
-            edited = AIMessage(content, name=name, id=draft.id)
+            edited = AIMessage(content, name=name, id=draft.id, response_metadata=metadata)
             return Command(
-                update={"messages": [edited], "audit": [record], **route.done(content)},
+                update={
+                    **fields,
+                    "messages": [edited],
+                    "audit": [entry, *writes],
+                    **route.done(content),
+                },
                 goto=route.next,
             )
         if decision.action == "respond":

@@ -15,11 +15,18 @@ import functools
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, get_args
 
 from langchain_core.messages import BaseMessage
 from langgraph.types import Command, Send, interrupt
-from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    create_model,
+    model_validator,
+)
 from pydantic_core import to_jsonable_python
 from typing_extensions import TypedDict
 
@@ -38,12 +45,16 @@ from langgraph_orchestra.state.records import (
 
 __all__ = [
     "CONFLICT",
+    "CONFLICT_ACTIONS",
     "SETTLE",
+    "SPLIT_ACTIONS",
     "Answer",
+    "ConflictAction",
     "ConflictDecision",
     "ConflictRequest",
     "Disagreement",
     "SettleNode",
+    "SplitAction",
     "SplitDecision",
     "SplitRequest",
     "answer_key",
@@ -55,6 +66,18 @@ __all__ = [
 
 CONFLICT = "RecordConflict"
 """The `error_type` of a conflict's exception record."""
+
+ConflictAction = Literal["pick", "supply"]
+"""How a person settles a record conflict: a branch's value, or a value of their own."""
+
+CONFLICT_ACTIONS: tuple[ConflictAction, ...] = get_args(ConflictAction)
+"""The decisions a record conflict takes."""
+
+SplitAction = Literal["pick", "supply", "abort"]
+"""How a person settles a split decision: a branch's answer, their own, or end the run."""
+
+SPLIT_ACTIONS: tuple[SplitAction, ...] = get_args(SplitAction)
+"""The decisions a split decision takes."""
 
 Disagreement: TypeAlias = Literal["escalate"] | float
 """When split branch answers go to a person: `"escalate"` on any disagreement, or a
@@ -81,7 +104,7 @@ class ConflictDecision(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    action: Literal["pick", "supply"]
+    action: ConflictAction
     """`pick` takes `agent`'s value; `supply` writes `value`."""
     agent: str | None = None
     """The agent whose value wins, for `pick`."""
@@ -124,7 +147,7 @@ class SplitDecision(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    action: Literal["pick", "supply", "abort"]
+    action: SplitAction
     """`pick` takes `agent`'s answer; `supply` answers `content`; `abort` ends the run."""
     agent: str | None = None
     """The branch whose answer wins, for `pick`."""
@@ -145,7 +168,13 @@ def _conflict_schema(
         if decision.action == "supply":
             if decision.value is None:
                 raise ValueError("'supply' needs a 'value'")
-            typed({field: types.get(field, Any)}, {field: decision.value})
+            try:
+                typed({field: types.get(field, Any)}, {field: decision.value})
+            except ValidationError as error:
+                problem = error.errors()[0]["msg"]
+                raise ValueError(
+                    f"'supply': {decision.value!r} is not a value of field '{field}': {problem}"
+                ) from None
         return decision
 
     checked: type[ConflictDecision] = create_model(
@@ -312,7 +341,7 @@ class SettleNode:
             "exception_id": record["id"],
             "field": field,
             "values": values,
-            "actions": ["pick", "supply"],
+            "actions": list(CONFLICT_ACTIONS),
         }
         schema = _conflict_schema(field, list(values), self.types)
         decision = interrupt(request, response_schema=schema)
@@ -401,7 +430,7 @@ def settle_split(
         "answers": list(answers.values()),
         "leader": leader,
         "share": round(share, 6),
-        "actions": ["pick", "supply", "abort"],
+        "actions": list(SPLIT_ACTIONS),
     }
     decision: SplitDecision = interrupt(request, response_schema=schema)
     if decision.action == "pick":

@@ -14,7 +14,6 @@ from langgraph_orchestra.errors import DecisionError, OrchestraError
 from langgraph_orchestra.names import ESCALATE
 from langgraph_orchestra.nodes.route import Route
 from langgraph_orchestra.nodes.validators import Validator, checked_decision
-from langgraph_orchestra.prompts import RECORD_OUTPUT
 from langgraph_orchestra.records import provenance, record_view, render_fields, typed
 from langgraph_orchestra.state.records import ExceptionRecord, audit_record
 
@@ -274,12 +273,15 @@ class EscalationNode:
         }
         if record["error_type"] == "PreconditionError":
             completed = {**snapshot, **fields}
-            again = record_view(view, agent.reads, completed) if agent.reads else view
+            again = view
+            if agent.reads:
+                again = record_view(view, agent.reads, completed, route.prompts)
             return Command(
                 update=update, goto=route.run(again, retries=retries + 1, record=completed)
             )
-        content = decision.content or RECORD_OUTPUT.format(
-            name=agent.name, fields=render_fields(fields)
+        prompts = route.prompts
+        content = decision.content or prompts.record_output.format(
+            name=agent.name, fields=render_fields(fields, prompts.record_item)
         )
         update["messages"] = [AIMessage(content, name=agent.name)]
         return Command(update={**update, **route.done(content), "round": 1}, goto=route.next)

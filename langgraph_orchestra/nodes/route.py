@@ -12,6 +12,7 @@ from langgraph.types import Send
 from langgraph_orchestra.agents import Agent
 from langgraph_orchestra.context import View
 from langgraph_orchestra.names import FINALIZE, authorize_node, review_node
+from langgraph_orchestra.prompts import DEFAULT_PROMPTS, Prompts
 from langgraph_orchestra.records import reading, record_of
 from langgraph_orchestra.state.records import AuditRecord, Usage
 
@@ -97,12 +98,14 @@ class Route:
     """The agent's context policy for its exchange with a reviewer (its drafts and the
     reviewer's messages; see `approval.follow_up` and `context.follow_up_context`); `None`
     (a callable policy) keeps the whole exchange."""
+    prompts: Prompts = DEFAULT_PROMPTS
+    """The team's prompt templates (how the record fields the agent reads are shown)."""
 
     def __post_init__(self) -> None:
         if self.agent.reads:
             # Every place that computes the agent's view (its node, a fan-out, a gate)
             # shows it the record fields it reads.
-            object.__setattr__(self, "view", reading(self.view, self.agent.reads))
+            object.__setattr__(self, "view", reading(self.view, self.agent.reads, self.prompts))
 
     @property
     def keeps_record(self) -> bool:

@@ -291,8 +291,10 @@ class AgentNode(Runnable[Any, Command[Any]]):
             draft = messages[-1]
             if not isinstance(draft, AIMessage):
                 draft = AIMessage(text, name=self.agent_name)
-            update = starting(record_turn(turn), begin or {})
-            return Command(update=update, goto=review(route.review, view, draft, revision, record))
+            # The record fields are written once the reviewer accepts the output.
+            update = starting(record_turn(turn._replace(fields={}, writes=[])), begin or {})
+            goto = review(route.review, view, draft, revision, record, fields)
+            return Command(update=update, goto=goto)
         update = starting(route.accept(turn), begin or {})
         target = route.after(turn)
         if target == FINALIZE:

@@ -88,7 +88,10 @@ def output_model(agent: str, fields: Mapping[str, Any]) -> type[BaseModel]:
 
 
 def record_schema(pattern: str, agents: Sequence[Agent]) -> type[Any] | None:
-    """The pattern's state plus the agents' output fields; `None` when no agent has any.
+    """The pattern's state plus the output fields the agents write; `None` without any.
+
+    An output field an agent does not write (`writes: []`, e.g. a voter's answer and
+    confidence) is only its answer, not a record field.
 
     Raises:
         TeamConfigError: Two outputs give one field different types.
@@ -98,6 +101,8 @@ def record_schema(pattern: str, agents: Sequence[Agent]) -> type[Any] | None:
         if agent.output is None:
             continue
         for name, info in agent.output.model_fields.items():
+            if name not in (agent.writes or ()):
+                continue
             if name in fields and fields[name] != info.annotation:
                 raise TeamConfigError(
                     f"field '{name}' has two types in the agents' outputs: "
