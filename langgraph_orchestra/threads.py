@@ -782,7 +782,8 @@ def consumed_replies(values: Mapping[str, Any]) -> dict[str, int]:
     Each successful call leaves one AI message, counted in `usage` (or in a paused
     fan-out's `outbox`); each failure that was recorded (not retried) is an exception
     record (but an agent stopped by its `requires`, or a fan-out's record conflict, made
-    no call).
+    no call). A nested team's members are counted by path (`team/member`): their
+    failures reach this state only as its `exception` audit records.
     """
     used: dict[str, int] = {}
     held = [turn["usage"] for turn in (values.get("outbox") or {}).values()]
@@ -796,6 +797,15 @@ def consumed_replies(values: Mapping[str, Any]) -> dict[str, int]:
         if record.get("id") not in seen:
             seen.add(str(record.get("id")))
             used[record["agent"]] = used.get(record["agent"], 0) + 1
+    for record in values.get("audit") or ():
+        detail = record.get("detail") or {}
+        agent = str(record.get("agent") or "")
+        if record.get("kind") != "exception" or "/" not in agent:
+            continue
+        if detail.get("error_type") in _NO_CALL or detail.get("exception_id") in seen:
+            continue
+        seen.add(str(detail.get("exception_id")))
+        used[agent] = used.get(agent, 0) + 1
     return used
 
 

@@ -483,3 +483,27 @@ def test_the_readme_example_of_nested_team_files_is_valid() -> None:
         ("review", "concurrent"),
         ("polish", "maker_checker"),
     ]
+
+
+def test_used_replies_count_a_nested_members_recorded_failure() -> None:
+    # A failure inside a nested team that has ended reaches the outer state only as an
+    # `exception` audit record named by path: it used a scripted reply too.
+    write(
+        "team.yaml",
+        """
+        pattern: sequential
+        agents:
+          - name: inner
+            team:
+              pattern: sequential
+              agents:
+                - {name: flaky, on_error: continue, model: {scripted: [{error: boom}, late]}}
+                - {name: steady, model: {scripted: [fine]}}
+          - {name: last, approval: after, model: {scripted: [done]}}
+        """,
+    )
+    with open_checkpointer("sqlite:///state.db") as saver:
+        app = build_team(load_spec("team.yaml")).compile(checkpointer=saver)
+        [pending] = app.invoke(TASK, {"configurable": {"thread_id": "t"}})["__interrupt__"]
+        assert pending.value["agent"] == "last"
+        assert used_replies(saver, "t") == {"inner/flaky": 1, "inner/steady": 1, "last": 1}
