@@ -373,6 +373,21 @@ def test_the_model_override_and_per_thread_scripts_apply_inside_nested_teams() -
         assert result["usage"]["panel/legal"]["calls"] == 1
 
 
+def test_a_team_lists_the_files_it_is_read_from() -> None:
+    write("teams/panel.yaml", PANEL)
+    write("teams/deep.yaml", "pattern: sequential\nagents: [{name: p, team: panel.yaml}]\n")
+    write(
+        "top.yaml",
+        "pattern: sequential\nagents:\n  - {name: a, team: teams/deep.yaml}\n"
+        "  - {name: b, team: {pattern: sequential, agents: [{name: c, team: teams/panel.yaml}]}}\n",
+    )
+    assert load_spec("top.yaml").files() == [
+        Path("top.yaml").resolve(),
+        Path("teams/deep.yaml").resolve(),
+        Path("teams/panel.yaml").resolve(),
+    ]
+
+
 def test_the_spec_hash_covers_the_included_files() -> None:
     plain = write("plain.yaml", "pattern: sequential\nagents: [{name: w, model: openai:x}]\n")
     own = hashlib.sha256(Path(plain).read_bytes()).hexdigest()
@@ -457,7 +472,10 @@ def test_resume_refuses_when_an_included_file_changed() -> None:
     write("teams/panel.yaml", PANEL.replace("no legal issue", "a legal issue"))
     refused = invoke("resume", thread, "--approve")
     assert refused.exit_code == 2
-    assert f"team file {Path('pipeline.yaml').resolve()} changed since thread" in refused.output
+    assert refused.output.startswith(
+        f"error: team file {Path('pipeline.yaml').resolve()} or a file it includes changed "
+        f"since thread '{thread}' started"
+    )
     done = invoke("resume", thread, "--approve", "--allow-changed-spec")
     assert done.exit_code == 0, done.output
 
@@ -507,3 +525,20 @@ def test_used_replies_count_a_nested_members_recorded_failure() -> None:
         [pending] = app.invoke(TASK, {"configurable": {"thread_id": "t"}})["__interrupt__"]
         assert pending.value["agent"] == "last"
         assert used_replies(saver, "t") == {"inner/flaky": 1, "inner/steady": 1, "last": 1}
+
+
+def test_the_including_files_prices_apply_inside_the_nested_team() -> None:
+    write("teams/panel.yaml", PANEL.replace("approval: after", ""))
+    write("pipeline.yaml", PIPELINE)
+    unpriced = build_team(load_spec("pipeline.yaml")).compile(checkpointer=InMemorySaver())
+    usage = unpriced.invoke(TASK, {"configurable": {"thread_id": "t"}})["usage"]
+    assert usage["panel/legal"]["cost_usd"] == 0.0
+
+    prices = "prices: {scripted: {input: 1000, output: 2000}}\n"
+    write("pipeline.yaml", textwrap.dedent(PIPELINE) + prices)
+    priced = build_team(load_spec("pipeline.yaml")).compile(checkpointer=InMemorySaver())
+    usage = priced.invoke(TASK, {"configurable": {"thread_id": "t"}})["usage"]
+    legal = usage["panel/legal"]
+    expected = (legal["input_tokens"] * 1000 + legal["output_tokens"] * 2000) / 1_000_000
+    assert legal["cost_usd"] == pytest.approx(expected)
+    assert legal["cost_usd"] > 0

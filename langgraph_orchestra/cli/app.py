@@ -898,8 +898,9 @@ def _check_spec_unchanged(thread: str, run: RunInfo, spec: TeamSpec, allow_chang
     """Refuse to rebuild a thread's team from a file that changed since its run started."""
     if allow_changed or run.spec_sha256 is None or run.spec_sha256 == spec.sha256:
         return
+    which = f"team file {run.spec}" + (" or a file it includes" if len(spec.files()) > 1 else "")
     raise _fail(
-        f"team file {run.spec} changed since thread '{thread}' started (SHA-256 "
+        f"{which} changed since thread '{thread}' started (SHA-256 "
         f"{run.spec_sha256[:12]}... then, {str(spec.sha256)[:12]}... now): refusing to run it",
         "check the file (a team file is code), then resume with --allow-changed-spec",
     )

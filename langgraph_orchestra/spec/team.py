@@ -82,6 +82,13 @@ class TeamSpec(SpecModel):
         """
         return self._sha256
 
+    def files(self) -> list[Path]:
+        """The team files it was read from: its own, then those it includes, at any depth."""
+        found = [self.source] if self.source is not None else []
+        for team in _included(self):
+            found += [file for file in team.files() if file not in found]
+        return found
+
     def members(self) -> list[tuple[AgentSpec, str | None]]:
         """Its agents, then the agents its options hold, each with that option's name."""
         found: list[tuple[AgentSpec, str | None]] = [(agent, None) for agent in self.agents]
