@@ -20,12 +20,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.types import Command
 from typer.testing import CliRunner, Result
 
-from langgraph_orchestra import open_checkpointer
+from langgraph_orchestra import aopen_checkpointer, open_checkpointer
 from langgraph_orchestra.cli.app import app
 from langgraph_orchestra.errors import SpecError
 from langgraph_orchestra.spec import build_team, load_spec, validate_spec
 from langgraph_orchestra.testing import ScriptedModel
-from langgraph_orchestra.threads import used_replies
+from langgraph_orchestra.threads import aused_replies, used_replies
 
 ROOT = Path(__file__).resolve().parent.parent
 TASK = {"messages": [("user", "Write the launch note.")]}
@@ -307,6 +307,16 @@ def test_used_replies_count_a_paused_nested_team_by_path() -> None:
         assert used_replies(saver, "t") == {"writer": 1, "panel/legal": 1, "panel/brand": 1}
 
 
+async def test_used_replies_from_an_async_store_count_a_paused_nested_team() -> None:
+    write("teams/panel.yaml", PANEL)
+    write("pipeline.yaml", PIPELINE)
+    async with aopen_checkpointer("sqlite:///state.db") as saver:
+        app = build_team(load_spec("pipeline.yaml")).compile(checkpointer=saver)
+        await app.ainvoke(TASK, {"configurable": {"thread_id": "t"}})
+        used = await aused_replies(saver, "t")
+    assert used == {"writer": 1, "panel/legal": 1, "panel/brand": 1}
+
+
 def test_three_levels_resume_in_a_fresh_process_where_the_scripts_stopped() -> None:
     write(
         "top.yaml",
@@ -331,9 +341,9 @@ def test_three_levels_resume_in_a_fresh_process_where_the_scripts_stopped() -> N
         """
         import json
         from langgraph.types import Command
-        from langgraph_orchestra import open_checkpointer
+        from langgraph_orchestra import aopen_checkpointer, open_checkpointer
         from langgraph_orchestra.spec import build_team, load_spec
-        from langgraph_orchestra.threads import used_replies
+        from langgraph_orchestra.threads import aused_replies, used_replies
 
         config = {"configurable": {"thread_id": "deep"}}
         with open_checkpointer("sqlite:///state.db") as saver:
