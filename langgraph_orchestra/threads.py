@@ -859,10 +859,10 @@ def _paused_teams(
 ) -> list[tuple[str, CheckpointTuple]]:
     """Walk the subgraphs of the tasks paused in `latest`, at any depth.
 
-    A paused model turn's calls are added to `used` (its agent's messages in the turn's
-    subgraph). A paused nested team is returned with the prefix of its members' names
-    (`team/`, `outer/inner/`), for the caller to count its state (`consumed_replies`);
-    the walk goes on into its own paused tasks.
+    Each is a model turn (its agent's calls are its messages named after it, added to
+    `used`) or a nested team, returned with the prefix of its members' names (`team/`,
+    `outer/inner/`) for the caller to count its state with `consumed_replies` (a model
+    turn's state counts nothing there); the walk goes on into its own paused tasks.
     """
     found: list[tuple[str, CheckpointTuple]] = []
     pending: list[tuple[str, str, CheckpointTuple]] = [("", "", latest)]
@@ -872,25 +872,21 @@ def _paused_teams(
         newest: dict[str, CheckpointTuple] = {}
         for item in items:
             ns = str(item.config["configurable"].get("checkpoint_ns") or "")
-            inner = ns.removeprefix(f"{namespace}|") if namespace else ns
-            if inner == ns and namespace:
+            below = ns.removeprefix(f"{namespace}|") if namespace else ns
+            if below == ns and namespace:
                 continue  # not below this checkpoint
-            task_id = inner.partition(":")[2]
-            if task_id in paused and (
+            if below.partition(":")[2] in paused and (
                 ns not in newest or str(item.checkpoint["id"]) > str(newest[ns].checkpoint["id"])
             ):
                 newest[ns] = item
         for ns, item in newest.items():
-            agent = ns.rpartition("|")[2].partition(":")[0]
-            channel_values = item.checkpoint.get("channel_values") or {}
-            if "stop_reason" in item.checkpoint.get("channel_versions", {}):
-                found.append((f"{prefix}{agent}/", item))
-                pending.append((ns, f"{prefix}{agent}/", item))
-                continue
-            messages = channel_values.get("messages") or ()
-            calls = sum(1 for m in messages if isinstance(m, AIMessage) and m.name == agent)
+            name = ns.rpartition("|")[2].partition(":")[0]
+            messages = (item.checkpoint.get("channel_values") or {}).get("messages") or ()
+            calls = sum(1 for m in messages if isinstance(m, AIMessage) and m.name == name)
             if calls:
-                used[prefix + agent] = used.get(prefix + agent, 0) + calls
+                used[prefix + name] = used.get(prefix + name, 0) + calls
+            found.append((f"{prefix}{name}/", item))
+            pending.append((ns, f"{prefix}{name}/", item))
     return found
 
 

@@ -552,3 +552,40 @@ def test_the_including_files_prices_apply_inside_the_nested_team() -> None:
     expected = (legal["input_tokens"] * 1000 + legal["output_tokens"] * 2000) / 1_000_000
     assert legal["cost_usd"] == pytest.approx(expected)
     assert legal["cost_usd"] > 0
+
+
+def test_used_replies_count_a_nested_members_turn_paused_at_a_tool_call() -> None:
+    # The member's turn is a subgraph of the nested team's: its calls so far are counted
+    # from there, by path.
+    write(
+        "team.yaml",
+        """
+        pattern: sequential
+        agents:
+          - {name: first, model: {scripted: [one]}}
+          - name: desk
+            team:
+              pattern: sequential
+              agents:
+                - name: clerk
+                  tools: [support_tools:lookup_order]
+                  approve_tools: true
+                  model:
+                    scripted:
+                      - content: checking
+                        tool_calls: [{name: lookup_order, args: {order_id: A-1}}]
+                      - content: again
+                        tool_calls: [{name: lookup_order, args: {order_id: A-2}}]
+                      - found it
+        """,
+    )
+    Path("support_tools.py").write_text((ROOT / "examples/support_tools.py").read_text())
+    config: RunnableConfig = {"configurable": {"thread_id": "t"}}
+    with open_checkpointer("sqlite:///state.db") as saver:
+        app = build_team(load_spec("team.yaml")).compile(checkpointer=saver)
+        [pending] = app.invoke(TASK, config)["__interrupt__"]
+        assert pending.value["type"] == "tool_approval"
+        assert used_replies(saver, "t") == {"first": 1, "desk/clerk": 1}
+        [pending] = app.invoke(Command(resume={"action": "approve"}), config)["__interrupt__"]
+        assert pending.value["type"] == "tool_approval"
+        assert used_replies(saver, "t") == {"first": 1, "desk/clerk": 2}
