@@ -23,6 +23,7 @@ from typer.testing import CliRunner, Result
 from langgraph_orchestra import aopen_checkpointer, open_checkpointer
 from langgraph_orchestra.cli.app import app
 from langgraph_orchestra.errors import SpecError
+from langgraph_orchestra.nodes.turn import AgentNode
 from langgraph_orchestra.spec import build_team, load_spec, validate_spec
 from langgraph_orchestra.testing import ScriptedModel
 from langgraph_orchestra.threads import aused_replies, used_replies
@@ -589,3 +590,47 @@ def test_used_replies_count_a_nested_members_turn_paused_at_a_tool_call() -> Non
         [pending] = app.invoke(Command(resume={"action": "approve"}), config)["__interrupt__"]
         assert pending.value["type"] == "tool_approval"
         assert used_replies(saver, "t") == {"first": 1, "desk/clerk": 2}
+
+
+def test_an_option_agent_may_be_a_team() -> None:
+    write(
+        "team.yaml",
+        """
+        pattern: concurrent
+        options:
+          aggregator:
+            name: judges
+            team: {pattern: sequential, agents: [{name: j1, model: {scripted: [merged]}}]}
+        agents:
+          - {name: a, model: {scripted: [A]}}
+          - {name: b, model: {scripted: [B]}}
+        """,
+    )
+    spec = validate_spec("team.yaml")
+    assert [(agent.name, role) for agent, role in spec.members()] == [
+        ("a", None),
+        ("b", None),
+        ("judges", "aggregator"),
+    ]
+    app = build_team(spec).compile(checkpointer=InMemorySaver())
+    result = app.invoke(TASK, {"configurable": {"thread_id": "t"}})
+    assert result["final"] == "merged"
+    assert sorted(result["usage"]) == ["a", "b", "judges/j1"]
+
+
+def test_an_agent_made_of_a_team_takes_the_teams_description_unless_it_has_one() -> None:
+    write("teams/panel.yaml", PANEL)
+    write("pipeline.yaml", PIPELINE.replace("description: Reviews the draft", ""))
+    graph = build_team(load_spec("pipeline.yaml"))
+    [agent] = [a for a in _agents(graph) if a.name == "panel"]
+    assert agent.description == "Legal and brand at once"
+    write("pipeline.yaml", PIPELINE)
+    [agent] = [a for a in _agents(build_team(load_spec("pipeline.yaml"))) if a.name == "panel"]
+    assert agent.description == "Reviews the draft"
+
+
+def _agents(graph: Any) -> list[Any]:
+    """The agents of a pattern's graph (its agent nodes')."""
+    return [
+        n.runnable.route.agent for n in graph.nodes.values() if isinstance(n.runnable, AgentNode)
+    ]

@@ -400,7 +400,8 @@ class AgentSpec(SpecModel):
     """Its model: a `"provider:model"` string or a scripted model (`None` for a team)."""
     team: TeamSpec | None = None
     """Instead of a model, a whole team: `team: FILE.yaml` (relative to this file) or an
-    inline team mapping (`{pattern: ..., agents: [...]}`). It runs as this agent."""
+    inline team mapping (`{pattern: ..., agents: [...]}`). It runs as this agent, whose
+    description defaults to the team's."""
     instructions: str | None = None
     """Its system prompt."""
     tools: tuple[Annotated[ToolRef, PlainValidator(_import_tool)], ...] = ()
