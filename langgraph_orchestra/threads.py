@@ -823,7 +823,9 @@ def consumed_replies(values: Mapping[str, Any]) -> dict[str, int]:
     record (but an agent stopped by its `requires`, a fan-out's record conflict, or an
     open breaker made no call). Calls are counted per model of a fallback chain: the
     participant's own model under its name, its fallbacks as `name/fallbackN`
-    (`names.fallback_name`), from the `fallback` audit records.
+    (`names.fallback_name`), from the `fallback` audit records. A nested team's members
+    are counted by path (`team/member`): their failures reach this state only as its
+    `exception` audit records.
     """
     used: dict[str, int] = {}
     outbox = (values.get("outbox") or {}).values()
@@ -837,6 +839,15 @@ def consumed_replies(values: Mapping[str, Any]) -> dict[str, int]:
         if record.get("id") not in seen:
             seen.add(str(record.get("id")))
             used[record["agent"]] = used.get(record["agent"], 0) + 1
+    for record in values.get("audit") or ():
+        detail = record.get("detail") or {}
+        agent = str(record.get("agent") or "")
+        if record.get("kind") != "exception" or "/" not in agent:
+            continue
+        if detail.get("error_type") in _NO_CALL or detail.get("exception_id") in seen:
+            continue
+        seen.add(str(detail.get("exception_id")))
+        used[agent] = used.get(agent, 0) + 1
     audit = [*(values.get("audit") or ()), *(r for t in outbox for r in t.get("audit") or ())]
     _by_model(used, audit)
     return used
@@ -877,7 +888,9 @@ def used_replies(saver: BaseCheckpointSaver[Any], thread_id: str) -> dict[str, i
     `consumed_replies` counts the turns in the thread's state. A turn that paused
     mid-way (a tool call waiting for approval) is not there yet: the calls its agent
     made are in the checkpoint of the turn's subgraph (namespace `agent:task`), counted
-    here as that agent's messages.
+    here as that agent's messages. A nested team that paused (an approval inside it) is
+    counted from its own checkpoint, its members named by path (`team/member`) as its
+    usage is once its turn ends, at any depth.
 
     Raises:
         UnknownThreadError: No such thread in the store.
@@ -885,7 +898,10 @@ def used_replies(saver: BaseCheckpointSaver[Any], thread_id: str) -> dict[str, i
     items = list(saver.list({"configurable": {"thread_id": thread_id}}))
     top = _top_level(saver, thread_id, items)
     latest = saver.get_tuple(_thread_config(thread_id)) or top[0]
-    return _used(items, latest, _values(latest, _history(saver, latest)))
+    used = consumed_replies(_values(latest, _history(saver, latest)))
+    for prefix, item in _paused_teams(items, latest, used):
+        _add(used, prefix, consumed_replies(_values(item, _history(saver, item))))
+    return used
 
 
 async def aused_replies(saver: BaseCheckpointSaver[Any], thread_id: str) -> dict[str, int]:
@@ -899,31 +915,52 @@ async def aused_replies(saver: BaseCheckpointSaver[Any], thread_id: str) -> dict
     items = [item async for item in saver.alist({"configurable": {"thread_id": thread_id}})]
     top = _top_level(saver, thread_id, items)
     latest = await saver.aget_tuple(_thread_config(thread_id)) or top[0]
-    return _used(items, latest, _values(latest, await _ahistory(saver, latest)))
-
-
-def _used(
-    items: Sequence[CheckpointTuple], latest: CheckpointTuple, values: Mapping[str, Any]
-) -> dict[str, int]:
-    """The replies used by the turns in `values` and by the turns paused mid-way."""
-    used = consumed_replies(values)
-    paused, _ = _paused_tasks(latest.pending_writes or ())
-    newest: dict[str, CheckpointTuple] = {}
-    for item in items:
-        namespace = str(item.config["configurable"].get("checkpoint_ns") or "")
-        task_id = namespace.partition(":")[2]
-        if task_id in paused and (
-            namespace not in newest
-            or str(item.checkpoint["id"]) > str(newest[namespace].checkpoint["id"])
-        ):
-            newest[namespace] = item
-    for namespace, item in newest.items():
-        agent = namespace.partition(":")[0]
-        messages = (item.checkpoint.get("channel_values") or {}).get("messages") or ()
-        calls = sum(1 for m in messages if isinstance(m, AIMessage) and m.name == agent)
-        if calls:
-            used[agent] = used.get(agent, 0) + calls
+    used = consumed_replies(_values(latest, await _ahistory(saver, latest)))
+    for prefix, item in _paused_teams(items, latest, used):
+        _add(used, prefix, consumed_replies(_values(item, await _ahistory(saver, item))))
     return used
+
+
+def _add(used: dict[str, int], prefix: str, counts: Mapping[str, int]) -> None:
+    """Add `counts` to `used`, each name under `prefix` (`team/`)."""
+    for name, count in counts.items():
+        used[prefix + name] = used.get(prefix + name, 0) + count
+
+
+def _paused_teams(
+    items: Sequence[CheckpointTuple], latest: CheckpointTuple, used: dict[str, int]
+) -> list[tuple[str, CheckpointTuple]]:
+    """Walk the subgraphs of the tasks paused in `latest`, at any depth.
+
+    Each is a model turn (its agent's calls are its messages named after it, added to
+    `used`) or a nested team, returned with the prefix of its members' names (`team/`,
+    `outer/inner/`) for the caller to count its state with `consumed_replies` (a model
+    turn's state counts nothing there); the walk goes on into its own paused tasks.
+    """
+    found: list[tuple[str, CheckpointTuple]] = []
+    pending: list[tuple[str, str, CheckpointTuple]] = [("", "", latest)]
+    while pending:
+        namespace, prefix, checkpoint = pending.pop(0)
+        paused, _ = _paused_tasks(checkpoint.pending_writes or ())
+        newest: dict[str, CheckpointTuple] = {}
+        for item in items:
+            ns = str(item.config["configurable"].get("checkpoint_ns") or "")
+            below = ns.removeprefix(f"{namespace}|") if namespace else ns
+            if below == ns and namespace:
+                continue  # not below this checkpoint
+            if below.partition(":")[2] in paused and (
+                ns not in newest or str(item.checkpoint["id"]) > str(newest[ns].checkpoint["id"])
+            ):
+                newest[ns] = item
+        for ns, item in newest.items():
+            name = ns.rpartition("|")[2].partition(":")[0]
+            messages = (item.checkpoint.get("channel_values") or {}).get("messages") or ()
+            calls = sum(1 for m in messages if isinstance(m, AIMessage) and m.name == name)
+            if calls:
+                used[prefix + name] = used.get(prefix + name, 0) + calls
+            found.append((f"{prefix}{name}/", item))
+            pending.append((ns, f"{prefix}{name}/", item))
+    return found
 
 
 def _problems(error: ValidationError) -> str:

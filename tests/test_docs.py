@@ -410,6 +410,12 @@ def test_the_example_team_file_names_every_field_and_is_valid(
         "from pydantic import BaseModel\n\n\nclass Case(BaseModel):\n    order: str\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "teams").mkdir()  # the team file it includes (`team: teams/review.yaml`)
+    (tmp_path / "teams" / "review.yaml").write_text(
+        "name: review\npattern: concurrent\nagents:\n"
+        "  - {name: legal, model: {scripted: [ok]}}\n"
+        "  - {name: brand, model: {scripted: [ok]}}\n"
+    )
     path = tmp_path / "team.yaml"
     path.write_text(team)
     try:
@@ -417,7 +423,7 @@ def test_the_example_team_file_names_every_field_and_is_valid(
     finally:
         for name in [m for m in sys.modules if m.split(".")[0] == "my_package"]:
             del sys.modules[name]
-    assert [a.name for a in spec.agents] == ["writer", "qualifier", "booker"]
+    assert [a.name for a in spec.agents] == ["writer", "qualifier", "booker", "review"]
 
 
 def test_the_options_table_lists_every_option_of_every_pattern() -> None:

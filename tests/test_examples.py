@@ -22,7 +22,13 @@ from langgraph_orchestra.nodes import (
     PlanReviewDecision,
     ToolApprovalDecision,
 )
-from langgraph_orchestra.spec import PATTERNS, build_team, examples_dir, validate_spec
+from langgraph_orchestra.spec import (
+    PATTERNS,
+    ScriptedSpec,
+    build_team,
+    examples_dir,
+    validate_spec,
+)
 from langgraph_orchestra.spec.build import FEATURE_EXAMPLES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -406,6 +412,44 @@ def test_example_runs_offline_to_its_expected_end(team: Path) -> None:
     spec = validate_spec(team)
     assert spec.example_input, "an example needs an example_input for the demo"
     _run_to_the_end(build_team(spec), spec.example_input, EXPECTED[spec.pattern])
+
+
+def test_the_nested_example_runs_its_review_team_as_one_stage() -> None:
+    spec = validate_spec(EXAMPLES / FEATURE_EXAMPLES["nested"])
+    review = spec.agents[1].team
+    assert review is not None
+    assert (review.source, review.pattern) == (
+        EXAMPLES / "teams" / "launch_review.yaml",
+        "concurrent",
+    )
+    assert spec.example_input
+    legal = next(a for a in review.agents if a.name == "legal")
+    assert isinstance(legal.model, ScriptedSpec)
+    expected = Expected(
+        pause={
+            "type": "approval",
+            "agent": "legal",
+            "when": "after",
+            "content": legal.model.replies[0],
+            "actions": APPROVAL_ACTIONS,
+            "revision": 0,
+            "max_revisions": 3,
+        },
+        final=LAUNCH_NOTE,
+        audit=[
+            ("turn", "writer"),
+            ("routing", "review"),
+            ("turn", "review/legal"),
+            ("approval", "review/legal"),
+            ("turn", "review/brand"),
+            ("routing", "review"),
+            ("turn", "review"),
+            ("turn", "editor"),
+            ("termination", None),
+        ],
+        calls={"writer": 1, "review/legal": 1, "review/brand": 1, "editor": 1},
+    )
+    _run_to_the_end(build_team(spec), spec.example_input, expected)
 
 
 def test_examples_readme_has_a_paragraph_per_team() -> None:

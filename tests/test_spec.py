@@ -149,9 +149,9 @@ MALFORMED = {
         "pattern: sequential\nagents: [{name: w, model: {scripted: [hi]}, instruction: x}]\n",
         [
             "team.yaml: agents[0].instruction: unknown key (did you mean 'instructions'?); "
-            "allowed: name, description, model, instructions, tools, approve_tools, approval, "
-            "on_error, context, retry, timeout, handoff_input, fallbacks, breaker, output, "
-            "writes, reads, requires"
+            "allowed: name, description, model, team, instructions, tools, approve_tools, "
+            "approval, on_error, context, retry, timeout, handoff_input, fallbacks, breaker, "
+            "output, writes, reads, requires"
         ],
     ),
     "model without provider": (
@@ -176,7 +176,8 @@ MALFORMED = {
         "pattern: sequential\nagents: [{name: w}]\n",
         [
             "team.yaml: agents[0].model: missing; give 'provider:model' (e.g. "
-            "'openai:gpt-4o-mini') or {scripted: [replies]}, or a top-level model"
+            "'openai:gpt-4o-mini') or {scripted: [replies]}, or a top-level model; or team: "
+            "FILE.yaml for a whole team"
         ],
     ),
     "scripted without replies": (
@@ -656,7 +657,8 @@ def test_a_pattern_is_one_entry(monkeypatch: pytest.MonkeyPatch) -> None:
     ) == [
         "team.yaml: options.rounds: expected a whole number >= 1, got 0",
         "team.yaml: options.judge.model: missing; give 'provider:model' (e.g. "
-        "'openai:gpt-4o-mini') or {scripted: [replies]}, or a top-level model",
+        "'openai:gpt-4o-mini') or {scripted: [replies]}, or a top-level model; or team: "
+        "FILE.yaml for a whole team",
     ]
     spec = load_spec(
         write(

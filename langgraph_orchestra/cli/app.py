@@ -59,7 +59,7 @@ from langgraph_orchestra.cli.rendering import (
     threads_table,
     usage_table,
 )
-from langgraph_orchestra.drawing import draw_team, load_graph
+from langgraph_orchestra.drawing import draw_team, load_graph, team_graph
 from langgraph_orchestra.errors import (
     AgentError,
     CheckpointerError,
@@ -70,7 +70,6 @@ from langgraph_orchestra.redaction import Redactor, check_redact, redacted_traci
 from langgraph_orchestra.report import render_report
 from langgraph_orchestra.spec import (
     PATTERNS,
-    AgentSpec,
     TeamSpec,
     build_team,
     example_path,
@@ -78,7 +77,6 @@ from langgraph_orchestra.spec import (
     sample_team,
     validate_spec,
 )
-from langgraph_orchestra.spec.build import FEATURE_EXAMPLES
 from langgraph_orchestra.threads import (
     PendingInterrupt,
     RunInfo,
@@ -316,9 +314,7 @@ def _store_args(ctx: typer.Context, store: str) -> list[str]:
 
 
 def _agent_names(spec: TeamSpec) -> list[str]:
-    names = [a.name for a in spec.agents]
-    names += [v.name for v in spec.options.values() if isinstance(v, AgentSpec)]
-    return names
+    return [agent.name for agent, _ in spec.members()]
 
 
 def _build(
@@ -933,8 +929,9 @@ def _check_spec_unchanged(thread: str, run: RunInfo, spec: TeamSpec, allow_chang
     """Refuse to rebuild a thread's team from a file that changed since its run started."""
     if allow_changed or run.spec_sha256 is None or run.spec_sha256 == spec.sha256:
         return
+    which = f"team file {run.spec}" + (" or a file it includes" if len(spec.files()) > 1 else "")
     raise _fail(
-        f"team file {run.spec} changed since thread '{thread}' started (SHA-256 "
+        f"{which} changed since thread '{thread}' started (SHA-256 "
         f"{run.spec_sha256[:12]}... then, {str(spec.sha256)[:12]}... now): refusing to run it",
         "check the file (a team file is code), then resume with --allow-changed-spec",
     )
@@ -1130,7 +1127,7 @@ def _team_drawing(run: RunInfo) -> tuple[Any, str | None]:
             return None, f"the team file {run.spec} changed since the run started"
         from langgraph_orchestra.testing import ScriptedModel
 
-        return build_team(spec, model_override=ScriptedModel([])).compile().get_graph(), None
+        return team_graph(build_team(spec, model_override=ScriptedModel([]))), None
     except (OrchestraError, yaml.YAMLError, OSError) as error:
         return None, f"the team file {run.spec} could not be built: {error}"
 
@@ -1153,18 +1150,24 @@ def validate(
     """
     with _user_errors():
         spec = validate_spec(team)
+    output_console().print(
+        f"[green]✓[/green] {escape(str(team))}: {spec.pattern} team '{escape(spec.name)}' with "
+        f"{len(spec.members())} agents: {escape(_members(spec))}"
+    )
+
+
+def _members(spec: TeamSpec) -> str:
+    """A team's agents for `validate`: roles, approvals, and nested teams' own agents."""
     parts = []
-    roles: list[tuple[AgentSpec, str | None]] = [(agent, None) for agent in spec.agents]
-    roles += [(v, key) for key, v in spec.options.items() if isinstance(v, AgentSpec)]
-    for agent, role in roles:
+    for agent, role in spec.members():
         notes = [role] if role else []
         if agent.approval:
             notes.append(f"approval {agent.approval}")
+        if agent.team is not None:
+            inner = agent.team
+            notes.append(f"{inner.pattern} team '{inner.name}' of {_members(inner)}")
         parts.append(agent.name + (f" ({', '.join(notes)})" if notes else ""))
-    output_console().print(
-        f"[green]✓[/green] {escape(str(team))}: {spec.pattern} team '{escape(spec.name)}' with "
-        f"{len(parts)} agents: {escape(', '.join(parts))}"
-    )
+    return ", ".join(parts)
 
 
 @app.command()
@@ -1173,7 +1176,8 @@ def demo(
         str,
         typer.Argument(
             help=f"Which example to run: {', '.join(sorted(PATTERNS))}; or "
-            f"{', '.join(FEATURE_EXAMPLES)} (typed fields a person completes).",
+            "records (typed fields a person completes) or nested (a team from its own "
+            "file as one stage of another).",
         ),
     ] = "handoff",
     store: StoreOption = DEFAULT_STORE,

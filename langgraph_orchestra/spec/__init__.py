@@ -25,6 +25,9 @@ agents:
         - {error: rate limited}    # this call fails
         - Dear customer, ...
       latency: 0.2                 # seconds per reply (optional)
+  - name: review                   # an agent made of a whole team instead of a model:
+    team: teams/review.yaml        # a team file (relative to this one) or an inline
+                                   # mapping {pattern: ..., agents: [...]}
 ```
 
 The file's structure is described by pydantic models (`TeamSpec`, `AgentSpec`,
@@ -33,6 +36,13 @@ and reports every problem at once in one `SpecError`, in file order, each as
 `FILE: agents[2].tools[0]: what was wrong; what is allowed`. Agent-level rules are the
 `Agent` class's own. `build_team` turns a `TeamSpec` into the pattern's uncompiled
 `StateGraph`, making real models with `langgraph_orchestra.models.chat_model`.
+
+An agent with `team:` runs that team (`Agent(name, runnable=compiled_team)`), built with
+the same models, overrides and scripts as the including team, its participants named
+by path (`review/legal`) in usage and in `consumed`. An included file's problems are
+reported at the `team:` that names it (`FILE: agents[1].team: teams/review.yaml:
+agents[0].model: ...`); files that include each other are refused with the chain; a
+team's `sha256` covers the files it includes.
 
 Tool modules are imported from the Python path, then from the team file's folder.
 Adding a pattern is one entry in `PATTERNS`: its factory and the options a YAML file

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, get_args
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, get_args
 
 from langchain_core.messages import AIMessage
 from langchain_core.tools import BaseTool
@@ -55,6 +55,9 @@ from langgraph_orchestra.spec._values import (
 )
 from langgraph_orchestra.spec.records import output_model
 
+if TYPE_CHECKING:
+    from langgraph_orchestra.spec.team import TeamSpec
+
 __all__ = ["AgentSpec", "ModelOption", "ScriptedSpec", "ToolRef", "model_of", "parse_model"]
 
 _APPROVE_TOOLS_ALLOWED = "true (all its tools), false, or a list of its tools' names"
@@ -66,6 +69,10 @@ _REPLY_ALLOWED = (
 _MESSAGE_KEYS = frozenset({"content", "tool_calls", "error"})
 """The keys of a reply that is a message (or an error); a mapping with none of them is a
 structured reply (a speaker choice, a verdict)."""
+_TEAM_ONLY_KEYS = ("instructions", "tools", "approve_tools", "fallbacks", "breaker", "output")
+"""The keys of a model agent that an agent made of a team cannot have (they are its
+model's; the nested team's agents have their own)."""
+_OR_TEAM = "or team: FILE.yaml for a whole team"
 _IMPORT_PATH = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$")
 
 
@@ -383,15 +390,18 @@ class AgentSpec(SpecModel):
     _expected: ClassVar[str] = "an agent mapping (name, model, ...)"
     _missing: ClassVar[Mapping[str, str]] = {
         "name": "missing; every agent needs a unique name",
-        "model": f"missing; {MODEL_ALLOWED}, or a top-level model",
     }
 
     name: str
     """Unique name in the team."""
     description: str = ""
     """What it does."""
-    model: str | ScriptedSpec
-    """Its model: a `"provider:model"` string or a scripted model."""
+    model: str | ScriptedSpec | None = None
+    """Its model: a `"provider:model"` string or a scripted model (`None` for a team)."""
+    team: TeamSpec | None = None
+    """Instead of a model, a whole team: `team: FILE.yaml` (relative to this file) or an
+    inline team mapping (`{pattern: ..., agents: [...]}`). It runs as this agent, whose
+    description defaults to the team's."""
     instructions: str | None = None
     """Its system prompt."""
     tools: tuple[Annotated[ToolRef, PlainValidator(_import_tool)], ...] = ()
@@ -462,6 +472,28 @@ class AgentSpec(SpecModel):
     @classmethod
     def _model(cls, value: Any, info: ValidationInfo) -> str | ScriptedSpec:
         return parse_model(value, info)
+
+    @field_validator("team", mode="plain")
+    @classmethod
+    def _team(cls, value: Any, info: ValidationInfo) -> TeamSpec:
+        from langgraph_orchestra.spec.team import nested_team
+
+        return nested_team(value, info, name=str(info.data.get("name", UNNAMED)))
+
+    @classmethod
+    def _cross_check(cls, data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
+        """Exactly one of `model` and `team`; an agent made of a team has no model's keys."""
+        if "team" not in data:
+            if "model" in data:
+                return []
+            return [(("model",), f"missing; {MODEL_ALLOWED}, or a top-level model; {_OR_TEAM}")]
+        if "model" in data:
+            return [(("model",), "an agent has a model or a team, not both; remove one")]
+        return [
+            ((key,), f"an agent made of a team has no {key}; give it to the team's agents")
+            for key in _TEAM_ONLY_KEYS
+            if key in data
+        ]
 
     @field_validator("tools", mode="before")
     @classmethod

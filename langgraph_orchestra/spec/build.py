@@ -34,8 +34,9 @@ __all__ = [
     "validate_spec",
 ]
 
-FEATURE_EXAMPLES = {"records": "records.yaml"}
-"""Example teams that show a feature rather than a pattern (`orchestra demo records`)."""
+FEATURE_EXAMPLES = {"records": "records.yaml", "nested": "nested.yaml"}
+"""Example teams that show a feature rather than a pattern (`orchestra demo records`,
+`orchestra demo nested`)."""
 
 
 ModelFor = Callable[[str, str | ScriptedSpec], BaseChatModel]
@@ -54,7 +55,37 @@ def _context(value: Any, model_for: ModelFor) -> Any:
     return value
 
 
-def _to_agent(spec: AgentSpec, model_for: ModelFor) -> Agent:
+def _within(team: str, model_for: ModelFor) -> ModelFor:
+    """`model_for` of a nested team's participants, named by path (`team/member`).
+
+    Their usage is counted under these names in the including team.
+    """
+    return lambda name, model: model_for(f"{team}/{name}", model)
+
+
+def _to_agent(
+    spec: AgentSpec, model_for: ModelFor, source: str, prices: Mapping[str, ModelPrice]
+) -> Agent:
+    """The `Agent` of `spec`; an agent made of a team runs that team, built here."""
+    if spec.team is not None:
+        team = spec.team
+        inner = str(team.source) if team.source else f"{source}: agent '{spec.name}'"
+        graph = _build(team, _within(spec.name, model_for), source=inner, prices=prices)
+        return Agent(
+            spec.name,
+            spec.description or team.description,
+            runnable=graph.compile(name=spec.name),
+            approval=spec.approval,
+            on_error=spec.on_error,
+            context=_context(spec.context, model_for),
+            retry=spec.retry,
+            timeout=spec.timeout,
+            handoff_input=spec.handoff_input,
+            writes=spec.writes,
+            reads=spec.reads,
+            requires=spec.requires,
+        )
+    assert spec.model is not None  # an agent has a model or a team (AgentSpec checks it)
     return Agent(
         spec.name,
         spec.description,
@@ -77,10 +108,10 @@ def _to_agent(spec: AgentSpec, model_for: ModelFor) -> Agent:
     )
 
 
-def _option(value: Any, model_for: ModelFor) -> Any:
+def _option(value: Any, model_for: ModelFor, source: str, prices: Mapping[str, ModelPrice]) -> Any:
     """An option's factory argument: agents and models made, other values as they are."""
     if isinstance(value, AgentSpec):
-        return _to_agent(value, model_for)
+        return _to_agent(value, model_for, source, prices)
     if isinstance(value, ModelOption):
         model = model_for(value.participant, value.model)
         if not value.fallbacks and value.breaker is None:
@@ -97,11 +128,15 @@ def _build(
     source: str,
     prices: Mapping[str, ModelPrice] | None = None,
 ) -> StateGraph[Any, Any, Any, Any]:
-    """Create the agents (model errors propagate), then call the pattern's factory."""
+    """Create the agents (model errors propagate), then call the pattern's factory.
+
+    `prices` (the including team's table, or `--price`) go over the file's own; nested
+    teams are built with the resulting table.
+    """
     pattern = PATTERNS[spec.pattern]
-    agents = [_to_agent(a, model_for) for a in spec.agents]
-    options = {key: _option(value, model_for) for key, value in spec.options.items()}
     table = {**spec.prices, **(prices or {})}
+    agents = [_to_agent(a, model_for, source, table) for a in spec.agents]
+    options = {k: _option(v, model_for, source, table) for k, v in spec.options.items()}
     try:
         arguments = dict(pattern.arguments([a.name for a in agents], options))
         schema = record_schema(spec.pattern, agents)

@@ -21,6 +21,7 @@ from langgraph_orchestra.spec._problems import (
     allowed,
     did_you_mean,
     place,
+    problems,
     spec_error,
     type_name,
 )
@@ -29,7 +30,7 @@ from langgraph_orchestra.spec.agent import AgentSpec
 from langgraph_orchestra.spec.patterns import PATTERNS
 from langgraph_orchestra.tracing import ModelPrice
 
-__all__ = ["TeamSpec", "load_spec", "parse_spec"]
+__all__ = ["TeamSpec", "load_spec", "nested_team", "parse_spec"]
 
 _PATTERN_NAMES = sorted(PATTERNS)
 
@@ -74,8 +75,25 @@ class TeamSpec(SpecModel):
 
     @property
     def sha256(self) -> str | None:
-        """The SHA-256 of the file's bytes as read (hex), if it was read from a file."""
+        """The SHA-256 (hex) of the file's bytes as read, if it was read from a file.
+
+        A team that includes team files (`team: FILE.yaml`) hashes its own bytes with
+        their hashes, so a change in any of them changes it.
+        """
         return self._sha256
+
+    def files(self) -> list[Path]:
+        """The team files it was read from: its own, then those it includes, at any depth."""
+        found = [self.source] if self.source is not None else []
+        for team in _included(self):
+            found += [file for file in team.files() if file not in found]
+        return found
+
+    def members(self) -> list[tuple[AgentSpec, str | None]]:
+        """Its agents, then the agents its options hold, each with that option's name."""
+        found: list[tuple[AgentSpec, str | None]] = [(agent, None) for agent in self.agents]
+        found += [(v, key) for key, v in self.options.items() if isinstance(v, AgentSpec)]
+        return found
 
     @field_validator("name", mode="after")
     @classmethod
@@ -146,17 +164,28 @@ class TeamSpec(SpecModel):
         default = info.data.get("model")
         if default is None:
             return value
-        return [
-            {**item, "model": default}
-            if isinstance(item, Mapping) and item.get("model") is None
-            else item
-            for item in value
-        ]
+        return [_with_model(item, default) for item in value]
 
     @classmethod
     def _cross_check(cls, data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
         """The pattern's required options are set; names are unique (agents and options)."""
         return [*_missing_options(data), *_duplicate_names(data)]
+
+
+def _with_model(item: Any, default: str) -> Any:
+    """An agent's mapping with the team's `model:` where it sets none.
+
+    An agent made of a team has no model; an inline team that sets no `model:` takes
+    the including team's (a team file included by path is a team of its own: it doesn't).
+    """
+    if not isinstance(item, Mapping):
+        return item
+    team = item.get("team")
+    if team is None:
+        return item if item.get("model") is not None else {**item, "model": default}
+    if isinstance(team, Mapping) and team.get("model") is None:
+        return {**item, "team": {**team, "model": default}}
+    return item
 
 
 def _missing_options(data: Mapping[str, Any]) -> list[tuple[Loc, str]]:
@@ -218,22 +247,98 @@ def parse_spec(data: Any, *, source: str = "<spec>", base: Path | None = None) -
     Raises:
         SpecError: Listing every problem found, in file order.
     """
-    context: dict[str, Any] = {"base": base}
-    pattern = data.get("pattern") if isinstance(data, Mapping) else None
-    if isinstance(pattern, str) and pattern in PATTERNS:
-        # Scripted replies may call the tools the pattern gives its agents (or its manager).
-        found = PATTERNS[pattern]
-        context.update(
-            gives_tool=found.gives_tool,
-            given_tools=found.tools,
-            gives_manager_tool=found.gives_manager_tool,
-            manager_tools=found.manager_tools,
-        )
+    return _parse(data, source=source, base=base, chain=())
+
+
+def _parse(data: Any, *, source: str, base: Path | None, chain: tuple[Path, ...]) -> TeamSpec:
+    """`parse_spec`, inside the team files `chain` (each including the next)."""
+    context = {"base": base, "chain": chain, **_pattern_context(data)}
     try:
         spec = TeamSpec.model_validate(data, context=context)
     except ValidationError as error:
         raise spec_error(error, source=source, data=data) from None
     return spec if spec.name else spec.model_copy(update={"name": _stem_name(source)})
+
+
+def _pattern_context(data: Any) -> dict[str, Any]:
+    """The validation context of a team's pattern.
+
+    Scripted replies may call the tools the pattern gives its agents (or its manager).
+    """
+    pattern = data.get("pattern") if isinstance(data, Mapping) else None
+    if not isinstance(pattern, str) or pattern not in PATTERNS:
+        return {}
+    found = PATTERNS[pattern]
+    return {
+        "gives_tool": found.gives_tool,
+        "given_tools": found.tools,
+        "gives_manager_tool": found.gives_manager_tool,
+        "manager_tools": found.manager_tools,
+    }
+
+
+def nested_team(value: Any, info: ValidationInfo, *, name: str) -> TeamSpec:
+    """Check an agent's `team:`: a team file's path or an inline team mapping.
+
+    A path is relative to the including file's folder (the validation context's `base`);
+    the file is read with `load_spec`'s rules, its problems each reported at `team` as
+    `NESTED_FILE: place: message`. A file that includes itself, directly or through
+    others (the context's `chain`), is refused with the chain. An inline team is checked
+    in place (its problems at `team.agents[0]...`) and is named after its agent unless
+    it sets `name:`.
+    """
+    context = info.context or {}
+    if isinstance(value, Mapping):
+        inline = value if value.get("name") is not None else {**value, "name": name}
+        return TeamSpec.model_validate(inline, context={**context, **_pattern_context(inline)})
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(
+            f"expected a team file's path (relative to this file) or a team mapping "
+            f"{{pattern: ..., agents: [...]}}, got {type_name(value)}"
+        )
+    base = context.get("base")
+    path = ((base or Path.cwd()) / value).resolve()
+    chain: tuple[Path, ...] = context.get("chain") or ()
+    if path in chain:
+        cycle = [*chain[chain.index(path) :], path]
+        raise ValueError(
+            f"the team files include each other: {' includes '.join(map(_shown, cycle))}; "
+            "a team cannot contain itself"
+        )
+    try:
+        return _load(path, source=_shown(path), chain=chain)
+    except SpecError as error:
+        raise problems([((), line, value) for line in error.problems]) from None
+
+
+def _shown(path: Path) -> str:
+    """How messages name a team file: relative to the working folder if it is below it."""
+    cwd = Path.cwd()
+    return str(path.relative_to(cwd)) if path.is_relative_to(cwd) else str(path)
+
+
+def _included(spec: TeamSpec) -> list[TeamSpec]:
+    """The teams `spec`'s agents are made of (an option's agent too), in file order."""
+    return [agent.team for agent, _ in spec.members() if agent.team is not None]
+
+
+def _digest(own: str, spec: TeamSpec) -> str:
+    """The hash of a team file: its bytes' (`own`), with those of the files it includes.
+
+    A team that includes no file keeps its bytes' hash; an inline team's included files
+    count as the including file's.
+    """
+    hashes: list[str] = []
+    pending = _included(spec)
+    while pending:
+        team = pending.pop(0)
+        if team.sha256 is not None:
+            hashes.append(team.sha256)
+        else:
+            pending[:0] = _included(team)
+    if not hashes:
+        return own
+    return hashlib.sha256("\n".join([own, *hashes]).encode()).hexdigest()
 
 
 def _stem_name(source: str) -> str:
@@ -260,10 +365,14 @@ def load_spec(path: str | os.PathLike[str]) -> TeamSpec:
         The checked spec, with `source` set to the file's absolute path.
 
     Raises:
-        SpecError: The file is missing, is not valid YAML, or has problems (all listed).
+        SpecError: The file is missing, is not valid YAML, or has problems (all listed),
+            or one of the team files it includes (`team: FILE.yaml`) does.
     """
-    source = str(path)
-    file = Path(path)
+    return _load(Path(path), source=str(path), chain=())
+
+
+def _load(file: Path, *, source: str, chain: tuple[Path, ...]) -> TeamSpec:
+    """`load_spec`, inside the team files `chain` (each including the next)."""
     try:
         raw = file.read_bytes()
         text = raw.decode("utf-8")
@@ -285,5 +394,9 @@ def load_spec(path: str | os.PathLike[str]) -> TeamSpec:
             [f"{source}: {where}invalid YAML: {problem}"],
             hint=SPEC_HINT.format(source=source),
         ) from None
-    spec = parse_spec(data, source=source, base=file.resolve().parent)
-    return with_source(spec, file.resolve(), hashlib.sha256(raw).hexdigest())
+    resolved = file.resolve()
+    spec = _parse(data, source=source, base=resolved.parent, chain=(*chain, resolved))
+    return with_source(spec, resolved, _digest(hashlib.sha256(raw).hexdigest(), spec))
+
+
+AgentSpec.model_rebuild(_types_namespace={"TeamSpec": TeamSpec})
