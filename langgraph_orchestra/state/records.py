@@ -316,7 +316,7 @@ _USAGE_EXTRA_COUNTS = ("tool_calls", "tool_errors", "unknown_usage_calls", "unpr
 
 def is_audit_record(record: object) -> bool:
     """Whether `record` is a well-formed `AuditRecord`."""
-    if not isinstance(record, Mapping):
+    if not (type(record) is dict or isinstance(record, Mapping)):
         return False
     agent = record.get("agent")
     return (
@@ -324,7 +324,7 @@ def is_audit_record(record: object) -> bool:
         and _text(record.get("ts"))
         and record.get("kind") in _AUDIT_KINDS
         and (agent is None or isinstance(agent, str))
-        and isinstance(record.get("detail"), Mapping)
+        and (type(detail := record.get("detail")) is dict or isinstance(detail, Mapping))
     )
 
 
@@ -340,7 +340,7 @@ def is_exception_record(record: object) -> bool:
 
 def is_usage(usage: object) -> bool:
     """Whether `usage` is a well-formed `Usage`: counts and amounts, none negative or NaN."""
-    if not isinstance(usage, Mapping):
+    if not (type(usage) is dict or isinstance(usage, Mapping)):
         return False
     # Checked on every usage write: plain ints and floats take the short path.
     if not _counts(usage, _USAGE_COUNTS, None):

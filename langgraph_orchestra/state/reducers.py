@@ -130,7 +130,12 @@ def _extend_audit(
     """Append to `base` (in place) the well-formed records of `right` (see `add_audit`)."""
     if right is None:
         return
-    records = [right] if isinstance(right, Mapping) or not isinstance(right, Sequence) else right
+    if type(right) is list:  # the usual write (checked first: an ABC check is a call)
+        records: Sequence[Any] = right
+    elif isinstance(right, Mapping) or not isinstance(right, Sequence):
+        records = [right]
+    else:
+        records = right
     base.extend(record for record in records if is_audit_record(record))
 
 
@@ -169,7 +174,7 @@ def add_usage(
 
 def _merge_usage(merged: dict[str, Usage], right: Mapping[str, Usage] | None) -> None:
     """Add `right` into `merged` (in place), dropping malformed entries (see `add_usage`)."""
-    if not isinstance(right, Mapping):
+    if not (type(right) is dict or isinstance(right, Mapping)):
         return
     for name, usage in right.items():
         if not (isinstance(name, str) and is_usage(usage)):
