@@ -695,7 +695,7 @@ class AgentRunner:
         if usage is None:
             usage = {name: usage_of(named, latency, self.prices)}
         written: dict[str, Any] = {}
-        if isinstance(raw, Mapping):
+        if not isinstance(raw, str) and isinstance(raw, Mapping):
             # A tool's `Command(update=...)` or a nested team set these record fields.
             written = {k: raw[k] for k in self.record if raw.get(k) is not None}
         return TurnResult(named, usage, audit, written)

@@ -24,7 +24,7 @@ __all__ = ["FINALIZE", "Route", "Turn", "as_mapping", "record_turn"]
 
 def as_mapping(state: Any) -> Mapping[str, Any]:
     """Return `state` as a mapping (a pydantic state is read field by field)."""
-    return state if isinstance(state, Mapping) else dict(state)
+    return state if type(state) is dict or isinstance(state, Mapping) else dict(state)
 
 
 class Turn(NamedTuple):

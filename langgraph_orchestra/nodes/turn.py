@@ -118,7 +118,7 @@ class AgentNode(Runnable[Any, Command[Any]]):
 
         And the record the turn starts from (`None`: the agent keeps none).
         """
-        if isinstance(input, Mapping) and "view" in input:
+        if (type(input) is dict or isinstance(input, Mapping)) and "view" in input:
             record = input.get("record")
             if record is None and self.route.keeps_record:
                 record = {}

@@ -307,15 +307,24 @@ def _amount(value: object) -> bool:
     )
 
 
+_AUDIT_KINDS = frozenset(get_args(AuditKind))
+"""The kinds an audit record may have (checked on every record written)."""
+_USAGE_COUNTS = ("calls", "input_tokens", "output_tokens")
+_USAGE_AMOUNTS = ("latency_s", "cost_usd")
+_USAGE_EXTRA_COUNTS = ("tool_calls", "tool_errors", "unknown_usage_calls", "unpriced_calls")
+
+
 def is_audit_record(record: object) -> bool:
     """Whether `record` is a well-formed `AuditRecord`."""
+    if not (type(record) is dict or isinstance(record, Mapping)):
+        return False
+    agent = record.get("agent")
     return (
-        isinstance(record, Mapping)
-        and _text(record.get("id"))
+        _text(record.get("id"))
         and _text(record.get("ts"))
-        and record.get("kind") in get_args(AuditKind)
-        and (record.get("agent") is None or isinstance(record.get("agent"), str))
-        and isinstance(record.get("detail"), Mapping)
+        and record.get("kind") in _AUDIT_KINDS
+        and (agent is None or isinstance(agent, str))
+        and (type(detail := record.get("detail")) is dict or isinstance(detail, Mapping))
     )
 
 
@@ -331,21 +340,36 @@ def is_exception_record(record: object) -> bool:
 
 def is_usage(usage: object) -> bool:
     """Whether `usage` is a well-formed `Usage`: counts and amounts, none negative or NaN."""
-    return (
-        isinstance(usage, Mapping)
-        and all(_count(usage.get(key)) for key in ("calls", "input_tokens", "output_tokens"))
-        and all(_amount(usage.get(key)) for key in ("latency_s", "cost_usd"))
-        and all(
-            _count(usage[key])
-            for key in ("tool_calls", "tool_errors", "unknown_usage_calls", "unpriced_calls")
-            if key in usage
-        )
-        and (
-            "unpriced_models" not in usage
-            or (
-                isinstance(usage["unpriced_models"], list)
-                and all(isinstance(name, str) for name in usage["unpriced_models"])
-            )
+    if not (type(usage) is dict or isinstance(usage, Mapping)):
+        return False
+    # Checked on every usage write: plain ints and floats take the short path.
+    if not _counts(usage, _USAGE_COUNTS, None):
+        return False
+    for key in _USAGE_AMOUNTS:
+        value = usage.get(key)
+        if not (value.__class__ is float and 0 <= value < math.inf) and not _amount(value):
+            return False
+    if len(usage) > 5:  # beyond the five required keys: the optional counts and models
+        return _optional_usage(usage)
+    return True
+
+
+def _counts(usage: Mapping[str, Any], keys: tuple[str, ...], missing: int | None) -> bool:
+    """Whether `usage` holds a count at each of `keys` (`missing`: the value of an absent one)."""
+    for key in keys:
+        value = usage.get(key, missing)
+        if not (value.__class__ is int and value >= 0) and not _count(value):
+            return False
+    return True
+
+
+def _optional_usage(usage: Mapping[str, Any]) -> bool:
+    """Whether the optional entries of `usage` (if present) are well formed."""
+    return _counts(usage, _USAGE_EXTRA_COUNTS, 0) and (
+        "unpriced_models" not in usage
+        or (
+            isinstance(usage["unpriced_models"], list)
+            and all(isinstance(name, str) for name in usage["unpriced_models"])
         )
     )
 

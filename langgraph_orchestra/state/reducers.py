@@ -105,7 +105,8 @@ def add_transcript_batch(state: Messages | None, updates: Sequence[Messages]) ->
     """Apply `add_transcript` for each update, with stable ids (the `DeltaChannel` form)."""
     merged: list[Any] = list(state or ())
     for update in updates:
-        merged = list(add_transcript(merged, _stable_ids(merged, update)))
+        added = add_transcript(merged, _stable_ids(merged, update))
+        merged = added if isinstance(added, list) and added is not merged else list(added)
     return merged
 
 
@@ -119,11 +120,23 @@ def add_audit(
     forged or malformed record is not stored (`drive` refuses such input up front).
     """
     base = list(left or ())
-    if right is None:
-        return base
-    records = [right] if isinstance(right, Mapping) or not isinstance(right, Sequence) else right
-    base.extend(record for record in records if is_audit_record(record))
+    _extend_audit(base, right)
     return base
+
+
+def _extend_audit(
+    base: list[AuditRecord], right: Sequence[AuditRecord] | AuditRecord | None
+) -> None:
+    """Append to `base` (in place) the well-formed records of `right` (see `add_audit`)."""
+    if right is None:
+        return
+    if type(right) is list:  # the usual write (checked first: an ABC check is a call)
+        records: Sequence[Any] = right
+    elif isinstance(right, Mapping) or not isinstance(right, Sequence):
+        records = [right]
+    else:
+        records = right
+    base.extend(record for record in records if is_audit_record(record))
 
 
 def add_exceptions(
@@ -155,13 +168,18 @@ def add_usage(
 ) -> dict[str, Usage]:
     """Sum usage per participant; a malformed or negative entry is dropped (see `add_audit`)."""
     merged = dict(left or {})
-    if not isinstance(right, Mapping):
-        return merged
+    _merge_usage(merged, right)
+    return merged
+
+
+def _merge_usage(merged: dict[str, Usage], right: Mapping[str, Usage] | None) -> None:
+    """Add `right` into `merged` (in place), dropping malformed entries (see `add_usage`)."""
+    if not (type(right) is dict or isinstance(right, Mapping)):
+        return
     for name, usage in right.items():
         if not (isinstance(name, str) and is_usage(usage)):
             continue
         merged[name] = sum_usage(merged[name], usage) if name in merged else usage
-    return merged
 
 
 def sum_usage(left: Usage, right: Usage) -> Usage:
@@ -218,8 +236,8 @@ def add_audit_batch(
     the order they were decided, in the places the approvals held.
     """
     merged = list(state or ())
-    for update in _approvals_in_time_order(updates):
-        merged = add_audit(merged, update)
+    for update in _approvals_in_time_order(updates) if len(updates) > 1 else updates:
+        _extend_audit(merged, update)
     return merged
 
 
@@ -228,10 +246,13 @@ def _approvals_in_time_order(
 ) -> list[Sequence[AuditRecord] | AuditRecord | None]:
     """`updates` with those made of approval records only sorted by time among themselves."""
     ordered = list(updates)
-    slots = [i for i, update in enumerate(ordered) if _approval_time(update) is not None]
-    decided = sorted((ordered[i] for i in slots), key=lambda u: _approval_time(u) or "")
-    for slot, update in zip(slots, decided, strict=True):
-        ordered[slot] = update
+    times = {i: _approval_time(update) for i, update in enumerate(ordered)}
+    slots = [i for i, time in times.items() if time is not None]
+    if len(slots) < 2:
+        return ordered  # nothing to reorder
+    decided = sorted(slots, key=lambda i: times[i] or "")
+    for slot, index in zip(slots, decided, strict=True):
+        ordered[slot] = updates[index]
     return ordered
 
 
@@ -262,5 +283,5 @@ def add_usage_batch(
     """Apply `add_usage` for each update in turn (the `DeltaChannel` form)."""
     merged = dict(state or {})
     for update in updates:
-        merged = add_usage(merged, update)
+        _merge_usage(merged, update)
     return merged
