@@ -252,14 +252,14 @@ def test_sync_branches_run_at_the_same_time() -> None:
 async def test_async_coroutine_branches_run_at_the_same_time() -> None:
     all_five = Meeting(5)
 
-    def sleeper(name: str) -> Callable[[list[BaseMessage]], Any]:
+    def meets(name: str) -> Callable[[list[BaseMessage]], Any]:
         async def answer(messages: list[BaseMessage]) -> str:
             await all_five.await_all()
             return f"{name} after {messages[-1].text}"
 
         return answer
 
-    app = create_concurrent([Agent(n, runnable=sleeper(n)) for n in "abcde"]).compile()
+    app = create_concurrent([Agent(n, runnable=meets(n)) for n in "abcde"]).compile()
     result = await awhole(app, INPUT)
     assert result["results"] == {n: f"{n} after {TASK}" for n in "abcde"}
     assert result["stop_reason"] == "completed"
