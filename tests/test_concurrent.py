@@ -286,6 +286,8 @@ def test_max_concurrency_runs_branches_in_waves() -> None:
     peak = 0
     lock = threading.Lock()
     views: dict[str, list[tuple[str, str | None, str]]] = {}
+    first, second = Meeting(2), Meeting(2)  # the two full waves each run at once
+    meetings = {"a": first, "b": first, "c": second, "d": second}
 
     def tracked(name: str) -> Callable[[list[BaseMessage]], str]:
         def answer(messages: list[BaseMessage]) -> str:
@@ -294,6 +296,8 @@ def test_max_concurrency_runs_branches_in_waves() -> None:
                 running += 1
                 peak = max(peak, running)
                 views[name] = seen(messages)
+            if name in meetings:
+                meetings[name].wait()
             time.sleep(0.2)
             with lock:
                 running -= 1
