@@ -8,7 +8,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from langchain_core.runnables import RunnableConfig
@@ -51,6 +51,30 @@ def postgres_url() -> str:
     parts = urlsplit(_postgres_candidates()[0])
     where = f"{parts.hostname}:{parts.port or 5432}"
     pytest.skip(f"PostgreSQL not reachable at {where} (set {POSTGRES_ENV}): {' | '.join(reasons)}")
+
+
+@pytest.fixture
+def empty_postgres_url(postgres_url: str) -> Iterator[str]:
+    """A DSN for a new, empty PostgreSQL database, dropped after the test.
+
+    For tests that read every thread of the store: on the shared test database their time
+    would grow with every earlier run's threads. Falls back to the shared database when the
+    role may not create databases.
+    """
+    import psycopg
+
+    name = f"orchestra_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.errors.InsufficientPrivilege:
+        yield postgres_url
+        return
+    try:
+        yield urlunsplit(urlsplit(postgres_url)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _meet import Meeting
 from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import StateGraph
@@ -44,14 +45,19 @@ class Calls:
         self.lock = threading.Lock()
         self.fail_once: set[str] = set()
 
-    def answer(self, delay: float = 0.0) -> Callable[[list[BaseMessage]], str]:
+    def answer(
+        self, delay: float = 0.0, meet: Meeting | None = None
+    ) -> Callable[[list[BaseMessage]], str]:
         def reply(messages: list[BaseMessage]) -> str:
             task = str(messages[0].content)
             with self.lock:
                 self.count += 1
+                number = self.count
                 self.running += 1
                 self.most = max(self.most, self.running)
             try:
+                if meet is not None and number <= meet.parties:
+                    meet.wait()  # the first calls wait until they all run at once
                 time.sleep(delay)
                 with self.lock:
                     if task in self.fail_once:
@@ -64,13 +70,15 @@ class Calls:
 
         return reply
 
-    def team(self, *, delay: float = 0.0, approval: bool = False) -> Any:
+    def team(
+        self, *, delay: float = 0.0, meet: Meeting | None = None, approval: bool = False
+    ) -> Any:
         def build(used: Mapping[str, int]) -> StateGraph[Any, Any, Any, Any]:
             return create_sequential(
                 [
                     Agent(
                         "writer",
-                        runnable=self.answer(delay),
+                        runnable=self.answer(delay, meet),
                         approval="after" if approval else None,
                     )
                 ]
@@ -145,7 +153,7 @@ async def test_tasks_run_concurrently_up_to_the_limit_in_their_own_threads(
 
     results = await arun_batch(
         items,
-        team=calls.team(delay=0.2),
+        team=calls.team(delay=0.2, meet=Meeting(2)),
         saver=saver,
         run=RUN,
         concurrency=2,

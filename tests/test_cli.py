@@ -1422,7 +1422,9 @@ def test_run_interrupt_resume_in_another_process_then_show(workdir: Path) -> Non
     assert data["usage"]["editor"]["calls"] == 1
 
 
-def test_postgres_store(postgres_url: str) -> None:
+def test_postgres_store(empty_postgres_url: str) -> None:
+    # An empty database: listing the threads reads every thread of the store.
+    postgres_url = empty_postgres_url
     thread = f"pg-{uuid.uuid4().hex[:8]}"
     first = invoke("run", SEQUENTIAL, "-i", "x", "--thread", thread, "--store", postgres_url)
     assert first.exit_code == 3, first.output

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Annotated, Any
 
 import pytest
+from _meet import MEET_TIMEOUT_S, Meeting, MeetingModel
 from _views import awhole, seen, whole
 from langchain_core.messages import AIMessage, AnyMessage, BaseMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
@@ -54,12 +55,12 @@ class Branch:
     """A callable agent: answers from a fixed list of replies and records what it saw.
 
     A reply may be an exception (raised by that call). A call past the list fails the
-    test. `delay` seconds of `time.sleep` make the branch slow.
+    test. A `meeting` makes it wait until the meeting's other calls run too.
     """
 
-    def __init__(self, *replies: str | BaseException, delay: float = 0.0) -> None:
+    def __init__(self, *replies: str | BaseException, meeting: Meeting | None = None) -> None:
         self.replies = list(replies)
-        self.delay = delay
+        self.meeting = meeting
         self.views: list[list[BaseMessage]] = []
         self._lock = threading.Lock()
 
@@ -68,8 +69,8 @@ class Branch:
             self.views.append(list(messages))
             call = len(self.views)
         assert call <= len(self.replies), f"unexpected call #{call}"
-        if self.delay:
-            time.sleep(self.delay)
+        if self.meeting is not None:
+            self.meeting.wait()
         reply = self.replies[call - 1]
         if isinstance(reply, BaseException):
             raise reply
@@ -236,12 +237,10 @@ def test_synthesizer_gate_adds_its_gate_and_finalize_nodes() -> None:
 
 
 def test_sync_branches_run_at_the_same_time() -> None:
-    branches = {n: Branch(n.upper(), delay=0.3) for n in "abcde"}
+    all_five = Meeting(5)
+    branches = {n: Branch(n.upper(), meeting=all_five) for n in "abcde"}
     app = create_concurrent([Agent(n, runnable=b) for n, b in branches.items()]).compile()
-    start = time.perf_counter()
     result = whole(app, INPUT)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"5 branches of 0.3 s took {elapsed:.2f} s: not parallel"
     assert result["final"] == "a: A\n\nb: B\n\nc: C\n\nd: D\n\ne: E"
     assert result["stop_reason"] == "completed"
     assert result["dispatched"] == list("abcde")
@@ -251,29 +250,26 @@ def test_sync_branches_run_at_the_same_time() -> None:
 
 
 async def test_async_coroutine_branches_run_at_the_same_time() -> None:
-    def sleeper(name: str) -> Callable[[list[BaseMessage]], Any]:
+    all_five = Meeting(5)
+
+    def meets(name: str) -> Callable[[list[BaseMessage]], Any]:
         async def answer(messages: list[BaseMessage]) -> str:
-            await asyncio.sleep(0.3)
+            await all_five.await_all()
             return f"{name} after {messages[-1].text}"
 
         return answer
 
-    app = create_concurrent([Agent(n, runnable=sleeper(n)) for n in "abcde"]).compile()
-    start = time.perf_counter()
+    app = create_concurrent([Agent(n, runnable=meets(n)) for n in "abcde"]).compile()
     result = await awhole(app, INPUT)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"5 branches of 0.3 s took {elapsed:.2f} s: not parallel"
     assert result["results"] == {n: f"{n} after {TASK}" for n in "abcde"}
     assert result["stop_reason"] == "completed"
 
 
 async def test_scripted_models_with_latency_run_at_the_same_time() -> None:
-    models = {n: ScriptedModel([f"{n.upper()} says yes"], latency=0.3) for n in "abcde"}
+    all_five = Meeting(5)
+    models = {n: MeetingModel([f"{n.upper()} says yes"], all_five, latency=0.3) for n in "abcde"}
     app = create_concurrent([Agent(n, model=m) for n, m in models.items()]).compile()
-    start = time.perf_counter()
     result = await app.ainvoke(INPUT)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 1.0, f"5 model calls of 0.3 s took {elapsed:.2f} s: not parallel"
     assert result["final"] == "\n\n".join(f"{n}: {n.upper()} says yes" for n in "abcde")
     assert sorted(result["usage"]) == list("abcde")
     for name, model in models.items():
@@ -290,6 +286,8 @@ def test_max_concurrency_runs_branches_in_waves() -> None:
     peak = 0
     lock = threading.Lock()
     views: dict[str, list[tuple[str, str | None, str]]] = {}
+    first, second = Meeting(2), Meeting(2)  # the two full waves each run at once
+    meetings = {"a": first, "b": first, "c": second, "d": second}
 
     def tracked(name: str) -> Callable[[list[BaseMessage]], str]:
         def answer(messages: list[BaseMessage]) -> str:
@@ -298,6 +296,8 @@ def test_max_concurrency_runs_branches_in_waves() -> None:
                 running += 1
                 peak = max(peak, running)
                 views[name] = seen(messages)
+            if name in meetings:
+                meetings[name].wait()
             time.sleep(0.2)
             with lock:
                 running -= 1
@@ -539,45 +539,69 @@ async def test_failing_branch_that_raises_stops_an_async_run_with_agent_error() 
     assert str(err.value) == "Agent 'b' failed: KeyError: 'missing'"
 
 
+class Held:
+    """A callable agent whose calls block until `release`; `finished` once one returns."""
+
+    def __init__(self) -> None:
+        self.released = threading.Event()
+        self.finished = threading.Event()
+
+    def __call__(self, messages: list[BaseMessage]) -> str:
+        self.released.wait(MEET_TIMEOUT_S)
+        self.finished.set()
+        return "too late"
+
+    def release(self) -> None:
+        self.released.set()
+
+
 def test_factory_timeout_turns_a_slow_branch_into_a_continued_exception() -> None:
+    held = Held()
     team = [
         Agent("a", runnable=fixed("A")),
-        Agent("slow", runnable=fixed("too late", delay=0.6), on_error="continue"),
+        Agent("slow", runnable=held, on_error="continue"),
         # An agent's own timeout wins over the factory's.
-        Agent("patient", runnable=fixed("worth the wait", delay=0.3), timeout=5),
+        Agent("patient", runnable=fixed("worth the wait", delay=0.8), timeout=30),
     ]
-    start = time.perf_counter()
-    result = whole(create_concurrent(team, timeout=0.15).compile(), INPUT)
-    elapsed = time.perf_counter() - start
-    assert elapsed < 0.55, f"the timed-out branch held the run for {elapsed:.2f} s"
+    try:
+        result = whole(create_concurrent(team, timeout=0.5).compile(), INPUT)
+        assert not held.finished.is_set()  # the run did not wait for the timed-out call
+    finally:
+        held.release()
     assert result["results"] == {"a": "A", "slow": None, "patient": "worth the wait"}
     assert result["final"] == "a: A\n\npatient: worth the wait"
     assert result["stop_reason"] == "completed"
     [record] = result["exceptions"]
     assert record["error_type"] == "AgentTimeoutError"
-    assert record["error"] == "Agent 'slow' timed out after 0.15 s"
+    assert record["error"] == "Agent 'slow' timed out after 0.5 s"
     assert record["status"] == "continued"
 
 
 def test_factory_timeout_raises_agent_timeout_error_for_a_raising_branch() -> None:
-    team = abc(b=Agent("b", runnable=fixed("too late", delay=0.5)))
-    with pytest.raises(AgentTimeoutError) as err:
-        create_concurrent(team, timeout=0.1).compile().invoke(INPUT)
-    assert str(err.value) == "Agent 'b' timed out after 0.1 s"
+    held = Held()
+    team = abc(b=Agent("b", runnable=held))
+    try:
+        with pytest.raises(AgentTimeoutError) as err:
+            create_concurrent(team, timeout=0.5).compile().invoke(INPUT)
+    finally:
+        held.release()
+    assert str(err.value) == "Agent 'b' timed out after 0.5 s"
     assert err.value.agent == "b"
 
 
 async def test_factory_timeout_applies_to_async_branches() -> None:
+    finished = asyncio.Event()
+
     async def slow(messages: list[BaseMessage]) -> str:
-        await asyncio.sleep(2)
+        await asyncio.sleep(MEET_TIMEOUT_S)  # cancelled at the timeout
+        finished.set()
         return "too late"
 
     team = abc(b=Agent("b", runnable=slow, on_error="continue"))
-    start = time.perf_counter()
-    result = await create_concurrent(team, timeout=0.1).compile().ainvoke(INPUT)
-    assert time.perf_counter() - start < 1.0
+    result = await create_concurrent(team, timeout=0.5).compile().ainvoke(INPUT)
+    assert not finished.is_set()
     assert result["final"] == "a: A\n\nc: C"
-    assert result["exceptions"][0]["error"] == "Agent 'b' timed out after 0.1 s"
+    assert result["exceptions"][0]["error"] == "Agent 'b' timed out after 0.5 s"
 
 
 def test_escalated_branch_interrupts_and_the_supplied_output_is_used() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -723,22 +723,26 @@ def test_retries_exhausted_go_to_on_error(thread: RunnableConfig) -> None:
     model.assert_complete()
 
 
-def _sleepy(messages: list[BaseMessage]) -> str:
-    time.sleep(1.0)
-    return "late"
-
-
 async def _asleepy(messages: list[BaseMessage]) -> str:
     await asyncio.sleep(1.0)
     return "late"
 
 
 def test_timeout_sync(thread: RunnableConfig) -> None:
-    team = _compile([Agent("slow", runnable=_sleepy, timeout=0.05)])
-    started = time.perf_counter()
-    with pytest.raises(AgentTimeoutError) as caught:
-        _start(team, thread)
-    assert time.perf_counter() - started < 0.9  # the call was abandoned, not awaited
+    released, finished = threading.Event(), threading.Event()
+
+    def slow(messages: list[BaseMessage]) -> str:
+        released.wait(30.0)
+        finished.set()
+        return "late"
+
+    team = _compile([Agent("slow", runnable=slow, timeout=0.05)])
+    try:
+        with pytest.raises(AgentTimeoutError) as caught:
+            _start(team, thread)
+        assert not finished.is_set()  # the call was abandoned, not awaited
+    finally:
+        released.set()
     assert str(caught.value) == "Agent 'slow' timed out after 0.05 s"
     assert caught.value.agent == "slow"
     assert isinstance(caught.value, TimeoutError)

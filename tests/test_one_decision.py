@@ -61,10 +61,16 @@ def _race(url: str, log: Path, actions: tuple[str, str]) -> tuple[str, list[dict
         for action in actions
     ]  # fmt: skip
     results = []
-    for worker in workers:
-        out, err = worker.communicate(timeout=90)
-        assert worker.returncode == 0, err
-        results.append(json.loads(out))
+    try:
+        for worker in workers:
+            out, err = worker.communicate(timeout=90)
+            assert worker.returncode == 0, err
+            results.append(json.loads(out))
+    finally:  # a failed or hung worker leaves no process nor open pipe behind
+        for worker in workers:
+            if worker.poll() is None:
+                worker.kill()
+            worker.communicate()
     return pending.id, [{**r, "thread": thread} for r in results]
 
 

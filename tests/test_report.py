@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _meet import Meeting, MeetingModel
 from langchain_core.runnables.graph import Graph
 from langgraph.checkpoint.memory import InMemorySaver
 from typer.testing import CliRunner
@@ -45,8 +46,9 @@ from langgraph_orchestra.threads import (
 )
 
 HOSTILE = "<script>alert('pwned')</script> Low risk: rotate the staging key."
-WAIT_S = 0.6
-"""How long the approval waits for the person: long enough to be cut short."""
+WAIT_S = 1.5
+"""How long the approval waits for the person: long enough to be cut short, even when a
+loaded machine stretches the turns (a stretch is cut when longer than 1/8 of the busy time)."""
 
 CHROMIUM = shutil.which("chromium")
 needs_chromium = pytest.mark.skipif(
@@ -60,14 +62,16 @@ needs_chromium = pytest.mark.skipif(
 
 
 def review_team() -> Any:
+    # Security and product are called at the same time (they meet), then take 0.6 s and 0.2 s.
+    both = Meeting(2)
     agents = [
-        Agent("security", model=ScriptedModel([HOSTILE], latency=0.3)),
+        Agent("security", model=MeetingModel([HOSTILE], both, latency=0.6)),
         Agent(
             "reliability",
             model=ScriptedModel([RuntimeError("upstream timed out")]),
             on_error="continue",
         ),
-        Agent("product", model=ScriptedModel(["Launch behind the flag."], latency=0.2)),
+        Agent("product", model=MeetingModel(["Launch behind the flag."], both, latency=0.2)),
     ]
     lead = Agent(
         "lead",
@@ -221,7 +225,7 @@ def test_concurrent_turns_are_side_by_side_and_the_lead_after(reviewed: Reviewed
     assert len({sy, py, ly}) == 3  # one lane each
     assert max(s1, p1) < min(s2, p2)  # the branches overlap in time
     assert l1 >= max(s2, p2) - 1  # the lead starts once both are done
-    # The security turn took longer (0.3 s) than the product one (0.2 s).
+    # The security turn took longer (0.6 s) than the product one (0.2 s).
     assert s2 - s1 > p2 - p1
 
 
@@ -232,7 +236,7 @@ def test_the_wait_for_the_person_is_cut_short_and_labelled(reviewed: Reviewed) -
     labels = [t.all_text() for t in timeline.find_all("text")]
     waits = [label for label in labels if re.fullmatch(r"⋯ \+\d\.\d s", label)]
     assert any(WAIT_S <= float(label.split()[1]) < 5 for label in waits), labels
-    # On a plain time axis the 0.3 s turn would take under a third of the run's ~1.1 s;
+    # On a plain time axis the 0.6 s turn would take under a third of the run's ~2.3 s;
     # with the wait cut short it takes most of the axis.
     s1, s2, _ = turns(parse(reviewed.page))["security"]
     assert s2 - s1 > 0.4 * float(timeline.attrs["viewbox"].split()[2])

@@ -235,13 +235,17 @@ def test_calls_record_every_input_in_order() -> None:
 
 
 async def test_async_calls_with_latency_overlap() -> None:
-    model = ScriptedModel([f"reply {i}" for i in range(5)], latency=0.2)
+    model = ScriptedModel([f"reply {i}" for i in range(5)], latency=1.0)
 
-    start = time.perf_counter()
-    replies = await asyncio.gather(*(model.ainvoke(f"q{i}") for i in range(5)))
-    elapsed = time.perf_counter() - start
+    tasks = [asyncio.create_task(model.ainvoke(f"q{i}")) for i in range(5)]
+    async with asyncio.timeout(30):
+        while len(model.calls) < 5:  # a call is recorded before its wait
+            await asyncio.sleep(0.005)
+    # All five calls began before any ended: a blocking wait would end each call before
+    # the next could begin.
+    assert not any(task.done() for task in tasks)
+    replies = await asyncio.gather(*tasks)
 
-    assert elapsed < 0.6
     assert sorted(str(r.content) for r in replies) == [f"reply {i}" for i in range(5)]
     assert len(model.calls) == 5
     model.assert_complete()

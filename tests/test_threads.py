@@ -609,8 +609,10 @@ def test_a_resume_does_not_replay_what_an_earlier_run_reported() -> None:
     )
     drive(team, resume_value(half.interrupts, APPROVE), config, on_event=runs[2].append)
 
-    assert [_recorded(run) for run in runs] == [
-        [("routing", None), ("turn", "a"), ("turn", "b")],
+    first, *rest = [_recorded(run) for run in runs]
+    # The branches run in one step: their turns are reported in the order they finish.
+    assert (first[0], sorted(first[1:])) == (("routing", None), [("turn", "a"), ("turn", "b")])
+    assert rest == [
         [("approval", "b")],
         [("approval", "a"), ("routing", None), ("termination", None)],
     ]

@@ -48,10 +48,16 @@ def _run(url: str, prefix: str, threads: int, workers: int, log: Path) -> list[d
         for i in range(workers)
     ]
     reports = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=120)
-        assert proc.returncode == 0, err[-2000:]
-        reports.append(json.loads(out.strip().splitlines()[-1]))
+    try:
+        for proc in procs:
+            out, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err[-2000:]
+            reports.append(json.loads(out.strip().splitlines()[-1]))
+    finally:  # a failed or hung worker leaves no process nor open pipe behind
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+            proc.communicate()
     return reports
 
 
