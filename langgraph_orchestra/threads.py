@@ -1376,7 +1376,7 @@ def _describe_routing(detail: Mapping[str, Any]) -> str:
         return "the manager writes the final answer"
     if decision == "run":  # a planner-executor's wave of ready steps
         return f"steps run: {', '.join(detail.get('steps') or ())}"
-    if decision == "synthesize":
+    if decision == "synthesize" and "succeeded" not in detail:  # a planner-executor's end
         return "every step is done: the synthesizer writes the answer"
     if decision == "best_so_far":
         return f"the best result so far is the answer ({detail.get('replans')} replans)"

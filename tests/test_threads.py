@@ -587,6 +587,15 @@ def test_the_planners_records_are_described_in_a_few_words() -> None:
     assert describe_step(STEP_B) == "b (writer, after a): Shorten it."
 
 
+def test_a_concurrent_synthesis_is_described_by_its_branches_not_as_a_plans_end() -> None:
+    from langgraph_orchestra.threads import describe_audit
+
+    detail = {"decision": "synthesize", "succeeded": ["a", "b"], "failed": ["c"], "quorum": 1}
+    assert describe_audit({"kind": "routing", "detail": detail}) == (
+        "synthesize: 2 of 3 branches succeeded (quorum 1)"
+    )
+
+
 def test_a_resume_does_not_replay_what_an_earlier_run_reported() -> None:
     # Both branches pause at a gate; deciding one leaves the other's finished task in the
     # step, whose writes LangGraph replays on the next resume: they are not reported again.
