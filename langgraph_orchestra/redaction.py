@@ -2,10 +2,10 @@
 
 A team built with `redact=` writes its audit details and exception records redacted
 (nothing unredacted reaches the checkpoint for them), `orchestra show` prints the
-thread redacted, and `redacted_tracing` makes LangSmith post every run of the trace
-through the same redactor (LangSmith's own `anonymizer`, applied by its client before
-upload). What agents see is unchanged unless the team is built with
-`redact_agents=True`: then every node reads the transcript redacted.
+thread redacted, and its compiled graph posts every run of its LangSmith traces through
+the same redactor (LangSmith's own `anonymizer`, applied by its client before upload;
+`redacted_tracing` does it for any graph). What agents see is unchanged unless the team
+is built with `redact_agents=True`: then every node reads the transcript redacted.
 
 `redact` is `"default"` (every built-in detector), a `Redactor(...)` choosing detectors,
 or any callable `str -> str`.
@@ -13,9 +13,8 @@ or any callable `str -> str`.
 Example:
     ```python
     team = create_sequential(agents, redact="default").compile(checkpointer=saver)
-    with redacted_tracing("default"):
-        team.invoke({"messages": [("user", "Card 4111 1111 1111 1111, mail ana@example.com")]},
-                    config)
+    team.invoke({"messages": [("user", "Card 4111 1111 1111 1111, mail ana@example.com")]},
+                config)  # checkpointed records and LangSmith traces are redacted
     ```
 """
 
@@ -23,13 +22,18 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, Literal, TypeAlias, cast
 
+from langchain_core.callbacks import BaseCallbackManager
 from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import RunnableConfig
+from langchain_core.runnables.config import var_child_runnable_config
+from langchain_core.tracers.langchain import LangChainTracer
 from langgraph.graph import StateGraph
+from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 from langsmith import Client, tracing_context
 from langsmith.anonymizer import DEFAULT_SECRET_RULES, SECRET_PLACEHOLDER, create_anonymizer
@@ -42,6 +46,8 @@ from langgraph_orchestra.prompts import REDACTED
 
 __all__ = [
     "Redact",
+    "RedactedGraph",
+    "RedactingStateGraph",
     "Redactor",
     "add_redaction",
     "anonymizer",
@@ -271,6 +277,9 @@ def tracing_client(redact: Redact = "default", **client: Any) -> Client:
 def redacted_tracing(redact: Redact = "default", **client: Any) -> Iterator[Client | None]:
     """Trace the runs started inside the block through a redacting LangSmith client.
 
+    A team built with `redact=` does it for its own runs; this is for a graph built by
+    hand (or any other runnable).
+
     Every run of the trace (the graph's own run, its nodes, the model and tool calls) is
     posted through `tracing_client(redact)`, so a detected finding never leaves the
     process. Tracing stays as configured (`LANGSMITH_TRACING`): when it is off, or
@@ -293,6 +302,121 @@ def redacted_tracing(redact: Redact = "default", **client: Any) -> Iterator[Clie
             yield traced
     finally:
         traced.flush()
+
+
+def _retraced(handler: Any, client: Client, copies: dict[int, Any]) -> Any:
+    """`handler`, or its copy posting through `client` if it is a LangSmith tracer.
+
+    The copy shares the tracer's runs (`copy_with_metadata_defaults`), so the runs it
+    starts still hang under the caller's run in the same trace; `copies` keeps one copy
+    per tracer (callback managers merge their handlers by identity).
+    """
+    if not isinstance(handler, LangChainTracer) or handler.client is client:
+        return handler
+    if id(handler) not in copies:
+        tracer = handler.copy_with_metadata_defaults()
+        tracer.client = client
+        copies[id(handler)] = tracer
+    return copies[id(handler)]
+
+
+def _traced_by(
+    config: RunnableConfig | None, client: Client, copies: dict[int, Any]
+) -> RunnableConfig | None:
+    """`config` with the LangSmith tracers it holds posting through `client`."""
+    callbacks = (config or {}).get("callbacks")
+    if not callbacks:
+        return config
+    if isinstance(callbacks, BaseCallbackManager):
+        manager = callbacks.copy()
+        manager.handlers = [_retraced(h, client, copies) for h in manager.handlers]
+        manager.inheritable_handlers = [
+            _retraced(h, client, copies) for h in manager.inheritable_handlers
+        ]
+        return {**(config or {}), "callbacks": manager}
+    return {**(config or {}), "callbacks": [_retraced(h, client, copies) for h in callbacks]}
+
+
+@contextmanager
+def _traced_config(
+    redactor: Callable[[str], str], config: RunnableConfig | None
+) -> Iterator[RunnableConfig | None]:
+    """Within `redacted_tracing(redactor)`, yield `config` traced through its client.
+
+    A graph run inside another run (a node of a parent graph) inherits the caller's
+    tracer, made before the redacting client was set, from `config` and from the
+    ambient config LangChain keeps for the running node: in both, it is replaced by a
+    copy posting through the redacting client for the block.
+    """
+    with redacted_tracing(redactor) as client:
+        if client is None:
+            yield config
+            return
+        copies: dict[int, Any] = {}
+        ambient = var_child_runnable_config.get()
+        if ambient is not None:
+            var_child_runnable_config.set(_traced_by(ambient, client, copies))
+        try:
+            yield _traced_by(config, client, copies)
+        finally:
+            if ambient is not None:
+                var_child_runnable_config.set(ambient)
+
+
+class RedactedGraph(CompiledStateGraph[Any, Any, Any, Any]):
+    """A compiled team whose runs are traced through its redactor.
+
+    `stream` and `astream` (hence `invoke`, `ainvoke`, `batch` and `astream_events`, which
+    run through them) iterate inside `redacted_tracing(redactor)`: the run's tracer is
+    made at its first step, inside the block, so the graph's own run, its nodes and the
+    model and tool calls are posted redacted; run inside another graph, the runs it
+    starts are posted redacted under the caller's run. `copy` and `with_config` keep the class and
+    the redactor. A `redacted_tracing` block around the call changes nothing (the same
+    redactor, the inner block wins).
+    """
+
+    redactor: Callable[[str], str]
+    """What every string of a traced run goes through."""
+
+    def __init__(self, *, redactor: Callable[[str], str], **kwargs: Any) -> None:
+        """Build it as `CompiledStateGraph` is, with the `redactor` for its traces."""
+        super().__init__(**kwargs)
+        self.redactor = redactor
+
+    def stream(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> Iterator[Any]:
+        """`CompiledStateGraph.stream`, traced through the redactor."""
+        with _traced_config(self.redactor, config) as traced:
+            yield from super().stream(input, traced, **kwargs)
+
+    async def astream(
+        self, input: Any, config: RunnableConfig | None = None, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        """`CompiledStateGraph.astream`, traced through the redactor."""
+        with _traced_config(self.redactor, config) as traced:
+            async for chunk in super().astream(input, traced, **kwargs):
+                yield chunk
+
+
+class RedactingStateGraph(StateGraph[Any, Any, Any, Any]):
+    """A team's builder whose `compile()` returns a `RedactedGraph`.
+
+    `add_redaction` makes a builder one; the graph LangGraph Server compiles from an
+    exported builder is then redacted too.
+    """
+
+    redactor: Callable[[str], str]
+    """What the compiled graph's traces go through."""
+
+    def compile(self, *args: Any, **kwargs: Any) -> RedactedGraph:
+        """`StateGraph.compile`, returning the same graph as a `RedactedGraph`."""
+        compiled = super().compile(*args, **kwargs)
+        # The same object, its class narrowed: every attribute `compile` set is kept.
+        compiled.__class__ = RedactedGraph
+        redacted = cast(RedactedGraph, compiled)
+        redacted.redactor = self.redactor
+        return redacted
 
 
 def _redacted_input(redactor: Callable[[str], str]) -> Callable[[Any], Any]:
@@ -340,8 +464,11 @@ def add_redaction(
 
     Call it once every node is added. With `agents`, every node but those in `skip` (the
     completion actions') also reads the transcript redacted: agents, managers and
-    selectors never see a finding.
+    selectors never see a finding. `builder` becomes a `RedactingStateGraph`: the graph
+    it compiles posts its LangSmith traces redacted (see `RedactedGraph`).
     """
+    builder.__class__ = RedactingStateGraph
+    cast(RedactingStateGraph, builder).redactor = redactor
     map_nodes(builder, outputs=_redacted_output(redactor))
     if agents:
         map_nodes(builder, inputs=_redacted_input(redactor), skip=skip)

@@ -7,6 +7,7 @@ LangSmith posts (a loopback collector) or `orchestra show --json`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import textwrap
@@ -19,6 +20,9 @@ from typing import Any
 import pytest
 from langchain_core.messages import BaseMessage
 from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.graph import START, MessagesState, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.types import Command
 from langsmith import Client, tracing_context
 from langsmith.utils import get_env_var
 from typer.testing import CliRunner
@@ -26,6 +30,8 @@ from typer.testing import CliRunner
 from langgraph_orchestra import Agent, TeamConfigError, create_group_chat, create_sequential
 from langgraph_orchestra.cli.app import app
 from langgraph_orchestra.redaction import (
+    RedactedGraph,
+    RedactingStateGraph,
     Redactor,
     check_redact,
     redact_data,
@@ -387,3 +393,138 @@ def test_orchestra_report_is_redacted(tmp_path: Path, monkeypatch: pytest.Monkey
     assert page.exit_code == 0, page.output
     assert "[redacted email]" in page.stdout
     assert all(secret not in page.stdout for secret in SECRETS)
+
+
+# --- traces of a team built with redact=, no redacted_tracing around the call -----------
+
+
+def _run(team: Any, how: str, inputs: Any, config: Any) -> None:
+    """Run `team` the way `how` names, to the end."""
+    if how == "invoke":
+        team.invoke(inputs, config)
+    elif how == "ainvoke":
+        asyncio.run(team.ainvoke(inputs, config))
+    elif how == "stream":
+        assert list(team.stream(inputs, config, stream_mode="updates"))
+    elif how == "batch":
+        assert len(team.batch([inputs], config)) == 1
+    elif how == "astream_events":
+
+        async def events() -> None:
+            assert [event async for event in team.astream_events(inputs, config, version="v2")]
+
+        asyncio.run(events())
+    else:
+
+        async def drain() -> None:
+            assert [chunk async for chunk in team.astream(inputs, config)]
+
+        asyncio.run(drain())
+
+
+@pytest.mark.parametrize(
+    "how", ["invoke", "ainvoke", "stream", "astream", "batch", "astream_events"]
+)
+def test_redact_alone_redacts_the_trace_posts(collector: list[bytes], how: str) -> None:
+    team, _, _ = _pipeline(redact="default")
+    _run(team, how, {"messages": [("user", TASK)]}, {"configurable": {"thread_id": "t"}})
+    posted = _posted(collector)
+    # The graph's run, its nodes and the model call were posted...
+    for name in ('"LangGraph"', '"writer"', '"ScriptedModel"', "[redacted card]"):
+        assert name in posted
+    for secret in SECRETS:  # ...with no planted secret in any of them
+        assert secret not in posted
+
+
+@pytest.mark.parametrize("how", ["invoke", "ainvoke", "stream", "astream"])
+def test_without_redact_the_trace_posts_hold_the_secrets(collector: list[bytes], how: str) -> None:
+    team, _, _ = _pipeline()
+    client = Client()
+    with tracing_context(client=client):
+        _run(team, how, {"messages": [("user", TASK)]}, {"configurable": {"thread_id": "t"}})
+    client.flush()
+    posted = _posted(collector)
+    assert '"ScriptedModel"' in posted
+    for secret in SECRETS:
+        assert secret in posted
+
+
+def test_redact_none_compiles_langgraphs_own_graph() -> None:
+    team, _, _ = _pipeline()
+    assert type(team) is CompiledStateGraph
+    assert type(team.builder) is StateGraph
+
+
+def test_a_redacted_team_keeps_its_redactor_through_copies() -> None:
+    redactor = Redactor(phones=False)
+    team, _, _ = _pipeline(redact=redactor)
+    assert isinstance(team, RedactedGraph) and team.redactor is redactor
+    assert isinstance(team.builder, RedactingStateGraph)
+    configured = team.with_config(recursion_limit=50)
+    assert type(configured) is RedactedGraph and configured.redactor is redactor
+    assert configured.config is not None and configured.config["recursion_limit"] == 50
+    assert {"writer", "checker"} <= set(team.get_graph().nodes)
+    # A graph compiled again from the builder, then copied with the server's own
+    # checkpointer and name (as LangGraph Server does), is redacted too.
+    served = team.builder.compile().copy(update={"checkpointer": InMemorySaver(), "name": "t"})
+    assert type(served) is RedactedGraph and served.redactor is redactor
+    assert served.name == "t"
+
+
+def test_resume_after_an_approval_is_traced_redacted(collector: list[bytes]) -> None:
+    writer = ScriptedModel([f"Refund sent to {EMAIL} for card {CARD}"])
+    team = create_sequential(
+        [Agent("writer", model=writer, approval="after")], redact="default"
+    ).compile(checkpointer=InMemorySaver())
+    config: Any = {"configurable": {"thread_id": "t"}}
+    state = team.invoke({"messages": [("user", TASK)]}, config)
+    assert state["__interrupt__"]
+    collector.clear()
+    state = team.invoke(Command(resume={"action": "approve"}), config)
+    assert EMAIL in state["messages"][-1].text  # the run itself is unchanged
+    posted = _posted(collector)
+    assert '"LangGraph"' in posted and "[redacted email]" in posted
+    for secret in SECRETS:
+        assert secret not in posted
+
+
+def _runs(bodies: list[bytes]) -> dict[str, dict[str, Any]]:
+    """The posted runs by id: each run's fields, with what every part of it carried."""
+    runs: dict[str, dict[str, Any]] = {}
+    for body in bodies:
+        text = body.decode("utf-8", "replace")
+        for part in re.split(r"\r?\n--[0-9a-f]{16,}", "\n" + text):
+            found = re.search(r'name="(?:post|patch)\.([0-9a-f-]{36})(\.\w+)?"', part)
+            if found is None:
+                continue
+            run = runs.setdefault(found[1], {"text": ""})
+            run["text"] += part
+            if found[2] is None:
+                payload = part[part.index("{") : part.rindex("}") + 1]
+                run.update({k: v for k, v in json.loads(payload).items() if k != "text"})
+    return runs
+
+
+@pytest.mark.parametrize("how", ["invoke", "ainvoke"])
+def test_a_redacted_team_nested_in_a_graph_posts_its_runs_redacted(
+    collector: list[bytes], how: str
+) -> None:
+    team, _, _ = _pipeline(redact="default")
+    parent = StateGraph(MessagesState)
+    parent.add_node("team", team)
+    parent.add_edge(START, "team")
+    app = parent.compile(name="parent")
+    client = Client()
+    with tracing_context(client=client):
+        _run(app, how, {"messages": [("user", TASK)]}, {"configurable": {"thread_id": "p"}})
+    client.flush()
+    runs = _runs(collector)
+    [root] = [run for run in runs.values() if run.get("name") == "parent"]
+    # The parent's own runs (not redacted) hold the task as the user gave it...
+    assert CARD in root["text"]
+    team_runs = [run for run in runs.values() if run.get("name") not in ("parent", "team")]
+    assert {"LangGraph", "writer", "checker"} <= {run.get("name") for run in team_runs}
+    assert "llm" in {run.get("run_type") for run in team_runs}  # the model call
+    for run in team_runs:  # ...the team's runs, in the same trace, are redacted
+        assert run["trace_id"] == root["id"]
+        assert all(secret not in run["text"] for secret in SECRETS), run.get("name")
