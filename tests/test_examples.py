@@ -25,6 +25,7 @@ from langgraph_orchestra.nodes import (
 from langgraph_orchestra.spec import (
     PATTERNS,
     ScriptedSpec,
+    TeamSpec,
     build_team,
     examples_dir,
     validate_spec,
@@ -417,7 +418,7 @@ def test_example_runs_offline_to_its_expected_end(team: Path) -> None:
 def test_the_nested_example_runs_its_review_team_as_one_stage() -> None:
     spec = validate_spec(EXAMPLES / FEATURE_EXAMPLES["nested"])
     review = spec.agents[1].team
-    assert review is not None
+    assert isinstance(review, TeamSpec)  # the middle stage is a whole team
     assert (review.source, review.pattern) == (
         EXAMPLES / "teams" / "launch_review.yaml",
         "concurrent",

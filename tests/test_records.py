@@ -719,9 +719,8 @@ def test_orchestra_demo_records_and_show_record(
     assert demo.exit_code == 0, demo.output
     assert "auto-supplying the missing fields {'owner': 'dana'}" in demo.output
     assert "run ended: completed" in demo.output
-    thread = re.search(r"orchestra show (\S+) --audit", demo.output)
-    assert thread is not None
-    shown = runner.invoke(app, ["show", thread.group(1), "--record", "owner"], terminal_width=200)
+    (thread,) = re.findall(r"orchestra show (\S+) --audit", demo.output)  # one run, one thread
+    shown = runner.invoke(app, ["show", thread, "--record", "owner"], terminal_width=200)
     assert shown.exit_code == 0, shown.output
     rows = [line for line in shown.output.splitlines() if line.startswith("│ ")]
     assert [[cell.strip() for cell in row.strip("│").split("│")][2:] for row in rows[-2:]] == [
