@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from langgraph.graph import StateGraph
+from langgraph.graph import END, StateGraph
 
 from langgraph_orchestra.agents import Agent
 from langgraph_orchestra.conditions import Condition
 from langgraph_orchestra.errors import TeamConfigError
-from langgraph_orchestra.names import ON_END
+from langgraph_orchestra.names import FINALIZE, ON_END
 from langgraph_orchestra.nodes.completion import Action, add_completion, check_on_end
+from langgraph_orchestra.nodes.finalize import FinalizeNode
 from langgraph_orchestra.nodes.turn import Validator
 from langgraph_orchestra.records import check_records
 from langgraph_orchestra.redaction import Redact, add_redaction, check_redact
@@ -24,6 +25,7 @@ __all__ = [
     "check_validators",
     "check_whole",
     "finish_graph",
+    "governed",
     "new_builder",
 ]
 
@@ -120,6 +122,15 @@ def check_termination(termination: object, *, pattern: str) -> Condition | None:
     )
 
 
+def governed(agents: Iterable[Agent]) -> bool:
+    """Whether a gate, an escalation or a failure that goes on may end a run at `FINALIZE`.
+
+    Without any, an agent's own turn ends every run and the finalize node is left out (an
+    unreachable node would also spoil the drawing).
+    """
+    return any(a.approval or a.on_error != "raise" for a in agents)
+
+
 def finish_graph(
     builder: StateGraph[Any, Any, Any, Any],
     *,
@@ -127,12 +138,15 @@ def finish_graph(
     redact: Redact = None,
     redact_agents: bool = False,
     on_end: Action | Sequence[Action] | None = None,
+    finalize: FinalizeNode | None = None,
 ) -> StateGraph[Any, Any, Any, Any]:
     """Apply a factory's `redact=`, `redact_agents=` and `on_end=` to its finished builder.
 
-    Call it last, once every node and edge is added: every end of a run then goes through
-    the completion actions (`nodes.completion.add_completion`), and every node's audit
-    details and exception records are redacted (`redaction.add_redaction`).
+    Call it last, once every other node and edge is added: `finalize` (the node gates,
+    escalations and failures that end a run go to, when the team has any) is added with
+    its edge to the end, every end of a run then goes through the completion actions
+    (`nodes.completion.add_completion`), and every node's audit details and exception
+    records are redacted (`redaction.add_redaction`).
     """
     redactor = check_redact(redact)
     check_flag(redact_agents, "redact_agents")
@@ -141,6 +155,9 @@ def finish_graph(
             "redact_agents=True needs a redactor: give redact='default', a Redactor(...) "
             "or a callable str -> str"
         )
+    if finalize is not None:
+        builder.add_node(FINALIZE, finalize, metadata={"pattern": pattern})
+        builder.add_edge(FINALIZE, END)
     add_completion(builder, check_on_end(on_end), pattern=pattern)
     if redactor is not None:
         add_redaction(builder, redactor, agents=redact_agents, skip=(ON_END,))

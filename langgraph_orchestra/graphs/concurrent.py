@@ -27,6 +27,7 @@ from langgraph_orchestra.graphs._common import (
     check_validators,
     check_whole,
     finish_graph,
+    governed,
     new_builder,
 )
 from langgraph_orchestra.names import AGGREGATE, BATCH, DISPATCH, FANOUT, FINALIZE, SETTLE
@@ -381,16 +382,14 @@ def create_concurrent(
             metadata={"pattern": PATTERN},
             destinations=(AGGREGATE,),
         )
-    if synthesizer is not None and (synthesizer.approval or synthesizer.on_error != "raise"):
-        # Only a gate, an escalation or a failure that goes on leads here: the synthesizer's
-        # own turn ends the run (an unreachable node would also spoil the drawing).
-        builder.add_node(
-            FINALIZE,
-            FinalizeNode([synthesizer.name], fallback=partial_results(names)),
-            metadata={"pattern": PATTERN},
-        )
-        builder.add_edge(FINALIZE, END)
     builder.add_edge(START, FANOUT)
     return finish_graph(
-        builder, pattern=PATTERN, redact=redact, redact_agents=redact_agents, on_end=on_end
+        builder,
+        pattern=PATTERN,
+        redact=redact,
+        redact_agents=redact_agents,
+        on_end=on_end,
+        finalize=FinalizeNode([synthesizer.name], fallback=partial_results(names))
+        if synthesizer is not None and governed([synthesizer])
+        else None,
     )

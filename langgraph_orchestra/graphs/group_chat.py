@@ -18,9 +18,10 @@ from langgraph_orchestra.graphs._common import (
     check_validators,
     check_whole,
     finish_graph,
+    governed,
     new_builder,
 )
-from langgraph_orchestra.names import FINALIZE, MANAGER, START_RUN
+from langgraph_orchestra.names import MANAGER, START_RUN
 from langgraph_orchestra.nodes.completion import Action
 from langgraph_orchestra.nodes.finalize import FinalizeNode
 from langgraph_orchestra.nodes.human import HumanSeatNode
@@ -473,15 +474,14 @@ def _group_chat(
             metadata={"pattern": pattern, "agent": human},
             destinations=(MANAGER,),
         )
-    if any(a.approval or a.on_error != "raise" for a in team):
-        # Only gates and failures lead here (a rejection, an abort).
-        builder.add_node(
-            FINALIZE,
-            FinalizeNode([final_from] if final_from else answerers),
-            metadata={"pattern": pattern},
-        )
-        builder.add_edge(FINALIZE, END)
     builder.add_edge(START, START_RUN)
     return finish_graph(
-        builder, pattern=pattern, redact=redact, redact_agents=redact_agents, on_end=on_end
+        builder,
+        pattern=pattern,
+        redact=redact,
+        redact_agents=redact_agents,
+        on_end=on_end,
+        finalize=FinalizeNode([final_from] if final_from else answerers)
+        if governed(team)
+        else None,
     )

@@ -18,9 +18,10 @@ from langgraph_orchestra.graphs._common import (
     check_validators,
     check_whole,
     finish_graph,
+    governed,
     new_builder,
 )
-from langgraph_orchestra.names import FINALIZE, HANDOFF, START_RUN
+from langgraph_orchestra.names import HANDOFF, START_RUN
 from langgraph_orchestra.nodes.completion import Action
 from langgraph_orchestra.nodes.finalize import FinalizeNode
 from langgraph_orchestra.nodes.handoff import HandoffNode, HandoffTools, Router, handoff_view
@@ -265,10 +266,12 @@ def create_handoff(
         max_retries=max_retries,
         runners=runners,
     )
-    if any(a.approval or a.on_error != "raise" for a in team):
-        builder.add_node(FINALIZE, FinalizeNode(names), metadata={"pattern": PATTERN})
-        builder.add_edge(FINALIZE, END)
     builder.add_edge(START, START_RUN)
     return finish_graph(
-        builder, pattern=PATTERN, redact=redact, redact_agents=redact_agents, on_end=on_end
+        builder,
+        pattern=PATTERN,
+        redact=redact,
+        redact_agents=redact_agents,
+        on_end=on_end,
+        finalize=FinalizeNode(names) if governed(team) else None,
     )

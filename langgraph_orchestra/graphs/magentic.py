@@ -18,9 +18,10 @@ from langgraph_orchestra.graphs._common import (
     check_validators,
     check_whole,
     finish_graph,
+    governed,
     new_builder,
 )
-from langgraph_orchestra.names import FINALIZE, MANAGER, START_RUN
+from langgraph_orchestra.names import MANAGER, START_RUN
 from langgraph_orchestra.nodes.completion import Action
 from langgraph_orchestra.nodes.finalize import FinalizeNode
 from langgraph_orchestra.nodes.ledgers import (
@@ -216,10 +217,12 @@ def create_magentic(
         validate_human=validate_human,
         max_retries=max_retries,
     )
-    if any(a.approval or a.on_error != "raise" for a in team):
-        builder.add_node(FINALIZE, FinalizeNode(names), metadata={"pattern": PATTERN})
-        builder.add_edge(FINALIZE, END)
     builder.add_edge(START, START_RUN)
     return finish_graph(
-        builder, pattern=PATTERN, redact=redact, redact_agents=redact_agents, on_end=on_end
+        builder,
+        pattern=PATTERN,
+        redact=redact,
+        redact_agents=redact_agents,
+        on_end=on_end,
+        finalize=FinalizeNode(names) if governed(team) else None,
     )

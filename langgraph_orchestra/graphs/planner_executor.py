@@ -329,17 +329,18 @@ def create_planner_executor(
             metadata={"pattern": PATTERN},
             destinations=(PLAN, END),
         )
+    # The synthesizer's answer ends the run, or a gate or a person may end it there.
+    finalize = None
     if synth is not None and (
         synth.next == FINALIZE or synth.agent.approval or synth.agent.on_error == "escalate"
     ):
-        # The synthesizer's answer ends the run, or a gate or a person may end it there.
-        builder.add_node(
-            FINALIZE,
-            FinalizeNode([synth.agent.name], fallback=plan_result),
-            metadata={"pattern": PATTERN},
-        )
-        builder.add_edge(FINALIZE, END)
+        finalize = FinalizeNode([synth.agent.name], fallback=plan_result)
     builder.add_edge(START, START_RUN)
     return finish_graph(
-        builder, pattern=PATTERN, redact=redact, redact_agents=redact_agents, on_end=on_end
+        builder,
+        pattern=PATTERN,
+        redact=redact,
+        redact_agents=redact_agents,
+        on_end=on_end,
+        finalize=finalize,
     )

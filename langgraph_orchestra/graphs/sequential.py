@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from langgraph.graph import END, START, StateGraph
+from langgraph.graph import START, StateGraph
 
 from langgraph_orchestra.agents import Agent, check_team
 from langgraph_orchestra.conditions import Condition
@@ -17,6 +17,7 @@ from langgraph_orchestra.graphs._common import (
     check_validators,
     check_whole,
     finish_graph,
+    governed,
     new_builder,
 )
 from langgraph_orchestra.names import FINALIZE, authorize_node
@@ -144,11 +145,12 @@ def create_sequential(
         validate_human=validate_human,
         max_retries=max_retries,
     )
-    if any(a.approval or a.on_error != "raise" for a in team):
-        # Only gates and failures lead here; the last agent's own turn ends a run.
-        builder.add_node(FINALIZE, FinalizeNode(names), metadata={"pattern": PATTERN})
-        builder.add_edge(FINALIZE, END)
     builder.add_edge(START, routes[0].entry)
     return finish_graph(
-        builder, pattern=PATTERN, redact=redact, redact_agents=redact_agents, on_end=on_end
+        builder,
+        pattern=PATTERN,
+        redact=redact,
+        redact_agents=redact_agents,
+        on_end=on_end,
+        finalize=FinalizeNode(names) if governed(team) else None,
     )
